@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { resolveConfig, type ResolvedConfig } from './config/resolve';
+import { errorResponse, GatewayError } from './errors';
+import { BUILTIN_PROVIDERS } from './providers/builtin';
+import { proxy } from './proxy/handler';
+import { LogRecorder, MemoryRecorder, NoopRecorder, type Recorder } from './recorder/recorder';
+
+export interface GatewayOptions {
+  /** Where call records go; by default chosen by the `RECORDER` var. */
+  recorder?: (config: ResolvedConfig) => Recorder;
+  now?: () => number;
+}
+
+const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new NoopRecorder() };
+
+/** The whole route table. */
+export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: Env }> {
+  const pickRecorder = options.recorder ?? ((config: ResolvedConfig) => shared[config.recorder]);
+  const now = options.now ?? Date.now;
+  const app = new Hono<{ Bindings: Env }>();
+
+  app.get('/', (c) => c.json({ name: 'llm-sla-gateway', providers: providerNames(c.env) }));
+  app.get('/healthz', (c) => {
+    const result = resolveConfig(c.env);
+    return c.json(result.ok ? { ok: true } : { ok: false, problems: result.problems }, result.ok ? 200 : 500);
+  });
+
+  app.all('/:provider/*', (c) => {
+    const path = new URL(c.req.url).pathname;
+    const name = path.split('/')[1] ?? '';
+    const result = resolveConfig(c.env);
+    if (!result.ok) {
+      const format = BUILTIN_PROVIDERS[name]?.format ?? 'openai';
+      throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`, format);
+    }
+    const provider = result.config.providers.get(name);
+    if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
+    const rest = path.slice(name.length + 1);
+    return proxy(c, provider, rest, { config: result.config, recorder: pickRecorder(result.config), now });
+  });
+
+  app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) return err.getResponse();
+    const name = new URL(c.req.url).pathname.split('/')[1] ?? '';
+    return errorResponse(err, BUILTIN_PROVIDERS[name]?.format ?? 'openai');
+  });
+  return app;
+}
+
+function providerNames(env: Env): string[] {
+  const result = resolveConfig(env);
+  return result.ok ? [...result.config.providers.keys()] : Object.keys(BUILTIN_PROVIDERS);
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { BUILTIN_PROVIDERS } from '../providers/builtin';
+import type { Provider } from '../providers/types';
+import { DEFAULT_PRICES } from '../pricing/prices';
+import type { PriceTable } from '../pricing/cost';
+import { baseUrl, envSchema } from './schema';
+
+/** Config in force: every default filled in, every value checked. */
+export interface ResolvedConfig {
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly upstreamTimeoutMs: number;
+  readonly maxRequestBytes: number;
+  readonly injectStreamUsage: boolean;
+  readonly tokenEstimate: boolean;
+  readonly recorder: 'log' | 'memory' | 'none';
+  readonly prices: PriceTable;
+}
+
+export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[] };
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Validates the env once per env object (once per isolate in production) and caches the outcome. */
+export function resolveConfig(env: object): ConfigResult {
+  let result = cache.get(env);
+  if (!result) {
+    result = parseConfig(env as Record<string, unknown>);
+    if (!result.ok) console.error(`llm-sla-gateway: invalid configuration:\n  ${result.problems.join('\n  ')}`);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+function describe(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((i) => `${prefix}${i.path.map(String).join('.') || '(value)'}: ${i.message}`);
+}
+
+export function parseConfig(raw: Record<string, unknown>): ConfigResult {
+  const asString = (k: string): string | undefined => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
+  const parsed = envSchema.safeParse({
+    PROVIDERS: asString('PROVIDERS'),
+    PRICES: asString('PRICES'),
+    UPSTREAM_TIMEOUT_MS: asString('UPSTREAM_TIMEOUT_MS'),
+    MAX_REQUEST_BYTES: asString('MAX_REQUEST_BYTES'),
+    INJECT_STREAM_USAGE: asString('INJECT_STREAM_USAGE'),
+    TOKEN_ESTIMATE: asString('TOKEN_ESTIMATE'),
+    RECORDER: asString('RECORDER'),
+  });
+  const problems: string[] = parsed.success ? [] : describe(parsed.error);
+
+  const providers = new Map<string, Provider>();
+  for (const [name, p] of Object.entries(BUILTIN_PROVIDERS)) providers.set(name, { name, ...p });
+  if (parsed.success) {
+    for (const [name, p] of Object.entries(parsed.data.PROVIDERS)) {
+      providers.set(name, {
+        name,
+        baseUrl: p.baseUrl,
+        format: p.format,
+        injectStreamUsage: p.injectStreamUsage ?? p.format === 'openai',
+      });
+    }
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!key.startsWith('UPSTREAM_') || key === 'UPSTREAM_TIMEOUT_MS') continue;
+    const name = key.slice('UPSTREAM_'.length).toLowerCase().replaceAll('_', '-');
+    const provider = providers.get(name) ?? providers.get(name.replaceAll('-', '_'));
+    if (!provider) {
+      problems.push(`${key}: no provider named ${JSON.stringify(name)} (known: ${[...providers.keys()].join(', ')})`);
+      continue;
+    }
+    const url = baseUrl.safeParse(value);
+    if (!url.success) problems.push(...describe(url.error, `${key}: `));
+    else providers.set(provider.name, { ...provider, baseUrl: url.data });
+  }
+
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const env = parsed.data;
+  return {
+    ok: true,
+    config: {
+      providers,
+      upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      maxRequestBytes: env.MAX_REQUEST_BYTES,
+      injectStreamUsage: env.INJECT_STREAM_USAGE,
+      tokenEstimate: env.TOKEN_ESTIMATE,
+      recorder: env.RECORDER,
+      prices: { ...DEFAULT_PRICES, ...env.PRICES },
+    },
+  };
+}

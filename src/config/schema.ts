@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/** Path segments the gateway answers itself; they can never name a provider. */
+export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico'] as const;
+
+const providerName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'provider names are 1-32 chars of a-z, 0-9, _ and -, starting with a letter')
+  .refine((n) => !(RESERVED_NAMES as readonly string[]).includes(n), 'this name is reserved by the gateway');
+
+export const baseUrl = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not an absolute URL: ${JSON.stringify(s)}` });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: `must be http or https: ${s}` });
+      return z.NEVER;
+    }
+    if (url.search || url.hash || url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: `must not carry a query, fragment or credentials: ${s}` });
+      return z.NEVER;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+  });
+
+const customProvider = z.strictObject({
+  baseUrl,
+  format: z.enum(['openai', 'anthropic']),
+  injectStreamUsage: z.boolean().optional(),
+});
+
+const modelPrice = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cachedInput: z.number().nonnegative().optional(),
+  cacheWrite: z.number().nonnegative().optional(),
+});
+
+/** A JSON-encoded var: parsed, then validated by `inner`. Empty or missing means `fallback`. */
+function jsonVar<T extends z.ZodType>(inner: T, fallback: z.input<T>) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return fallback;
+      try {
+        return JSON.parse(s) as unknown;
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(inner);
+}
+
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s === '') return fallback;
+      const v = s.trim().toLowerCase();
+      if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+      if (['0', 'false', 'off', 'no'].includes(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected on/off or true/false, got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    });
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
+    .pipe(z.number({ error: 'expected a number' }).int().positive());
+
+/** The vars the gateway reads, as wrangler delivers them (strings). `UPSTREAM_<NAME>` vars are read apart. */
+export const envSchema = z.object({
+  PROVIDERS: jsonVar(z.record(providerName, customProvider), {}),
+  PRICES: jsonVar(z.record(z.string().min(1), modelPrice), {}),
+  UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
+  MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),
+  INJECT_STREAM_USAGE: flag(true),
+  TOKEN_ESTIMATE: flag(true),
+  RECORDER: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? 'log' : s.trim()))
+    .pipe(z.enum(['log', 'memory', 'none'])),
+});
+

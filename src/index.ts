@@ -1,0 +1,7 @@
+import { createGateway } from './app';
+
+const gateway = createGateway();
+
+export default {
+  fetch: gateway.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,145 @@
+import type { ResolvedConfig } from '../config/resolve';
+import { readAnthropicBody } from '../formats/anthropic';
+import type { ResponseFacts } from '../formats/facts';
+import { openaiUsage, readOpenAIBody } from '../formats/openai';
+import { anthropicUsage } from '../formats/anthropic';
+import { obj, parseJson, str } from '../json';
+import { costUsd, findPrice } from '../pricing/cost';
+import type { Operation, Provider } from '../providers/types';
+import type { CallRecord, RequestParams } from '../record';
+import type { BodyCapture } from '../stream/capture';
+import { estimateUsage } from '../usage/estimate';
+import { requestText } from '../usage/request-text';
+import type { Usage, UsageSource } from '../usage/types';
+import { classify, errorType } from './classify';
+import type { RequestBody } from './request';
+
+/** What the request path knows about a call when it ends. */
+export interface CallState {
+  readonly start: number;
+  readonly provider: Provider;
+  readonly operation: Operation;
+  readonly route: string;
+  readonly team: string | null;
+  readonly body: RequestBody;
+  readonly upstream: URL;
+  status: number;
+  headersAt: number | null;
+  stream: boolean;
+  clientAborted: boolean;
+  timedOut: boolean;
+}
+
+export interface CallEnd {
+  readonly at: number;
+  readonly kind: 'complete' | 'error' | 'cancelled' | null;
+  readonly firstByteAt: number | null;
+  readonly capture: BodyCapture | null;
+}
+
+const ESTIMABLE: ReadonlySet<Operation> = new Set(['chat', 'text_completion', 'responses', 'messages', 'embeddings']);
+const decoder = new TextDecoder();
+
+/** Builds the record of a finished call. Runs in `ctx.waitUntil`: body parsing and token estimates happen here. */
+export async function buildRecord(
+  call: CallState,
+  end: CallEnd,
+  facts: ResponseFacts,
+  config: ResolvedConfig,
+): Promise<CallRecord> {
+  if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
+  const json = call.body.json();
+  const requestModel = str(json?.['model']);
+  const outcome = classify({
+    status: call.status,
+    clientAborted: call.clientAborted,
+    timedOut: call.timedOut,
+    bodyEnd: end.kind,
+    streamErrorType: facts.streamErrorType,
+  });
+
+  let usage: Usage | null = facts.usage;
+  let usageSource: UsageSource = usage ? 'provider' : 'none';
+  const worthEstimating = call.status >= 200 && call.status < 300 && ESTIMABLE.has(call.operation);
+  if (!usage && worthEstimating && config.tokenEstimate && json) {
+    usage = await estimateUsage(requestText(json), facts.outputText.toString());
+    if (usage) usageSource = 'estimated';
+  }
+  const model = facts.responseModel ?? requestModel;
+  const firstByte = end.firstByteAt ?? call.headersAt;
+  const port = call.upstream.port === '' ? (call.upstream.protocol === 'https:' ? 443 : 80) : Number(call.upstream.port);
+  return {
+    ts: call.start,
+    route: call.route,
+    provider: call.provider.name,
+    format: call.provider.format,
+    operation: call.operation,
+    team: call.team,
+    requestModel,
+    responseModel: facts.responseModel,
+    stream: call.stream,
+    status: call.status,
+    outcome,
+    errorType: errorType(outcome, call.status, facts.streamErrorType),
+    totalMs: Math.max(0, end.at - call.start),
+    ttfbMs: firstByte === null ? null : firstByte - call.start,
+    ttftMs: call.stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
+    usage,
+    usageSource,
+    costUsd: costUsd(findPrice(config.prices, call.provider.name, model), usage),
+    responseId: facts.responseId,
+    finishReasons: facts.finishReasons,
+    request: paramsOf(json),
+    server: { address: call.upstream.hostname, port },
+  };
+}
+
+function paramsOf(json: ReturnType<RequestBody['json']>): RequestParams {
+  const n = (k: string) => (typeof json?.[k] === 'number' ? (json[k] as number) : null);
+  return { maxTokens: n('max_tokens') ?? n('max_completion_tokens') ?? n('max_output_tokens'), temperature: n('temperature'), topP: n('top_p') };
+}
+
+/** Facts from a JSON body kept whole, or from the edges of one too large to keep. */
+function readCapturedBody(capture: BodyCapture, format: Provider['format'], facts: ResponseFacts): void {
+  const whole = capture.whole();
+  if (whole) {
+    const body = obj(parseJson(decoder.decode(whole)));
+    if (!body) {
+      if (whole.byteLength > 0) facts.malformed++;
+      return;
+    }
+    if (format === 'anthropic') readAnthropicBody(body, facts);
+    else readOpenAIBody(body, facts);
+    return;
+  }
+  const edges = capture.edges();
+  if (!edges) return;
+  const head = decoder.decode(edges.head);
+  facts.responseModel = /"model"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1] ?? null;
+  facts.responseId = /"id"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1] ?? null;
+  const usageJson = lastObjectAfterKey(decoder.decode(edges.tail), '"usage"');
+  if (usageJson !== null) {
+    const u = parseJson(usageJson);
+    facts.usage = format === 'anthropic' ? anthropicUsage(u) : openaiUsage(u);
+  }
+}
+
+/** The JSON object that follows the last `key:` in `text`, by brace matching that respects strings. */
+export function lastObjectAfterKey(text: string, key: string): string | null {
+  const at = text.lastIndexOf(key);
+  if (at === -1) return null;
+  const open = text.indexOf('{', at + key.length);
+  if (open === -1 || text.slice(at + key.length, open).trim() !== ':') return null;
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{') depth++;
+    else if (ch === '}' && --depth === 0) return text.slice(open, i + 1);
+  }
+  return null;
+}

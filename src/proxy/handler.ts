@@ -1,0 +1,150 @@
+import type { Context } from 'hono';
+import type { ResolvedConfig } from '../config/resolve';
+import { GatewayError } from '../errors';
+import { ResponseFacts } from '../formats/facts';
+import { injectIncludeUsage } from '../formats/openai';
+import { operationFromPath } from '../providers/operation';
+import type { Provider } from '../providers/types';
+import { safeRecord, type Recorder } from '../recorder/recorder';
+import { observeBody, type BodyKind } from '../stream/observe';
+import { buildRecord, type CallEnd, type CallState } from './finish';
+import { acceptsStreamOptions, readBody } from './request';
+import { clientResponseHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
+
+export interface ProxyDeps {
+  readonly config: ResolvedConfig;
+  readonly recorder: Recorder;
+  readonly now: () => number;
+}
+
+const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
+const TEAM = /^[\w.:/@-]{1,64}$/;
+
+/**
+ * The request path: provider -> upstream fetch -> observed body -> record (in waitUntil). The response goes back
+ * as soon as upstream headers arrive; nothing the measurement does can delay or fail it.
+ */
+export async function proxy(c: Context, provider: Provider, rest: string, deps: ProxyDeps): Promise<Response> {
+  const { config, now } = deps;
+  const start = now();
+  const req = c.req.raw;
+  const format = provider.format;
+  const url = new URL(req.url);
+  const target = upstreamUrl(provider, rest, url.search);
+  const operation = operationFromPath(req.method, target.pathname);
+  const routeHeader = req.headers.get('x-sla-route');
+  if (routeHeader !== null && !ROUTE_KEY.test(routeHeader)) {
+    throw new GatewayError(400, 'invalid_request', 'x-sla-route must be 1-128 chars of letters, digits, . _ : / -', format);
+  }
+  const teamHeader = req.headers.get('x-sla-team');
+  const body = await readBody(req, config.maxRequestBytes, format);
+
+  let payload: BodyInit | null = body.bytes;
+  let injected = false;
+  const json = operation === 'other' ? null : body.json();
+  if (
+    json?.['stream'] === true &&
+    config.injectStreamUsage &&
+    provider.injectStreamUsage &&
+    acceptsStreamOptions(operation) &&
+    (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true
+  ) {
+    payload = injectIncludeUsage(body.raw, json);
+    injected = true;
+  }
+
+  const call: CallState = {
+    start,
+    provider,
+    operation,
+    route: routeHeader ?? `${provider.name}/${operation}`,
+    team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
+    body,
+    upstream: target,
+    status: 0,
+    headersAt: null,
+    stream: json?.['stream'] === true,
+    clientAborted: false,
+    timedOut: false,
+  };
+  const facts = new ResponseFacts();
+  const aborter = new AbortController();
+  const onClientAbort = () => {
+    call.clientAborted = true;
+    aborter.abort(new Error('client disconnected'));
+  };
+  req.signal.addEventListener('abort', onClientAbort, { once: true });
+  const timeout = () => {
+    call.timedOut = true;
+    aborter.abort(new Error('upstream timeout'));
+  };
+  const record = (end: CallEnd) => buildRecord(call, end, facts, config).then((r) => safeRecord(deps.recorder, r));
+
+  let upstream: Response;
+  const timer = setTimeout(timeout, config.upstreamTimeoutMs);
+  try {
+    upstream = await fetch(target, {
+      method: req.method,
+      headers: upstreamRequestHeaders(req.headers),
+      body: payload,
+      signal: aborter.signal,
+      redirect: 'manual',
+    });
+  } catch (err) {
+    const end: CallEnd = { at: now(), kind: null, firstByteAt: null, capture: null };
+    c.executionCtx.waitUntil(record(end).catch(countLost));
+    if (call.timedOut) {
+      throw new GatewayError(504, 'upstream_timeout', `${provider.name} did not answer within ${config.upstreamTimeoutMs} ms.`, format);
+    }
+    if (call.clientAborted) throw new GatewayError(499, 'client_closed', 'The client closed the request.', format);
+    throw new GatewayError(502, 'upstream_unreachable', `Could not reach ${provider.name}.`, format, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+
+  call.status = upstream.status;
+  call.headersAt = now();
+  const kind = bodyKind(upstream.headers.get('content-type'));
+  call.stream ||= kind === 'sse';
+  if (upstream.body === null) {
+    req.signal.removeEventListener('abort', onClientAbort);
+    c.executionCtx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
+    return new Response(null, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, false) });
+  }
+  const strip = injected && kind === 'sse';
+  const observed = observeBody(upstream.body, facts, {
+    kind,
+    format,
+    stripInjectedUsage: strip,
+    idleTimeoutMs: config.upstreamTimeoutMs,
+    onIdle: timeout,
+    now,
+  });
+  c.executionCtx.waitUntil(
+    observed.ended
+      .then((end) => {
+        req.signal.removeEventListener('abort', onClientAbort);
+        return record(end);
+      })
+      .catch(countLost),
+  );
+  return new Response(observed.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: clientResponseHeaders(upstream.headers, strip),
+  });
+}
+
+function bodyKind(contentType: string | null): BodyKind {
+  const ct = contentType?.toLowerCase() ?? '';
+  if (ct.startsWith('text/event-stream')) return 'sse';
+  if (ct.includes('json')) return 'json';
+  return 'opaque';
+}
+
+export const lostRecords = { count: 0 };
+
+function countLost(err: unknown): void {
+  lostRecords.count++;
+  console.error('llm-sla-gateway: call record lost', err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,49 @@
+import type { CallRecord } from '../record';
+
+/** Receives every completed call. Called inside `ctx.waitUntil`; a failure is caught and counted, never thrown. */
+export interface Recorder {
+  record(record: CallRecord): void | Promise<void>;
+}
+
+/** One JSON line per call on the worker's log (`wrangler tail`, Workers Logs). Holds no key or body content. */
+export class LogRecorder implements Recorder {
+  record(record: CallRecord): void {
+    console.log(JSON.stringify({ msg: 'llm_call', ...record }));
+  }
+}
+
+/** Keeps the last `capacity` records of this isolate in memory (tests, local inspection). */
+export class MemoryRecorder implements Recorder {
+  private readonly items: CallRecord[] = [];
+  dropped = 0;
+  constructor(private readonly capacity = 10_000) {}
+  record(record: CallRecord): void {
+    if (this.items.length >= this.capacity) {
+      this.items.shift();
+      this.dropped++;
+    }
+    this.items.push(record);
+  }
+  get records(): readonly CallRecord[] {
+    return this.items;
+  }
+  clear(): void {
+    this.items.length = 0;
+  }
+}
+
+export class NoopRecorder implements Recorder {
+  record(): void {}
+}
+
+export const recorderStats = { failures: 0 };
+
+/** Hands a record to a recorder without letting anything it does reach the caller. */
+export async function safeRecord(recorder: Recorder, record: CallRecord): Promise<void> {
+  try {
+    await recorder.record(record);
+  } catch (err) {
+    recorderStats.failures++;
+    console.error('llm-sla-gateway: recorder failed', err instanceof Error ? err.message : String(err));
+  }
+}

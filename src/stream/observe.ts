@@ -1,0 +1,124 @@
+import type { ProviderFormat } from '../providers/types';
+import type { EventVerdict, ResponseFacts } from '../formats/facts';
+import { onAnthropicEvent } from '../formats/anthropic';
+import { onOpenAIEvent } from '../formats/openai';
+import { parseSseEvent, SseSplitter, type SseEvent, type SsePart } from './sse';
+import { BodyCapture } from './capture';
+
+export type BodyKind = 'sse' | 'json' | 'opaque';
+
+export interface ObserveOptions {
+  readonly kind: BodyKind;
+  readonly format: ProviderFormat;
+  /** Drop the usage chunk the gateway asked for and strip `"usage":null` (OpenAI streams only). */
+  readonly stripInjectedUsage: boolean;
+  /** Longest wait for the next upstream chunk; `onIdle` is called when it passes. */
+  readonly idleTimeoutMs: number;
+  readonly onIdle: () => void;
+  readonly now: () => number;
+}
+
+/** How the body ended: read to its end, failed (upstream reset, timeout), or cancelled by the client. */
+export interface BodyEnd {
+  readonly kind: 'complete' | 'error' | 'cancelled';
+  readonly at: number;
+  readonly firstByteAt: number | null;
+  readonly bytes: number;
+  /** JSON bodies: the bytes kept for parsing after the call (bounded). */
+  readonly capture: BodyCapture | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Hands an upstream body to the client chunk by chunk, as each arrives, while learning from it. A chunk is
+ * enqueued before it is parsed, so parsing never delays it; only when injected usage must be hidden are whole
+ * events forwarded (an event is held until its blank line, never longer). The source is pulled, so it reads from
+ * upstream only as fast as the client takes, and `ended` settles when the last byte has been taken.
+ */
+export function observeBody(
+  upstream: ReadableStream<Uint8Array>,
+  facts: ResponseFacts,
+  opts: ObserveOptions,
+): { body: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+  const reader = upstream.getReader();
+  const splitter = opts.kind === 'sse' ? new SseSplitter() : null;
+  const capture = opts.kind === 'json' ? new BodyCapture() : null;
+  const onEvent: (ev: SseEvent, at: number, facts: ResponseFacts, strip: boolean) => EventVerdict =
+    opts.format === 'anthropic' ? onAnthropicEvent : onOpenAIEvent;
+  const strip = opts.stripInjectedUsage && opts.kind === 'sse';
+  let firstByteAt: number | null = null;
+  let bytes = 0;
+  let settle!: (end: BodyEnd) => void;
+  const ended = new Promise<BodyEnd>((resolve) => (settle = resolve));
+  let done = false;
+  const finish = (kind: BodyEnd['kind']) => {
+    if (done) return;
+    done = true;
+    settle({ kind, at: opts.now(), firstByteAt, bytes, capture });
+  };
+
+  /** Parses whole events; returns the bytes to forward when stripping, else null (the chunk was forwarded). */
+  const handle = (parts: SsePart[], at: number): Uint8Array[] | null => {
+    const out: Uint8Array[] | null = strip ? [] : null;
+    for (const part of parts) {
+      if (!part.whole) {
+        out?.push(part.bytes);
+        continue;
+      }
+      const verdict = onEvent(parseSseEvent(part.bytes), at, facts, strip);
+      if (!out) continue;
+      if (verdict.action === 'keep') out.push(part.bytes);
+      else if (verdict.action === 'replace') out.push(encoder.encode(verdict.text));
+    }
+    return out;
+  };
+
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (err) {
+          finish('error');
+          controller.error(err);
+          return;
+        } finally {
+          clearTimeout(timer);
+        }
+        const at = opts.now();
+        if (result.done) {
+          if (splitter) {
+            const rest = splitter.finish();
+            if (rest) {
+              const out = handle([{ bytes: rest, whole: true }], at);
+              if (out) for (const b of out) controller.enqueue(b);
+            }
+          }
+          finish('complete');
+          controller.close();
+          return;
+        }
+        const chunk = result.value;
+        firstByteAt ??= at;
+        bytes += chunk.byteLength;
+        if (splitter) {
+          if (!strip) controller.enqueue(chunk);
+          const out = handle(splitter.push(chunk), at);
+          if (out) for (const b of out) controller.enqueue(b);
+        } else {
+          controller.enqueue(chunk);
+          capture?.add(chunk);
+        }
+      },
+      cancel(reason) {
+        finish('cancelled');
+        return reader.cancel(reason).catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body, ended };
+}

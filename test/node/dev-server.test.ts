@@ -1,0 +1,137 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
+
+/**
+ * `npm run dev` as a user runs it: wrangler dev on workerd, with the official SDKs in Node pointed at it and the
+ * providers' base URLs pointed at the mock upstream.
+ */
+const require = createRequire(import.meta.url);
+let mock: MockUpstream;
+let dev: ChildProcess;
+let base: string;
+let log = '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForLog(pattern: RegExp, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!pattern.test(log)) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${pattern} in wrangler output:\n${log}`);
+    if (dev.exitCode !== null) throw new Error(`wrangler dev exited with ${dev.exitCode}:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  dev = spawn(
+    process.execPath,
+    [
+      require.resolve('wrangler/bin/wrangler.js'),
+      'dev',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--inspector-port', String(await freePort()),
+      '--var', `UPSTREAM_OPENAI:${mock.url}`,
+      '--var', `UPSTREAM_ANTHROPIC:${mock.url}`,
+      '--var', 'RECORDER:log',
+    ],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  dev.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  dev.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  await waitForLog(/Ready on/, 60_000);
+});
+
+afterAll(async () => {
+  if (dev?.pid && dev.exitCode === null) {
+    process.kill(-dev.pid, 'SIGTERM');
+    await new Promise((r) => dev.once('exit', r));
+  }
+  await mock?.close();
+});
+
+describe('npm run dev serves real SDK traffic', () => {
+  it('openai SDK: chat, streamed chat, and an error', async () => {
+    const client = new OpenAI({ baseURL: `${base}/openai/v1`, apiKey: 'sk-node-secret-key', maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe('Hello from the mock upstream!');
+
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      { headers: { 'x-mock-chunk-delay-ms': '20', 'x-sla-route': 'node.stream' } },
+    );
+    const received: number[] = [];
+    let text = '';
+    for await (const chunk of stream) {
+      received.push(Date.now());
+      text += chunk.choices[0]?.delta.content ?? '';
+      expect(chunk.usage).toBeUndefined();
+    }
+    expect(text).toBe('Hello from the mock upstream!');
+    // Chunks arrive spread over time as the upstream sends them, not all at once at the end.
+    expect((received.at(-1) ?? 0) - (received[0] ?? 0)).toBeGreaterThanOrEqual(80);
+
+    await expect(
+      client.chat.completions.create({ model: 'gpt-4o', messages: [] }, { headers: { 'x-mock-status': '500' } }),
+    ).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+  });
+
+  it('anthropic SDK: message and streamed message', async () => {
+    const client = new Anthropic({ baseURL: `${base}/anthropic`, apiKey: 'sk-ant-node-secret', maxRetries: 0 });
+    const msg = await client.messages.create({
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Hello from the mock upstream!' });
+    const final = await client.messages
+      .stream({ model: 'claude-3-5-haiku-latest', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage();
+    expect(final.usage.output_tokens).toBe(7);
+  });
+
+  it('logs one record per call, and never the API keys', async () => {
+    await waitForLog(/"route":"node\.stream"/, 10_000);
+    await waitForLog(/"route":"anthropic\/messages".*"stream":true/, 10_000);
+    const records = log
+      .split('\n')
+      .filter((l) => l.includes('"msg":"llm_call"'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { route: string; outcome: string; usageSource: string });
+    expect(records.map((r) => `${r.route}:${r.outcome}`).sort()).toEqual(
+      [
+        'anthropic/messages:success',
+        'anthropic/messages:success',
+        'node.stream:success',
+        'openai/chat:success',
+        'openai/chat:upstream_error',
+      ].sort(),
+    );
+    expect(log).not.toContain('sk-node-secret-key');
+    expect(log).not.toContain('sk-ant-node-secret');
+  });
+});

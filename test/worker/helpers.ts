@@ -1,0 +1,72 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { createGateway } from '../../src/app';
+import { MemoryRecorder } from '../../src/recorder/recorder';
+import type { CallRecord } from '../../src/record';
+
+/** The mock upstream's address (test/support/mock-upstream.ts, started by the global set-up). */
+export const MOCK = env.UPSTREAM_OPENAI;
+export const GW = 'http://gateway.test';
+
+let ids = 0;
+/** A fresh id for the mock to file a request and its stream progress under. */
+export function mockId(prefix = 't'): string {
+  return `${prefix}-${Date.now()}-${++ids}`;
+}
+
+/**
+ * The real gateway app with an in-memory recorder, called as the runtime calls it, with an execution context
+ * whose waitUntil work the test can wait for. `vars` override the env (a fresh env object: config is re-read).
+ */
+export function gateway(vars: Record<string, string> = {}) {
+  const recorder = new MemoryRecorder();
+  const app = createGateway({ recorder: () => recorder });
+  const testEnv = { ...env, ...vars } as Env;
+  const contexts: ExecutionContext[] = [];
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const ctx = createExecutionContext();
+    contexts.push(ctx);
+    return app.fetch(new Request(input, init), testEnv, ctx);
+  };
+  /** Waits for every call's waitUntil work (the records) and returns the records. */
+  const settle = async (): Promise<readonly CallRecord[]> => {
+    await Promise.all(contexts.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
+    return recorder.records;
+  };
+  return { fetch, settle, recorder };
+}
+
+export function jsonPost(body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-key', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** What the mock received for an id. */
+export async function mockRequests(id: string): Promise<
+  { method: string; path: string; query: string; headers: Record<string, string>; bodyBase64: string }[]
+> {
+  const res = await fetch(`${MOCK}/__mock/requests?id=${encodeURIComponent(id)}`);
+  return res.json();
+}
+
+export async function mockState(id: string): Promise<{ eventsSent: number; finished: boolean; aborted: boolean }> {
+  const res = await fetch(`${MOCK}/__mock/state?id=${encodeURIComponent(id)}`);
+  return res.json();
+}
+
+export function decodeBase64(b64: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
+}
+
+/** Bytes of a response body. */
+export async function bytesOf(res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export function only(records: readonly CallRecord[]): CallRecord {
+  if (records.length !== 1) throw new Error(`expected exactly one record, got ${records.length}`);
+  return records[0] as CallRecord;
+}

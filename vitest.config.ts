@@ -1,0 +1,43 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const upstream = `http://127.0.0.1:${inject('mockPort')}`;
+            return {
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  UPSTREAM_OPENAI: upstream,
+                  UPSTREAM_ANTHROPIC: upstream,
+                  UPSTREAM_GROQ: `${upstream}/openai`,
+                  UPSTREAM_MISTRAL: upstream,
+                  RECORDER: 'memory',
+                  UPSTREAM_TIMEOUT_MS: '5000',
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['./test/support/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+});
