@@ -82,7 +82,15 @@ const positiveInt = (fallback: number) =>
 
 /** The vars the gateway reads, as wrangler delivers them (strings). `UPSTREAM_<NAME>` vars are read apart. */
 export const envSchema = z.object({
-  PROVIDERS: jsonVar(z.record(providerName, customProvider), {}),
+  PROVIDERS: jsonVar(
+    z.record(z.string(), customProvider).superRefine((providers, ctx) => {
+      for (const name of Object.keys(providers)) {
+        const ok = providerName.safeParse(name);
+        if (!ok.success) ctx.addIssue({ code: 'custom', path: [name], message: ok.error.issues[0]?.message ?? 'invalid name' });
+      }
+    }),
+    {},
+  ),
   PRICES: jsonVar(z.record(z.string().min(1), modelPrice), {}),
   UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
   MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),

@@ -61,7 +61,7 @@ export async function buildRecord(
   let usage: Usage | null = facts.usage;
   let usageSource: UsageSource = usage ? 'provider' : 'none';
   const worthEstimating = call.status >= 200 && call.status < 300 && ESTIMABLE.has(call.operation);
-  if (!usage && worthEstimating && config.tokenEstimate && json) {
+  if (!usage && worthEstimating && facts.malformed === 0 && config.tokenEstimate && json) {
     usage = await estimateUsage(requestText(json), facts.outputText.toString());
     if (usage) usageSource = 'estimated';
   }
@@ -114,14 +114,21 @@ function readCapturedBody(capture: BodyCapture, format: Provider['format'], fact
   }
   const edges = capture.edges();
   if (!edges) return;
+  // Model and id open Chat and Anthropic bodies but close Embeddings ones (after the vectors): look at both ends.
   const head = decoder.decode(edges.head);
-  facts.responseModel = /"model"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1] ?? null;
-  facts.responseId = /"id"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1] ?? null;
-  const usageJson = lastObjectAfterKey(decoder.decode(edges.tail), '"usage"');
+  const tail = decoder.decode(edges.tail);
+  facts.responseModel = stringField(head, 'model', 'first') ?? stringField(tail, 'model', 'last');
+  facts.responseId = stringField(head, 'id', 'first') ?? stringField(tail, 'id', 'last');
+  const usageJson = lastObjectAfterKey(tail, '"usage"');
   if (usageJson !== null) {
     const u = parseJson(usageJson);
     facts.usage = format === 'anthropic' ? anthropicUsage(u) : openaiUsage(u);
   }
+}
+
+function stringField(text: string, key: string, which: 'first' | 'last'): string | null {
+  const matches = [...text.matchAll(new RegExp(`"${key}"\\s*:\\s*"([^"\\\\]{1,200})"`, 'g'))];
+  return (which === 'first' ? matches[0] : matches.at(-1))?.[1] ?? null;
 }
 
 /** The JSON object that follows the last `key:` in `text`, by brace matching that respects strings. */

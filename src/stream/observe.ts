@@ -77,40 +77,41 @@ export function observeBody(
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          finish('error');
-          controller.error(err);
-          return;
-        } finally {
-          clearTimeout(timer);
-        }
-        const at = opts.now();
-        if (result.done) {
-          if (splitter) {
-            const rest = splitter.finish();
-            if (rest) {
-              const out = handle([{ bytes: rest, whole: true }], at);
-              if (out) for (const b of out) controller.enqueue(b);
-            }
+        // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
+        // held back) would never be called again.
+        for (;;) {
+          const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await reader.read();
+          } catch (err) {
+            finish('error');
+            controller.error(err);
+            return;
+          } finally {
+            clearTimeout(timer);
           }
-          finish('complete');
-          controller.close();
-          return;
-        }
-        const chunk = result.value;
-        firstByteAt ??= at;
-        bytes += chunk.byteLength;
-        if (splitter) {
+          const at = opts.now();
+          if (result.done) {
+            const rest = splitter?.finish();
+            if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) controller.enqueue(b);
+            finish('complete');
+            controller.close();
+            return;
+          }
+          const chunk = result.value;
+          firstByteAt ??= at;
+          bytes += chunk.byteLength;
+          if (!splitter) {
+            controller.enqueue(chunk);
+            capture?.add(chunk);
+            return;
+          }
           if (!strip) controller.enqueue(chunk);
           const out = handle(splitter.push(chunk), at);
-          if (out) for (const b of out) controller.enqueue(b);
-        } else {
-          controller.enqueue(chunk);
-          capture?.add(chunk);
+          if (!out) return;
+          for (const b of out) controller.enqueue(b);
+          if (out.length > 0) return;
         }
       },
       cancel(reason) {

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,8 @@ import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
  * `npm run dev` as a user runs it: wrangler dev on workerd, with the official SDKs in Node pointed at it and the
  * providers' base URLs pointed at the mock upstream.
  */
-const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 let mock: MockUpstream;
 let dev: ChildProcess;
 let base: string;
@@ -44,7 +46,7 @@ beforeAll(async () => {
   dev = spawn(
     process.execPath,
     [
-      require.resolve('wrangler/bin/wrangler.js'),
+      WRANGLER,
       'dev',
       '--ip', '127.0.0.1',
       '--port', String(port),
@@ -55,6 +57,7 @@ beforeAll(async () => {
     ],
     {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
+      cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },
