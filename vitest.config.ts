@@ -8,6 +8,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const upstream = `http://127.0.0.1:${inject('mockPort')}`;
+            const webhook = `http://127.0.0.1:${inject('webhookPort')}`;
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
@@ -18,6 +19,9 @@ export default defineConfig({
                   UPSTREAM_MISTRAL: upstream,
                   RECORDER: 'memory',
                   UPSTREAM_TIMEOUT_MS: '5000',
+                  ALERT_WEBHOOK_URL: `${webhook}/hook`,
+                  WEBHOOK_BASE: webhook,
+                  FLUSH_INTERVAL_MS: '50',
                 },
               },
             };

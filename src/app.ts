@@ -3,19 +3,30 @@ import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { proxy } from './proxy/handler';
+import { DurableObjectRecorder } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, type Recorder } from './recorder/recorder';
+import { slaRoutes } from './routes/sla';
 
 export interface GatewayOptions {
   /** Where call records go; by default chosen by the `RECORDER` var. */
-  recorder?: (config: ResolvedConfig) => Recorder;
+  recorder?: (config: ResolvedConfig, env: Env) => Recorder;
   now?: () => number;
 }
 
 const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new NoopRecorder() };
+/** One batching recorder per isolate (per env object), so records of many calls share a flush. */
+const durable = new WeakMap<object, DurableObjectRecorder>();
+
+export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
+  if (config.recorder !== 'durable') return shared[config.recorder];
+  let r = durable.get(env);
+  if (!r) durable.set(env, (r = new DurableObjectRecorder(env, config)));
+  return r;
+}
 
 /** The whole route table. */
 export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: Env }> {
-  const pickRecorder = options.recorder ?? ((config: ResolvedConfig) => shared[config.recorder]);
+  const pickRecorder = options.recorder ?? defaultRecorder;
   const now = options.now ?? Date.now;
   const app = new Hono<{ Bindings: Env }>();
 
@@ -24,6 +35,8 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
     const result = resolveConfig(c.env);
     return c.json(result.ok ? { ok: true } : { ok: false, problems: result.problems }, result.ok ? 200 : 500);
   });
+
+  app.route('/', slaRoutes);
 
   app.all('/:provider/*', (c) => {
     const path = new URL(c.req.url).pathname;
@@ -36,7 +49,7 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
     const provider = result.config.providers.get(name);
     if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
     const rest = path.slice(name.length + 1);
-    return proxy(c, provider, rest, { config: result.config, recorder: pickRecorder(result.config), now });
+    return proxy(c, provider, rest, { config: result.config, recorder: pickRecorder(result.config, c.env), now });
   });
 
   app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());

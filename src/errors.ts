@@ -10,6 +10,8 @@ export type GatewayErrorCode =
   | 'upstream_timeout'
   | 'client_closed'
   | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
   | 'internal_error';
 
 const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
@@ -21,6 +23,8 @@ const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
   upstream_timeout: 'timeout',
   client_closed: 'invalid_request_error',
   not_found: 'invalid_request_error',
+  unauthorized: 'invalid_request_error',
+  forbidden: 'invalid_request_error',
   internal_error: 'server_error',
 };
 
@@ -33,6 +37,8 @@ const ANTHROPIC_TYPE: Record<GatewayErrorCode, string> = {
   upstream_timeout: 'api_error',
   client_closed: 'invalid_request_error',
   not_found: 'not_found_error',
+  unauthorized: 'authentication_error',
+  forbidden: 'permission_error',
   internal_error: 'api_error',
 };
 

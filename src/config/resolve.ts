@@ -12,7 +12,10 @@ export interface ResolvedConfig {
   readonly maxRequestBytes: number;
   readonly injectStreamUsage: boolean;
   readonly tokenEstimate: boolean;
-  readonly recorder: 'log' | 'memory' | 'none';
+  readonly recorder: 'durable' | 'log' | 'memory' | 'none';
+  readonly routeShards: number;
+  readonly flushIntervalMs: number;
+  readonly flushMaxRecords: number;
   readonly prices: PriceTable;
 }
 
@@ -45,6 +48,9 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     INJECT_STREAM_USAGE: asString('INJECT_STREAM_USAGE'),
     TOKEN_ESTIMATE: asString('TOKEN_ESTIMATE'),
     RECORDER: asString('RECORDER'),
+    ROUTE_SHARDS: asString('ROUTE_SHARDS'),
+    FLUSH_INTERVAL_MS: asString('FLUSH_INTERVAL_MS'),
+    FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -84,6 +90,9 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       injectStreamUsage: env.INJECT_STREAM_USAGE,
       tokenEstimate: env.TOKEN_ESTIMATE,
       recorder: env.RECORDER,
+      routeShards: env.ROUTE_SHARDS,
+      flushIntervalMs: env.FLUSH_INTERVAL_MS,
+      flushMaxRecords: env.FLUSH_MAX_RECORDS,
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
     },
   };

@@ -99,7 +99,10 @@ export const envSchema = z.object({
   RECORDER: z
     .string()
     .optional()
-    .transform((s) => (s === undefined || s.trim() === '' ? 'log' : s.trim()))
-    .pipe(z.enum(['log', 'memory', 'none'])),
+    .transform((s) => (s === undefined || s.trim() === '' ? 'durable' : s.trim()))
+    .pipe(z.enum(['durable', 'log', 'memory', 'none'])),
+  ROUTE_SHARDS: positiveInt(1).pipe(z.number().max(64)),
+  FLUSH_INTERVAL_MS: positiveInt(1000),
+  FLUSH_MAX_RECORDS: positiveInt(500),
 });
 

@@ -3,5 +3,8 @@ declare namespace Cloudflare {
     /** Set by vitest.config.ts to the mock upstream started in test/support/global-setup.ts. */
     UPSTREAM_OPENAI: string;
     UPSTREAM_ANTHROPIC: string;
+    ALERT_WEBHOOK_URL: string;
+    /** The alert webhook receiver (test/support/webhook-receiver.ts). */
+    WEBHOOK_BASE: string;
   }
 }

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { createGateway } from '../../src/app';
+import { createGateway, defaultRecorder } from '../../src/app';
 import { MemoryRecorder } from '../../src/recorder/recorder';
 import type { CallRecord } from '../../src/record';
 
@@ -18,9 +18,17 @@ export function mockId(prefix = 't'): string {
  * The real gateway app with an in-memory recorder, called as the runtime calls it, with an execution context
  * whose waitUntil work the test can wait for. `vars` override the env (a fresh env object: config is re-read).
  */
-export function gateway(vars: Record<string, string> = {}) {
+export function gateway(vars: Record<string, string> = {}, options: { durable?: boolean } = {}) {
   const recorder = new MemoryRecorder();
-  const app = createGateway({ recorder: () => recorder });
+  // With `durable`, records also go the production way: batched to the routes' Durable Objects.
+  const app = createGateway({
+    recorder: options.durable
+      ? (config, e) => {
+          const durable = defaultRecorder({ ...config, recorder: 'durable' }, e);
+          return { record: (r) => (recorder.record(r), durable.record(r)) };
+        }
+      : () => recorder,
+  });
   const testEnv = { ...env, ...vars } as Env;
   const contexts: ExecutionContext[] = [];
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {

@@ -1,0 +1,117 @@
+import { DurableObject } from 'cloudflare:workers';
+import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
+
+export interface RouteEntry {
+  route: string;
+  shards: number;
+}
+
+/** What `/sla` needs from the registry in one call. */
+export interface RegistryState {
+  routes: RouteEntry[];
+  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
+  configOverride: string | null;
+}
+
+const EVALUATION_INTERVAL_MS = 60_000;
+
+/**
+ * The one object that knows every route key (so /sla can enumerate them), holds SLA config set at runtime, and runs
+ * the per-minute evaluation alarm that sends alerts. Routes are registered once per isolate, not per call.
+ */
+export class SlaRegistry extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS routes (route TEXT PRIMARY KEY, shards INTEGER NOT NULL, first_seen INTEGER NOT NULL)`);
+    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
+      route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
+  }
+
+  async register(entries: RouteEntry[]): Promise<void> {
+    const now = Date.now();
+    for (const e of entries) {
+      this.sql.exec(
+        `INSERT INTO routes (route, shards, first_seen) VALUES (?, ?, ?)
+         ON CONFLICT(route) DO UPDATE SET shards = max(shards, excluded.shards)`,
+        e.route,
+        e.shards,
+        now,
+      );
+    }
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+  }
+
+  state(): RegistryState {
+    const routes = this.sql.exec<{ route: string; shards: number }>('SELECT route, shards FROM routes ORDER BY route').toArray();
+    return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
+  }
+
+  setConfig(json: string | null): void {
+    if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
+    else this.setMeta('sla_config', json);
+  }
+
+  /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
+  forget(route: string | null): void {
+    if (route === null) {
+      this.sql.exec('DELETE FROM routes');
+      this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');
+      return;
+    }
+    this.sql.exec('DELETE FROM routes WHERE route = ?', route);
+    const states = this.alertStates();
+    delete states[route];
+    this.setMeta('alert_state', JSON.stringify(states));
+  }
+
+  alerts(limit = 100): AlertRecord[] {
+    return this.sql
+      .exec<{ id: number; ts: number; payload: string; delivered: number; attempts: number }>(
+        'SELECT id, ts, payload, delivered, attempts FROM alerts ORDER BY id DESC LIMIT ?',
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, ts: r.ts, delivered: r.delivered === 1, attempts: r.attempts, alert: JSON.parse(r.payload) as AlertRecord['alert'] }));
+  }
+
+  /** Every minute: evaluate every route, alert on confirmed status changes, retry undelivered alerts. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    try {
+      await evaluateAlarm(this.env, this.state(), now, {
+        states: this.alertStates(),
+        saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
+        record: (ts, route, payload) => {
+          this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
+          this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
+        },
+        undelivered: () =>
+          this.sql
+            .exec<{ id: number; payload: string; attempts: number }>('SELECT id, payload, attempts FROM alerts WHERE delivered = 0 AND attempts < 10 ORDER BY id')
+            .toArray()
+            .map((r) => ({ id: r.id, attempts: r.attempts, payload: r.payload })),
+        markAttempt: (id, delivered) =>
+          this.sql.exec('UPDATE alerts SET attempts = attempts + 1, delivered = ? WHERE id = ?', delivered ? 1 : 0, id),
+      });
+    } finally {
+      await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+    }
+  }
+
+  private alertStates(): Record<string, import('../src/sla/alerts').AlertState> {
+    const raw = this.getMeta('alert_state');
+    return raw ? (JSON.parse(raw) as Record<string, import('../src/sla/alerts').AlertState>) : {};
+  }
+
+  private getMeta(key: string): string | null {
+    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
+  }
+}

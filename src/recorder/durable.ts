@@ -1,0 +1,99 @@
+import type { ResolvedConfig } from '../config/resolve';
+import type { CallRecord } from '../record';
+import { sampleOf, type Sample } from '../sla/window';
+import { routeStub } from '../service/sla-report';
+import type { Recorder } from './recorder';
+
+/** Counters of this isolate's flushes, for /metrics and tests. */
+export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
+
+const RETRY_DELAYS_MS = [50, 250];
+
+interface Pending {
+  samples: Sample[];
+  models: (string | null)[];
+}
+
+/**
+ * Batches records per isolate and sends them to the routes' Durable Objects with one RPC per route and flush:
+ * a flush runs `flushIntervalMs` after the first record of a batch, or at once when `flushMaxRecords` wait. Each
+ * `record()` resolves when the flush carrying its record is done (it runs inside that call's waitUntil), and never
+ * rejects: a flush that still fails after retries counts its records as dropped, reported with the next batch.
+ */
+export class DurableObjectRecorder implements Recorder {
+  private pending = new Map<string, Pending>();
+  private size = 0;
+  private scheduled: Promise<void> | null = null;
+  private readonly registered = new Set<string>();
+  private droppedUnreported = 0;
+  private nextShard = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly config: Pick<ResolvedConfig, 'routeShards' | 'flushIntervalMs' | 'flushMaxRecords'>,
+  ) {}
+
+  record(record: CallRecord): Promise<void> {
+    let p = this.pending.get(record.route);
+    if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
+    p.samples.push(sampleOf(record));
+    p.models.push(record.responseModel ?? record.requestModel);
+    if (++this.size >= this.config.flushMaxRecords) return this.flush();
+    this.scheduled ??= new Promise<void>((resolve) => setTimeout(resolve, this.config.flushIntervalMs)).then(() => this.flush());
+    return this.scheduled;
+  }
+
+  /** Sends everything waiting now. */
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.size = 0;
+    this.scheduled = null;
+    if (batch.size === 0) return;
+    flushStats.flushes++;
+    const fresh = [...batch.keys()].filter((r) => !this.registered.has(r));
+    if (fresh.length > 0) {
+      const ok = await withRetries(() => registry(this.env).register(fresh.map((route) => ({ route, shards: this.config.routeShards }))));
+      if (ok) for (const r of fresh) this.registered.add(r);
+    }
+    await Promise.all([...batch].map(([route, p]) => this.send(route, p)));
+  }
+
+  private async send(route: string, p: Pending): Promise<void> {
+    const shard = this.nextShard++ % this.config.routeShards;
+    const droppedBefore = this.droppedUnreported;
+    this.droppedUnreported = 0;
+    flushStats.droppedUnreported = 0;
+    const stub = routeStub(this.env.ROUTE_STATS, route, shard);
+    const ok = await withRetries(() => stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore }));
+    if (ok) {
+      flushStats.sent += p.samples.length;
+      return;
+    }
+    this.droppedUnreported += droppedBefore + p.samples.length;
+    flushStats.droppedUnreported = this.droppedUnreported;
+    flushStats.droppedRecords += p.samples.length;
+    console.error(`llm-sla-gateway: dropped ${p.samples.length} records of route ${route} after ${RETRY_DELAYS_MS.length + 1} attempts`);
+  }
+}
+
+export function registry(env: Env): DurableObjectStub<import('../../durable-objects/registry').SlaRegistry> {
+  return env.SLA_REGISTRY.get(env.SLA_REGISTRY.idFromName('registry'));
+}
+
+async function withRetries(fn: () => Promise<unknown>): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) {
+        console.error('llm-sla-gateway: flush failed', err instanceof Error ? err.message : String(err));
+        return false;
+      }
+      flushStats.retries++;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from './types';
+
+/** Index in `counts` a value falls in: the first bound it does not exceed, else the +Inf slot. */
+export function bucketIndex(bounds: readonly number[], valueSeconds: number): number {
+  for (let i = 0; i < bounds.length; i++) if (valueSeconds <= (bounds[i] as number)) return i;
+  return bounds.length;
+}
+
+export function emptyHistogram(bounds: readonly number[]): HistogramCounts {
+  return { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0 };
+}
+
+export function addToHistogram(h: HistogramCounts, bounds: readonly number[], valueSeconds: number): void {
+  const i = bucketIndex(bounds, valueSeconds);
+  h.counts[i] = (h.counts[i] ?? 0) + 1;
+  h.sum += valueSeconds;
+  h.count++;
+}
+
+export function mergeHistogram(into: HistogramCounts, from: HistogramCounts): void {
+  from.counts.forEach((n, i) => (into.counts[i] = (into.counts[i] ?? 0) + n));
+  into.sum += from.sum;
+  into.count += from.count;
+}
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labels = (l: Record<string, string>) =>
+  `{${Object.entries(l)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',')}}`;
+const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12))));
+
+class Exposition {
+  private readonly lines: string[] = [];
+  family(name: string, type: 'counter' | 'histogram', help: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+  sample(name: string, l: Record<string, string>, value: number): void {
+    this.lines.push(`${name}${Object.keys(l).length ? labels(l) : ''} ${num(value)}`);
+  }
+  histogram(name: string, l: Record<string, string>, bounds: readonly number[], h: HistogramCounts): void {
+    let cumulative = 0;
+    bounds.forEach((b, i) => {
+      cumulative += h.counts[i] ?? 0;
+      this.sample(`${name}_bucket`, { ...l, le: num(b) }, cumulative);
+    });
+    this.sample(`${name}_bucket`, { ...l, le: '+Inf' }, h.count);
+    this.sample(`${name}_sum`, l, h.sum);
+    this.sample(`${name}_count`, l, h.count);
+  }
+  toString(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+const byKey = <T>(items: T[], key: (t: T) => string) => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+/**
+ * Prometheus text exposition (format 0.0.4) of the routes' cumulative counters. Histograms are per route and model,
+ * summed over outcomes except `aborted` (a client that left is not a latency measurement, as in /sla).
+ */
+export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLocal?: number } = {}): string {
+  const rows = byKey(
+    snapshot.routes.flatMap((r) => r.series.map((s) => ({ route: r.route, s }))),
+    (x) => `${x.route}\u0000${x.s.model}\u0000${x.s.outcome}`,
+  );
+  const out = new Exposition();
+  out.family('llm_sla_requests_total', 'counter', 'LLM calls through the gateway, by route, model and outcome.');
+  for (const { route, s } of rows) out.sample('llm_sla_requests_total', { route, model: s.model, outcome: s.outcome }, s.count);
+
+  const perModel = new Map<string, { route: string; model: string; duration: HistogramCounts; ttft: HistogramCounts; s: MetricsSeries[] }>();
+  for (const { route, s } of rows) {
+    const key = `${route}\u0000${s.model}`;
+    let m = perModel.get(key);
+    if (!m) perModel.set(key, (m = { route, model: s.model, duration: emptyHistogram(DURATION_BUCKETS_S), ttft: emptyHistogram(TTFT_BUCKETS_S), s: [] }));
+    m.s.push(s);
+    if (s.outcome === 'aborted') continue;
+    mergeHistogram(m.duration, s.duration);
+    mergeHistogram(m.ttft, s.ttft);
+  }
+  const models = [...perModel.values()];
+  out.family('llm_sla_request_duration_seconds', 'histogram', 'Total call duration until the last byte reached the client.');
+  for (const m of models) out.histogram('llm_sla_request_duration_seconds', { route: m.route, model: m.model }, DURATION_BUCKETS_S, m.duration);
+  out.family('llm_sla_time_to_first_token_seconds', 'histogram', 'Time to the first content token of streamed calls.');
+  for (const m of models) out.histogram('llm_sla_time_to_first_token_seconds', { route: m.route, model: m.model }, TTFT_BUCKETS_S, m.ttft);
+  out.family('llm_sla_tokens_total', 'counter', 'Tokens used, by type (input includes cached tokens).');
+  for (const m of models) {
+    for (const type of ['input', 'output'] as const) {
+      const n = m.s.reduce((t, s) => t + (type === 'input' ? s.inputTokens : s.outputTokens), 0);
+      out.sample('llm_sla_tokens_total', { route: m.route, model: m.model, type }, n);
+    }
+  }
+  out.family('llm_sla_cost_usd_total', 'counter', 'Cost of calls with a known price, in USD.');
+  for (const m of models) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
+  out.family('llm_sla_dropped_records_total', 'counter', 'Call records lost on the way to the Durable Objects.');
+  out.sample('llm_sla_dropped_records_total', {}, snapshot.droppedRecords + (extra.droppedLocal ?? 0));
+  out.family('llm_sla_dropped_samples_total', 'counter', 'Samples the windows could not file (too old or malformed).');
+  out.sample('llm_sla_dropped_samples_total', {}, snapshot.droppedSamples);
+  return out.toString();
+}

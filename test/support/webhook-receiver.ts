@@ -1,0 +1,60 @@
+import http from 'node:http';
+
+export interface WebhookReceiver {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An alert webhook on 127.0.0.1: records every POST body. `GET /received` lists them; `POST /fail?count=N` makes the
+ * next N deliveries answer 500 (to test retries); `POST /clear` forgets them.
+ */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const received: unknown[] = [];
+  let failNext = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'GET' && url.pathname === '/received') return res.end(JSON.stringify(received));
+      if (req.method === 'POST' && url.pathname === '/clear') {
+        received.length = 0;
+        failNext = 0;
+        return res.end('{}');
+      }
+      if (req.method === 'POST' && url.pathname === '/fail') {
+        failNext = Number(url.searchParams.get('count') ?? 1);
+        return res.end('{}');
+      }
+      if (req.method === 'POST' && url.pathname === '/hook') {
+        if (failNext > 0) {
+          failNext--;
+          res.statusCode = 500;
+          return res.end('{"ok":false}');
+        }
+        try {
+          received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          received.push({ unparsable: Buffer.concat(chunks).toString('utf8') });
+        }
+        return res.end('{"ok":true}');
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
