@@ -4,7 +4,7 @@ import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { proxy } from './proxy/handler';
 import { DurableObjectRecorder } from './recorder/durable';
-import { LogRecorder, MemoryRecorder, NoopRecorder, type Recorder } from './recorder/recorder';
+import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { slaRoutes } from './routes/sla';
 
 export interface GatewayOptions {
@@ -18,10 +18,14 @@ const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new
 const durable = new WeakMap<object, DurableObjectRecorder>();
 
 export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
-  if (config.recorder !== 'durable') return shared[config.recorder];
-  let r = durable.get(env);
-  if (!r) durable.set(env, (r = new DurableObjectRecorder(env, config)));
-  return r;
+  const recorders = config.recorders.map((kind) => {
+    if (kind !== 'durable') return shared[kind];
+    let r = durable.get(env);
+    if (!r) durable.set(env, (r = new DurableObjectRecorder(env, config)));
+    return r;
+  });
+  if (recorders.length === 1 && recorders[0]) return recorders[0];
+  return new TeeRecorder(recorders);
 }
 
 /** The whole route table. */

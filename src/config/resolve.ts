@@ -5,6 +5,8 @@ import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
 import { baseUrl, envSchema } from './schema';
 
+export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
+
 /** Config in force: every default filled in, every value checked. */
 export interface ResolvedConfig {
   readonly providers: ReadonlyMap<string, Provider>;
@@ -12,7 +14,8 @@ export interface ResolvedConfig {
   readonly maxRequestBytes: number;
   readonly injectStreamUsage: boolean;
   readonly tokenEstimate: boolean;
-  readonly recorder: 'durable' | 'log' | 'memory' | 'none';
+  /** Recorder kinds, in order; `RECORDER=durable,log` sends every record to both. */
+  readonly recorders: readonly RecorderKind[];
   readonly routeShards: number;
   readonly flushIntervalMs: number;
   readonly flushMaxRecords: number;
@@ -89,7 +92,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       maxRequestBytes: env.MAX_REQUEST_BYTES,
       injectStreamUsage: env.INJECT_STREAM_USAGE,
       tokenEstimate: env.TOKEN_ESTIMATE,
-      recorder: env.RECORDER,
+      recorders: env.RECORDER,
       routeShards: env.ROUTE_SHARDS,
       flushIntervalMs: env.FLUSH_INTERVAL_MS,
       flushMaxRecords: env.FLUSH_MAX_RECORDS,

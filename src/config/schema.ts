@@ -99,8 +99,8 @@ export const envSchema = z.object({
   RECORDER: z
     .string()
     .optional()
-    .transform((s) => (s === undefined || s.trim() === '' ? 'durable' : s.trim()))
-    .pipe(z.enum(['durable', 'log', 'memory', 'none'])),
+    .transform((s) => (s === undefined || s.trim() === '' ? ['durable'] : s.split(',').map((k) => k.trim())))
+    .pipe(z.array(z.enum(['durable', 'log', 'memory', 'none'])).min(1)),
   ROUTE_SHARDS: positiveInt(1).pipe(z.number().max(64)),
   FLUSH_INTERVAL_MS: positiveInt(1000),
   FLUSH_MAX_RECORDS: positiveInt(500),

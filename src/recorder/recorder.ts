@@ -32,6 +32,14 @@ export class MemoryRecorder implements Recorder {
   }
 }
 
+/** Hands each record to several recorders; one failing does not keep it from the others. */
+export class TeeRecorder implements Recorder {
+  constructor(private readonly recorders: readonly Recorder[]) {}
+  async record(record: CallRecord): Promise<void> {
+    await Promise.all(this.recorders.map((r) => safeRecord(r, record)));
+  }
+}
+
 export class NoopRecorder implements Recorder {
   record(): void {}
 }

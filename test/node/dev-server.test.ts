@@ -53,7 +53,8 @@ beforeAll(async () => {
       '--inspector-port', String(await freePort()),
       '--var', `UPSTREAM_OPENAI:${mock.url}`,
       '--var', `UPSTREAM_ANTHROPIC:${mock.url}`,
-      '--var', 'RECORDER:log',
+      '--var', 'RECORDER:durable,log',
+      '--var', 'FLUSH_INTERVAL_MS:100',
     ],
     {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
@@ -136,5 +137,18 @@ describe('npm run dev serves real SDK traffic', () => {
     );
     expect(log).not.toContain('sk-node-secret-key');
     expect(log).not.toContain('sk-ant-node-secret');
+  });
+
+  it('answers /sla from the Durable Objects with every call counted', async () => {
+    const report = (await (await fetch(`${base}/sla?window=5m`)).json()) as {
+      routes: Record<string, { count: number; failures: number }>;
+      overall: { count: number };
+    };
+    expect(report.routes['openai/chat']).toMatchObject({ count: 2, failures: 1 });
+    expect(report.routes['node.stream']).toMatchObject({ count: 1, failures: 0 });
+    expect(report.routes['anthropic/messages']?.count).toBe(2);
+    expect(report.overall.count).toBe(5);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('llm_sla_requests_total{route="node.stream",model="gpt-4o-mini",outcome="success"} 1');
   });
 });

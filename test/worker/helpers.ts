@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { createGateway, defaultRecorder } from '../../src/app';
-import { MemoryRecorder } from '../../src/recorder/recorder';
+import { MemoryRecorder, TeeRecorder } from '../../src/recorder/recorder';
 import type { CallRecord } from '../../src/record';
 
 /** The mock upstream's address (test/support/mock-upstream.ts, started by the global set-up). */
@@ -23,10 +23,7 @@ export function gateway(vars: Record<string, string> = {}, options: { durable?: 
   // With `durable`, records also go the production way: batched to the routes' Durable Objects.
   const app = createGateway({
     recorder: options.durable
-      ? (config, e) => {
-          const durable = defaultRecorder({ ...config, recorder: 'durable' }, e);
-          return { record: (r) => (recorder.record(r), durable.record(r)) };
-        }
+      ? (config, e) => new TeeRecorder([recorder, defaultRecorder({ ...config, recorders: ['durable'] }, e)])
       : () => recorder,
   });
   const testEnv = { ...env, ...vars } as Env;
