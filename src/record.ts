@@ -41,7 +41,18 @@ export interface CallRecord {
   readonly request: RequestParams;
   /** Upstream host and port the call went to. */
   readonly server: { readonly address: string; readonly port: number };
+  /** The caller's W3C trace context, so telemetry can join its trace. */
+  readonly trace: { readonly traceparent: string | null; readonly tracestate: string | null };
+  /** `x-sla-priority`: sampling priority of the call. */
+  readonly priority: Priority;
+  /**
+   * Message content, only when `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: the request body's JSON
+   * (messages, system, input...) and the text the model produced (bounded). Never holds headers or keys.
+   */
+  readonly content: { readonly request: unknown; readonly outputText: string } | null;
 }
+
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
 
 export interface RequestParams {
   readonly maxTokens: number | null;

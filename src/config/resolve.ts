@@ -14,6 +14,8 @@ export interface ResolvedConfig {
   readonly maxRequestBytes: number;
   readonly injectStreamUsage: boolean;
   readonly tokenEstimate: boolean;
+  /** Keep message content in records (for span export); off by default. */
+  readonly captureContent: boolean;
   /** Recorder kinds, in order; `RECORDER=durable,log` sends every record to both. */
   readonly recorders: readonly RecorderKind[];
   readonly routeShards: number;
@@ -50,6 +52,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     MAX_REQUEST_BYTES: asString('MAX_REQUEST_BYTES'),
     INJECT_STREAM_USAGE: asString('INJECT_STREAM_USAGE'),
     TOKEN_ESTIMATE: asString('TOKEN_ESTIMATE'),
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: asString('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT'),
     RECORDER: asString('RECORDER'),
     ROUTE_SHARDS: asString('ROUTE_SHARDS'),
     FLUSH_INTERVAL_MS: asString('FLUSH_INTERVAL_MS'),
@@ -92,6 +95,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       maxRequestBytes: env.MAX_REQUEST_BYTES,
       injectStreamUsage: env.INJECT_STREAM_USAGE,
       tokenEstimate: env.TOKEN_ESTIMATE,
+      captureContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
       recorders: env.RECORDER,
       routeShards: env.ROUTE_SHARDS,
       flushIntervalMs: env.FLUSH_INTERVAL_MS,

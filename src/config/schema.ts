@@ -96,6 +96,7 @@ export const envSchema = z.object({
   MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),
   INJECT_STREAM_USAGE: flag(true),
   TOKEN_ESTIMATE: flag(true),
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false),
   RECORDER: z
     .string()
     .optional()

@@ -23,6 +23,8 @@ export interface CallState {
   readonly team: string | null;
   readonly body: RequestBody;
   readonly upstream: URL;
+  readonly trace: CallRecord['trace'];
+  readonly priority: CallRecord['priority'];
   status: number;
   headersAt: number | null;
   stream: boolean;
@@ -91,6 +93,9 @@ export async function buildRecord(
     finishReasons: facts.finishReasons,
     request: paramsOf(json),
     server: { address: call.upstream.hostname, port },
+    trace: call.trace,
+    priority: call.priority,
+    content: config.captureContent ? { request: json, outputText: facts.outputText.toString() } : null,
   };
 }
 

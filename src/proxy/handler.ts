@@ -61,6 +61,8 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
     body,
     upstream: target,
+    trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },
+    priority: priorityOf(req.headers.get('x-sla-priority')),
     status: 0,
     headersAt: null,
     stream: json?.['stream'] === true,
@@ -133,6 +135,12 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     statusText: upstream.statusText,
     headers: clientResponseHeaders(upstream.headers, strip),
   });
+}
+
+const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);
+function priorityOf(header: string | null): CallState['priority'] {
+  const p = header?.trim().toLowerCase() ?? 'normal';
+  return PRIORITIES.has(p) ? (p as CallState['priority']) : 'normal';
 }
 
 function bodyKind(contentType: string | null): BodyKind {
