@@ -3,7 +3,7 @@ import { BUILTIN_PROVIDERS } from '../providers/builtin';
 import type { Provider } from '../providers/types';
 import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
-import { baseUrl, envSchema } from './schema';
+import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
@@ -22,6 +22,10 @@ export interface ResolvedConfig {
   readonly flushIntervalMs: number;
   readonly flushMaxRecords: number;
   readonly prices: PriceTable;
+  /** `GATEWAY_KEYS` (key -> team), or null when unset. Secret: never log or return it. */
+  readonly gatewayKeys: Readonly<Record<string, string>> | null;
+  /** Provider keys the gateway adds for authenticated clients: `<NAME>_API_KEY` secrets. Secret. */
+  readonly managedKeys: ReadonlyMap<string, string>;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[] };
@@ -85,6 +89,20 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     else providers.set(provider.name, { ...provider, baseUrl: url.data });
   }
 
+  const gateway = parseGatewayKeys(asString('GATEWAY_KEYS'));
+  problems.push(...gateway.problems);
+  const managedKeys = new Map<string, string>();
+  for (const name of providers.keys()) {
+    const key = asString(`${name.toUpperCase().replaceAll('-', '_')}_API_KEY`);
+    if (key !== undefined && key !== '') managedKeys.set(name, key);
+  }
+  if (managedKeys.size > 0 && gateway.keys === null) {
+    problems.push(
+      `${[...managedKeys.keys()].map((n) => `${n.toUpperCase()}_API_KEY`).join(', ')} set without GATEWAY_KEYS: ` +
+        'the gateway would lend provider keys to anyone who can reach it',
+    );
+  }
+
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const env = parsed.data;
   return {
@@ -101,6 +119,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       flushIntervalMs: env.FLUSH_INTERVAL_MS,
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
+      gatewayKeys: gateway.keys,
+      managedKeys,
     },
   };
 }

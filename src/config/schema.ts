@@ -107,3 +107,30 @@ export const envSchema = z.object({
   FLUSH_MAX_RECORDS: positiveInt(500),
 });
 
+
+/**
+ * `GATEWAY_KEYS`: `{"<key>": "<team>"}`. Validated by hand so that no problem message ever contains a key (zod
+ * would put an invalid record key in the issue path). Unset or empty: no gateway keys, no check.
+ */
+export function parseGatewayKeys(raw: string | undefined): { keys: Record<string, string> | null; problems: string[] } {
+  if (raw === undefined || raw.trim() === '') return { keys: null, problems: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { keys: null, problems: ['GATEWAY_KEYS: invalid JSON (expected {"<key>": "<team>"})'] };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { keys: null, problems: ['GATEWAY_KEYS: expected a JSON object {"<key>": "<team>"}'] };
+  }
+  const problems: string[] = [];
+  const keys: Record<string, string> = {};
+  Object.entries(value).forEach(([key, team], i) => {
+    if (key.length < 16) problems.push(`GATEWAY_KEYS: key #${i + 1} is shorter than 16 characters`);
+    if (typeof team !== 'string' || !/^[\w.:/@-]{0,64}$/.test(team)) {
+      problems.push(`GATEWAY_KEYS: the team of key #${i + 1} must be up to 64 chars of letters, digits, . _ : / @ -`);
+    }
+    keys[key] = typeof team === 'string' ? team : '';
+  });
+  return { keys, problems };
+}

@@ -8,6 +8,7 @@ import type { Provider } from '../providers/types';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { observeBody, type BodyKind } from '../stream/observe';
 import { buildRecord, type CallEnd, type CallState } from './finish';
+import { checkAccess, GatewayKeys } from './access';
 import { acceptsStreamOptions, readBody } from './request';
 import { clientResponseHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
 
@@ -36,7 +37,8 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
   if (routeHeader !== null && !ROUTE_KEY.test(routeHeader)) {
     throw new GatewayError(400, 'invalid_request', 'x-sla-route must be 1-128 chars of letters, digits, . _ : / -', format);
   }
-  const teamHeader = req.headers.get('x-sla-team');
+  const access = await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
+  const teamHeader = access.team || req.headers.get('x-sla-team');
   const body = await readBody(req, config.maxRequestBytes, format);
 
   let payload: BodyInit | null = body.bytes;
@@ -87,7 +89,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
   try {
     upstream = await fetch(target, {
       method: req.method,
-      headers: upstreamRequestHeaders(req.headers),
+      headers: upstreamRequestHeaders(req.headers, access.addHeaders),
       body: payload,
       signal: aborter.signal,
       redirect: 'manual',
@@ -135,6 +137,15 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     statusText: upstream.statusText,
     headers: clientResponseHeaders(upstream.headers, strip),
   });
+}
+
+const keyCache = new WeakMap<ResolvedConfig, GatewayKeys>();
+/** Gateway key digests, computed once per config. */
+async function gatewayKeys(config: ResolvedConfig): Promise<GatewayKeys | null> {
+  if (config.gatewayKeys === null) return null;
+  let keys = keyCache.get(config);
+  if (!keys) keyCache.set(config, (keys = await GatewayKeys.from(config.gatewayKeys)));
+  return keys;
 }
 
 const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);

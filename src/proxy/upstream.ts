@@ -46,7 +46,7 @@ function connectionListed(headers: Headers): Set<string> {
 }
 
 /** Request headers for the upstream: the client's, less hop-by-hop, Cloudflare's and the gateway's own. */
-export function upstreamRequestHeaders(incoming: Headers): Headers {
+export function upstreamRequestHeaders(incoming: Headers, add: readonly [string, string][] = []): Headers {
   const listed = connectionListed(incoming);
   const out = new Headers();
   incoming.forEach((value, name) => {
@@ -54,6 +54,7 @@ export function upstreamRequestHeaders(incoming: Headers): Headers {
     if (name.startsWith('cf-') || name.startsWith('x-sla-')) return;
     out.append(name, value);
   });
+  for (const [name, value] of add) out.set(name, value);
   return out;
 }
 
