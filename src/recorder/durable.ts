@@ -23,7 +23,8 @@ interface Pending {
 export class DurableObjectRecorder implements Recorder {
   private pending = new Map<string, Pending>();
   private size = 0;
-  private scheduled: Promise<void> | null = null;
+  /** The batch being filled: settles when the flush that carries it is done. */
+  private batch: { done: Promise<void>; settle: () => void; timer: ReturnType<typeof setTimeout> } | null = null;
   private readonly registered = new Set<string>();
   private droppedUnreported = 0;
   private nextShard = 0;
@@ -38,17 +39,32 @@ export class DurableObjectRecorder implements Recorder {
     if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
     p.samples.push(sampleOf(record));
     p.models.push(record.responseModel ?? record.requestModel);
-    if (++this.size >= this.config.flushMaxRecords) return this.flush();
-    this.scheduled ??= new Promise<void>((resolve) => setTimeout(resolve, this.config.flushIntervalMs)).then(() => this.flush());
-    return this.scheduled;
+    if (!this.batch) {
+      let settle!: () => void;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      this.batch = { done, settle, timer: setTimeout(() => void this.flush(), this.config.flushIntervalMs) };
+    }
+    const done = this.batch.done;
+    if (++this.size >= this.config.flushMaxRecords) void this.flush();
+    return done;
   }
 
-  /** Sends everything waiting now. */
+  /** Sends everything waiting now; the records' `record()` promises settle when it is done. */
   async flush(): Promise<void> {
     const batch = this.pending;
+    const waiting = this.batch;
     this.pending = new Map();
     this.size = 0;
-    this.scheduled = null;
+    this.batch = null;
+    if (waiting) clearTimeout(waiting.timer);
+    try {
+      await this.send(batch);
+    } finally {
+      waiting?.settle();
+    }
+  }
+
+  private async send(batch: Map<string, Pending>): Promise<void> {
     if (batch.size === 0) return;
     flushStats.flushes++;
     const fresh = [...batch.keys()].filter((r) => !this.registered.has(r));
@@ -56,10 +72,10 @@ export class DurableObjectRecorder implements Recorder {
       const ok = await withRetries(() => registry(this.env).register(fresh.map((route) => ({ route, shards: this.config.routeShards }))));
       if (ok) for (const r of fresh) this.registered.add(r);
     }
-    await Promise.all([...batch].map(([route, p]) => this.send(route, p)));
+    await Promise.all([...batch].map(([route, p]) => this.sendRoute(route, p)));
   }
 
-  private async send(route: string, p: Pending): Promise<void> {
+  private async sendRoute(route: string, p: Pending): Promise<void> {
     const shard = this.nextShard++ % this.config.routeShards;
     const droppedBefore = this.droppedUnreported;
     this.droppedUnreported = 0;

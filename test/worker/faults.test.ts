@@ -1,0 +1,63 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { createGateway } from '../../src/app';
+import { DurableObjectRecorder, flushStats } from '../../src/recorder/durable';
+import { GW, jsonPost } from './helpers';
+
+const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
+
+/** An env whose Durable Objects fail the first `failures` calls to each method (or always, with Infinity). */
+function flakyEnv(failures: number): { env: Env; calls: { ingest: number; register: number } } {
+  const calls = { ingest: 0, register: 0 };
+  const failing = <T>(name: 'ingest' | 'register', value: T) => async () => {
+    calls[name]++;
+    if (calls[name] <= failures) throw new Error(`Durable Object ${name} unavailable`);
+    return value;
+  };
+  const namespace = (stub: object) => ({ idFromName: (n: string) => n, get: () => stub });
+  const fake = {
+    ...env,
+    ROUTE_STATS: namespace({ ingest: failing('ingest', { added: 1 }) }),
+    SLA_REGISTRY: namespace({ register: failing('register', undefined) }),
+  };
+  return { env: fake as unknown as Env, calls };
+}
+
+async function callThrough(recorderEnv: Env, n: number): Promise<number[]> {
+  const recorder = new DurableObjectRecorder(recorderEnv, { routeShards: 1, flushIntervalMs: 60_000, flushMaxRecords: n });
+  const app = createGateway({ recorder: () => recorder });
+  const statuses: number[] = [];
+  const contexts: ExecutionContext[] = [];
+  for (let i = 0; i < n; i++) {
+    const ctx = createExecutionContext();
+    contexts.push(ctx);
+    const res = await app.fetch(new Request(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'faults.do' })), env, ctx);
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  await Promise.all(contexts.map((c) => waitOnExecutionContext(c)));
+  return statuses;
+}
+
+describe('Durable Object faults never reach the client', () => {
+  it('a Durable Object that always throws: every call succeeds, records are retried then counted as dropped', async () => {
+    const before = { ...flushStats };
+    const { env: broken, calls } = flakyEnv(Infinity);
+    const statuses = await callThrough(broken, 5);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(flushStats.droppedRecords - before.droppedRecords).toBe(5);
+    expect(calls.ingest).toBe(3); // one flush (at the 5th record), three attempts
+    expect(flushStats.droppedUnreported).toBe(5);
+  });
+
+  it('a Durable Object that fails once: the retry delivers, nothing is dropped', async () => {
+    const before = { ...flushStats };
+    const { env: flaky, calls } = flakyEnv(1);
+    const statuses = await callThrough(flaky, 4);
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(flushStats.droppedRecords).toBe(before.droppedRecords);
+    expect(flushStats.sent - before.sent).toBe(4);
+    expect(calls.ingest).toBe(2);
+  });
+});
