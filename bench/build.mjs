@@ -1,0 +1,18 @@
+// Builds what the benchmark runs: the gateway bundle exactly as `wrangler deploy` would upload it, and the
+// benchmark runner itself (TypeScript -> one ESM file for Node).
+import { execFileSync } from 'node:child_process';
+import { build } from 'esbuild';
+
+execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy', '--dry-run', '--outdir', 'bench/.build/gateway'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+});
+await build({
+  entryPoints: ['bench/run.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  outfile: 'bench/.build/run.mjs',
+  logLevel: 'warning',
+});

@@ -1,0 +1,120 @@
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+
+/** Percentile by the lower-rank definition, of values sorted ascending. */
+export function pct(sorted: readonly number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))] ?? NaN;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Benchmark prompt.' }] });
+export const CHAT_STREAM = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Benchmark prompt.' }], stream: true });
+
+export interface Timing {
+  ttfbMs: number;
+  totalMs: number;
+  status: number;
+}
+
+/** One POST over `agent`, timed with hrtime: to the first body byte and to the last. */
+export function post(agent: http.Agent, base: string, path: string, body: string): Promise<Timing> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, base);
+    const start = process.hrtime.bigint();
+    let first = 0n;
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.on('data', () => {
+          if (first === 0n) first = process.hrtime.bigint();
+        });
+        res.on('end', () => {
+          const end = process.hrtime.bigint();
+          resolve({ ttfbMs: Number((first || end) - start) / 1e6, totalMs: Number(end - start) / 1e6, status: res.statusCode ?? 0 });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `n` calls one after another on one kept-alive connection. */
+export async function sequential(base: string, path: string, body: string, n: number): Promise<Timing[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const out: Timing[] = [];
+  try {
+    for (let i = 0; i < n; i++) out.push(await post(agent, base, path, body));
+  } finally {
+    agent.destroy();
+  }
+  return out;
+}
+
+export interface LoadResult {
+  rps: number;
+  p99Ms: number;
+  errors: number;
+  requests: number;
+  tool: 'wrk' | 'node';
+}
+
+function wrkAvailable(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+const WRK_LUA = `wrk.method = "POST"
+wrk.body = '${CHAT}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer sk-bench"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %f %f\\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, latency:percentile(99), summary.duration))
+end`;
+
+/** `connections` clients hammering for `seconds`: wrk when installed (C, microsecond latencies), else Node. */
+export async function load(base: string, path: string, connections: number, seconds: number, luaPath: string, fs: typeof import('node:fs')): Promise<LoadResult> {
+  if (wrkAvailable()) {
+    fs.writeFileSync(luaPath, WRK_LUA);
+    // Asynchronously: the mock upstream lives in this process and must keep answering while wrk runs.
+    const stdout = await new Promise<string>((resolve) => {
+      const child = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', luaPath, `${base}${path}`]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', () => resolve(out));
+    });
+    const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(stdout);
+    if (m) {
+      const requests = Number(m[1]);
+      return { rps: requests / (Number(m[4]) / 1e6), p99Ms: Number(m[3]) / 1000, errors: Number(m[2]), requests, tool: 'wrk' };
+    }
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  let errors = 0;
+  const until = Date.now() + seconds * 1000;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < until) {
+        try {
+          const t = await post(agent, base, path, CHAT);
+          if (t.status !== 200) errors++;
+          latencies.push(t.totalMs);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p99Ms: pct(latencies, 0.99), errors, requests: latencies.length, tool: 'node' };
+}

@@ -1,0 +1,92 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A lean mock provider for benchmarks: answers OpenAI chat completions (JSON, or SSE when the body asks to stream)
+ * and Anthropic messages from precomputed bytes, so the upstream costs the same for every target. Streams send
+ * `chunks` content events `spacingMs` apart; every response waits `latencyMs` first.
+ */
+export interface FastUpstreamOptions {
+  latencyMs: number;
+  chunks: number;
+  spacingMs: number;
+}
+
+const usage = { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 };
+const jsonBody = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 1700000000,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Benchmark reply text.' }, finish_reason: 'stop' }],
+  usage,
+});
+const anthropicBody = JSON.stringify({
+  id: 'msg_bench',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-3-5-haiku-20241022',
+  content: [{ type: 'text', text: 'Benchmark reply text.' }],
+  stop_reason: 'end_turn',
+  usage: { input_tokens: 12, output_tokens: 20 },
+});
+
+function chatEvents(chunks: number, includeUsage: boolean): string[] {
+  const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini' };
+  const extra = includeUsage ? { usage: null } : {};
+  const events = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...extra }];
+  for (let i = 0; i < chunks; i++) events.push({ ...base, choices: [{ index: 0, delta: { content: `tok${i} ` }, finish_reason: null }], ...extra } as never);
+  events.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...extra } as never);
+  const lines = events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
+  if (includeUsage) lines.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  lines.push('data: [DONE]\n\n');
+  return lines;
+}
+
+export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const withUsage = chatEvents(opts.chunks, true);
+  const withoutUsage = chatEvents(opts.chunks, false);
+  const server = createServer((req, res) => {
+    const body: Buffer[] = [];
+    req.on('data', (c: Buffer) => body.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(body).toString('utf8');
+      const stream = text.includes('"stream":true');
+      const respond = () => {
+        if (req.url?.endsWith('/messages')) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(anthropicBody) });
+          return res.end(anthropicBody);
+        }
+        if (!stream) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(jsonBody) });
+          return res.end(jsonBody);
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+        res.socket?.setNoDelay(true);
+        const events = text.includes('"include_usage":true') ? withUsage : withoutUsage;
+        let i = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          const ev = events[i++];
+          if (ev === undefined) return res.end();
+          res.write(ev);
+          if (opts.spacingMs > 0 && i > 1 && i <= opts.chunks + 1) setTimeout(next, opts.spacingMs);
+          else setImmediate(next);
+        };
+        next();
+      };
+      if (opts.latencyMs > 0) setTimeout(respond, opts.latencyMs);
+      else respond();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
