@@ -41,12 +41,18 @@ export function observeBody(
   facts: ResponseFacts,
   opts: ObserveOptions,
 ): { body: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+  const strip = opts.stripInjectedUsage && opts.kind === 'sse';
+  // JSON and other bodies: the client gets one branch of a native tee, untouched by JavaScript, and the gateway
+  // reads the other as it arrives (a client that leaves is seen through request.signal). Streams go through the
+  // JavaScript stream below: it times each chunk as handed on, can hide an injected usage chunk, and passes a
+  // client's cancel straight to the upstream.
+  let client: ReadableStream<Uint8Array> | null = null;
+  if (opts.kind !== 'sse') [client, upstream] = upstream.tee();
   const reader = upstream.getReader();
   const splitter = opts.kind === 'sse' ? new SseSplitter() : null;
   const capture = opts.kind === 'json' ? new BodyCapture() : null;
   const onEvent: (ev: SseEvent, at: number, facts: ResponseFacts, strip: boolean) => EventVerdict =
     opts.format === 'anthropic' ? onAnthropicEvent : onOpenAIEvent;
-  const strip = opts.stripInjectedUsage && opts.kind === 'sse';
   let firstByteAt: number | null = null;
   let bytes = 0;
   let settle!: (end: BodyEnd) => void;
@@ -73,6 +79,35 @@ export function observeBody(
     }
     return out;
   };
+
+  if (client !== null) {
+    const passthrough = client;
+    return { body: passthrough, ended: drain() };
+  }
+
+  /** Reads the gateway's branch to its end, learning from each chunk; an idle upstream is cut after the timeout. */
+  async function drain(): Promise<BodyEnd> {
+    for (;;) {
+      const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch {
+        finish('error');
+        return ended;
+      } finally {
+        clearTimeout(timer);
+      }
+      const at = opts.now();
+      if (result.done) {
+        finish('complete');
+        return ended;
+      }
+      firstByteAt ??= at;
+      bytes += result.value.byteLength;
+      capture?.add(result.value);
+    }
+  }
 
   const body = new ReadableStream<Uint8Array>(
     {
