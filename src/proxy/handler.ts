@@ -123,6 +123,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     idleTimeoutMs: config.upstreamTimeoutMs,
     onIdle: timeout,
     now,
+    contentLength: contentLengthOf(upstream.headers),
   });
   c.executionCtx.waitUntil(
     observed.ended
@@ -146,6 +147,11 @@ async function gatewayKeys(config: ResolvedConfig): Promise<GatewayKeys | null> 
   let keys = keyCache.get(config);
   if (!keys) keyCache.set(config, (keys = await GatewayKeys.from(config.gatewayKeys)));
   return keys;
+}
+
+function contentLengthOf(headers: Headers): number | null {
+  const n = Number(headers.get('content-length') ?? NaN);
+  return Number.isInteger(n) && n >= 0 && !headers.has('content-encoding') ? n : null;
 }
 
 const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);

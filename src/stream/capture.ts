@@ -11,7 +11,7 @@ export class BodyCapture {
   total = 0;
 
   constructor(
-    private readonly maxWhole = 2 * 1024 * 1024,
+    readonly maxWhole = 2 * 1024 * 1024,
     private readonly edge = 64 * 1024,
   ) {}
 

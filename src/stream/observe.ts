@@ -16,6 +16,8 @@ export interface ObserveOptions {
   readonly idleTimeoutMs: number;
   readonly onIdle: () => void;
   readonly now: () => number;
+  /** The body's declared length, when the upstream gave one. */
+  readonly contentLength: number | null;
 }
 
 /** How the body ended: read to its end, failed (upstream reset, timeout), or cancelled by the client. */
@@ -48,7 +50,8 @@ export function observeBody(
   // client's cancel straight to the upstream.
   let client: ReadableStream<Uint8Array> | null = null;
   if (opts.kind !== 'sse') [client, upstream] = upstream.tee();
-  const reader = upstream.getReader();
+  let locked: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const reader = () => (locked ??= upstream.getReader());
   const splitter = opts.kind === 'sse' ? new SseSplitter() : null;
   const capture = opts.kind === 'json' ? new BodyCapture() : null;
   const onEvent: (ev: SseEvent, at: number, facts: ResponseFacts, strip: boolean) => EventVerdict =
@@ -82,7 +85,26 @@ export function observeBody(
 
   if (client !== null) {
     const passthrough = client;
+    const known = opts.contentLength;
+    // A body of known, modest length is read natively in one go; otherwise chunk by chunk, bounded.
+    if (capture && known !== null && known <= capture.maxWhole) return { body: passthrough, ended: readWhole(capture) };
     return { body: passthrough, ended: drain() };
+  }
+
+  async function readWhole(into: BodyCapture): Promise<BodyEnd> {
+    const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
+    try {
+      const all = new Uint8Array(await new Response(upstream).arrayBuffer());
+      firstByteAt = opts.now();
+      bytes = all.byteLength;
+      into.add(all);
+      finish('complete');
+    } catch {
+      finish('error');
+    } finally {
+      clearTimeout(timer);
+    }
+    return ended;
   }
 
   /** Reads the gateway's branch to its end, learning from each chunk; an idle upstream is cut after the timeout. */
@@ -91,7 +113,7 @@ export function observeBody(
       const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await reader.read();
+        result = await reader().read();
       } catch {
         finish('error');
         return ended;
@@ -118,7 +140,7 @@ export function observeBody(
           const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
           let result: ReadableStreamReadResult<Uint8Array>;
           try {
-            result = await reader.read();
+            result = await reader().read();
           } catch (err) {
             finish('error');
             controller.error(err);
@@ -151,7 +173,7 @@ export function observeBody(
       },
       cancel(reason) {
         finish('cancelled');
-        return reader.cancel(reason).catch(() => undefined);
+        return reader().cancel(reason).catch(() => undefined);
       },
     },
     { highWaterMark: 0 },

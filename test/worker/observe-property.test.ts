@@ -47,7 +47,7 @@ async function observe(bytes: Uint8Array, cuts: number[], format: ProviderFormat
     },
   }, { highWaterMark: 0 });
   const facts = new ResponseFacts();
-  const observed = observeBody(upstream, facts, { kind: 'sse', format, stripInjectedUsage: strip, idleTimeoutMs: 10_000, onIdle: () => undefined, now: () => sent });
+  const observed = observeBody(upstream, facts, { kind: 'sse', format, stripInjectedUsage: strip, idleTimeoutMs: 10_000, onIdle: () => undefined, now: () => sent, contentLength: null });
   const out = new Uint8Array(await new Response(observed.body).arrayBuffer());
   return { out, facts, end: await observed.ended };
 }
