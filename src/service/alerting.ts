@@ -3,7 +3,7 @@ import { alertAfter, targetsFor } from '../sla/config';
 import type { RouteReport } from '../report/types';
 import type { RegistryState, RouteEntry } from '../../durable-objects/registry';
 import { buildSlaReport } from './sla-report';
-import { defaultWindow, slaConfigInForce } from './sla-config';
+import { slaConfigInForce } from './sla-config';
 
 /** What is POSTed to `ALERT_WEBHOOK_URL`; `text` makes it a valid Slack incoming-webhook message as is. */
 export interface AlertPayload {
@@ -42,7 +42,7 @@ export async function evaluateAlarm(env: Env, registry: RegistryState, now: numb
   if (cfg.ok) {
     const byWindow = new Map<string, RouteEntry[]>();
     for (const r of registry.routes) {
-      const w = targetsFor(cfg.config, r.route).window ?? defaultWindow(cfg.config);
+      const w = targetsFor(cfg.config, r.route).window;
       byWindow.set(w, [...(byWindow.get(w) ?? []), r]);
     }
     const states = { ...store.states };

@@ -44,8 +44,7 @@ export async function routeWindows(
   return { merged, series: [...byStart.values()].sort((a, b) => a.start - b.start) };
 }
 
-const countClientErrors = (config: SlaConfig, route: string | null): boolean =>
-  targetsFor(config, route).count_client_errors ?? config.count_client_errors ?? false;
+const countClientErrors = (config: SlaConfig, route: string | null): boolean => targetsFor(config, route).count_client_errors;
 
 function report(route: string | null, merged: WindowStats, windowMs: number, config: SlaConfig): RouteReport {
   const stats = summarize(merged, windowMs, countClientErrors(config, route));
