@@ -140,10 +140,16 @@ describe('npm run dev serves real SDK traffic', () => {
   });
 
   it('answers /sla from the Durable Objects with every call counted', async () => {
-    const report = (await (await fetch(`${base}/sla?window=5m`)).json()) as {
-      routes: Record<string, { count: number; failures: number }>;
-      overall: { count: number };
-    };
+    type Report = { routes: Record<string, { count: number; failures: number }>; overall: { count: number } };
+    // Records reach the Durable Objects in batches (FLUSH_INTERVAL_MS after a batch's first record): the log line
+    // of the last call can be there before its batch is flushed, so read /sla until every call is in or 5 s pass.
+    let report: Report;
+    const deadline = Date.now() + 5_000;
+    do {
+      report = (await (await fetch(`${base}/sla?window=5m`)).json()) as Report;
+      if (report.overall.count >= 5) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
     expect(report.routes['openai/chat']).toMatchObject({ count: 2, failures: 1 });
     expect(report.routes['node.stream']).toMatchObject({ count: 1, failures: 0 });
     expect(report.routes['anthropic/messages']?.count).toBe(2);
