@@ -9,6 +9,7 @@ export default defineConfig({
           cloudflareTest(({ inject }) => {
             const upstream = `http://127.0.0.1:${inject('mockPort')}`;
             const webhook = `http://127.0.0.1:${inject('webhookPort')}`;
+            const otlp = `http://127.0.0.1:${inject('otlpPort')}`;
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
@@ -21,6 +22,8 @@ export default defineConfig({
                   UPSTREAM_TIMEOUT_MS: '5000',
                   ALERT_WEBHOOK_URL: `${webhook}/hook`,
                   WEBHOOK_BASE: webhook,
+                  OTLP_BASE: otlp,
+                  OTLP_DEAD: `http://127.0.0.1:${inject('deadPort')}`,
                   FLUSH_INTERVAL_MS: '50',
                 },
               },

@@ -29,6 +29,20 @@ export class SlaRegistry extends DurableObject<Env> {
     this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     this.sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
       route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
+    this.sql.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+  }
+
+  /** Adds isolates' telemetry counts (span export results), so /metrics shows them whichever isolate answers. */
+  addCounters(delta: Record<string, number>): void {
+    for (const [name, n] of Object.entries(delta)) {
+      if (!/^[a-z_]{1,64}$/.test(name) || !Number.isSafeInteger(n) || n <= 0) continue;
+      this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value', name, n);
+    }
+  }
+
+  counters(): Record<string, number> {
+    const rows = this.sql.exec<{ name: string; value: number }>('SELECT name, value FROM counters').toArray();
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
   async register(entries: RouteEntry[]): Promise<void> {

@@ -3,9 +3,10 @@ import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { proxy } from './proxy/handler';
-import { DurableObjectRecorder } from './recorder/durable';
+import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { slaRoutes } from './routes/sla';
+import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
 export interface GatewayOptions {
   /** Where call records go; by default chosen by the `RECORDER` var. */
@@ -28,6 +29,18 @@ export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
   return new TeeRecorder(recorders);
 }
 
+const tees = new WeakMap<SpanRecorder, WeakMap<Recorder, Recorder>>();
+/** The chosen recorder plus span export when an OTLP endpoint is configured. */
+function withSpans(recorder: Recorder, config: ResolvedConfig, env: Env): Recorder {
+  const spans = spanRecorderFor(config, env, (counts) => registry(env).addCounters({ ...counts }));
+  if (!spans) return recorder;
+  let byRecorder = tees.get(spans);
+  if (!byRecorder) tees.set(spans, (byRecorder = new WeakMap()));
+  let tee = byRecorder.get(recorder);
+  if (!tee) byRecorder.set(recorder, (tee = new TeeRecorder([recorder, spans])));
+  return tee;
+}
+
 /** The whole route table. */
 export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: Env }> {
   const pickRecorder = options.recorder ?? defaultRecorder;
@@ -37,7 +50,8 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
   app.get('/', (c) => c.json({ name: 'llm-sla-gateway', providers: providerNames(c.env) }));
   app.get('/healthz', (c) => {
     const result = resolveConfig(c.env);
-    return c.json(result.ok ? { ok: true } : { ok: false, problems: result.problems }, result.ok ? 200 : 500);
+    const problems = result.ok ? result.config.telemetryProblems : result.problems;
+    return c.json(problems.length === 0 ? { ok: true } : { ok: false, problems }, problems.length === 0 ? 200 : 500);
   });
 
   app.route('/', slaRoutes);
@@ -53,7 +67,8 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
     const provider = result.config.providers.get(name);
     if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
     const rest = path.slice(name.length + 1);
-    return proxy(c, provider, rest, { config: result.config, recorder: pickRecorder(result.config, c.env), now });
+    const recorder = withSpans(pickRecorder(result.config, c.env), result.config, c.env);
+    return proxy(c, provider, rest, { config: result.config, recorder, now });
   });
 
   app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());

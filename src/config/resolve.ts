@@ -4,6 +4,7 @@ import type { Provider } from '../providers/types';
 import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
+import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
@@ -26,6 +27,10 @@ export interface ResolvedConfig {
   readonly gatewayKeys: Readonly<Record<string, string>> | null;
   /** Provider keys the gateway adds for authenticated clients: `<NAME>_API_KEY` secrets. Secret. */
   readonly managedKeys: ReadonlyMap<string, string>;
+  /** Span export, or null when no OTLP endpoint is set (or its settings are invalid: see `telemetryProblems`). */
+  readonly telemetry: TelemetryConfig | null;
+  /** Invalid telemetry settings do not stop the proxy (telemetry never reaches the client): /healthz lists them. */
+  readonly telemetryProblems: readonly string[];
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[] };
@@ -105,6 +110,10 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
 
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const env = parsed.data;
+  const telemetry = resolveTelemetry(Object.fromEntries(TELEMETRY_VARS.map((k) => [k, asString(k)])));
+  if (telemetry.problems.length > 0) {
+    console.error(`llm-sla-gateway: span export is off, its settings are invalid:\n  ${telemetry.problems.join('\n  ')}`);
+  }
   return {
     ok: true,
     config: {
@@ -121,6 +130,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,
+      telemetry: telemetry.config,
+      telemetryProblems: telemetry.problems,
     },
   };
 }

@@ -96,5 +96,16 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_dropped_records_total', {}, snapshot.droppedRecords + (extra.droppedLocal ?? 0));
   out.family('llm_sla_dropped_samples_total', 'counter', 'Samples the windows could not file (too old or malformed).');
   out.sample('llm_sla_dropped_samples_total', {}, snapshot.droppedSamples);
+  const t = snapshot.telemetry ?? {};
+  const n = (k: string) => t[k] ?? 0;
+  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full, export failed).');
+  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_export_failed']) {
+    out.sample('llm_sla_telemetry_spans_total', { result }, n(`spans_${result}`));
+  }
+  out.family('llm_sla_telemetry_exports_total', 'counter', 'OTLP export requests by result (failed includes timeouts).');
+  out.sample('llm_sla_telemetry_exports_total', { result: 'ok' }, n('exports_ok'));
+  out.sample('llm_sla_telemetry_exports_total', { result: 'failed' }, n('exports_failed'));
+  out.family('llm_sla_telemetry_breaker_opens_total', 'counter', 'Times the span export circuit breaker opened.');
+  out.sample('llm_sla_telemetry_breaker_opens_total', {}, n('breaker_opens'));
   return out.toString();
 }

@@ -72,4 +72,6 @@ export interface MetricsSnapshot {
   droppedRecords: number;
   /** Samples the windows could not file (older than retention, or malformed). */
   droppedSamples: number;
+  /** Span export counts summed over isolates (registry), by counter name; absent when never reported. */
+  telemetry?: Readonly<Record<string, number>>;
 }

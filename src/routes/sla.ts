@@ -104,7 +104,7 @@ slaRoutes.get('/sla/*', read, async (c) => {
 });
 
 slaRoutes.get('/metrics', read, async (c) => {
-  const { routes } = await registry(c.env).state();
+  const [{ routes }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
   const parts = await Promise.all(
     routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
   );
@@ -135,6 +135,7 @@ slaRoutes.get('/metrics', read, async (c) => {
     routes: [...byRoute].map(([route, series]) => ({ route, series: [...series.values()] })),
     droppedRecords,
     droppedSamples,
+    telemetry,
   };
   const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported });
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -1,8 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { freePort } from '../support/listen';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
@@ -17,18 +19,6 @@ let mock: MockUpstream;
 let dev: ChildProcess;
 let base: string;
 let log = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForLog(pattern: RegExp, ms: number): Promise<void> {
   const until = Date.now() + ms;
@@ -55,6 +45,8 @@ beforeAll(async () => {
       '--var', `UPSTREAM_ANTHROPIC:${mock.url}`,
       '--var', 'RECORDER:durable,log',
       '--var', 'FLUSH_INTERVAL_MS:100',
+      // A fresh local state: calls from an earlier run would still be in /sla's window.
+      '--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-dev-')),
     ],
     {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },

@@ -1,10 +1,7 @@
 import http from 'node:http';
+import { listenLocal, type Listening } from './listen';
 
-export interface WebhookReceiver {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type WebhookReceiver = Listening;
 
 /**
  * An alert webhook on 127.0.0.1: records every POST body. `GET /received` lists them; `POST /fail?count=N` makes the
@@ -46,15 +43,5 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       res.end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listenLocal(server);
 }

@@ -38,7 +38,7 @@ export function gateway(vars: Record<string, string> = {}, options: { durable?: 
     await Promise.all(contexts.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
     return recorder.records;
   };
-  return { fetch, settle, recorder };
+  return { fetch, settle, recorder, env: testEnv };
 }
 
 export function jsonPost(body: unknown, headers: Record<string, string> = {}): RequestInit {

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { Priority } from '../record';
+
+/** Which head sampler: the standard `OTEL_TRACES_SAMPLER` values. */
+export type SamplerKind =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+/** Span export settings, resolved from the standard `OTEL_*` vars and our `TELEMETRY_*` ones. */
+export interface TelemetryConfig {
+  /** Full URL spans are posted to (OTLP/HTTP JSON). */
+  readonly tracesUrl: string;
+  /** `OTEL_EXPORTER_OTLP_HEADERS`. Secret (collector credentials): never logged or exported. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  readonly sampler: SamplerKind;
+  /** Head-sampling ratio per priority; `critical` is always 1. */
+  readonly ratios: Readonly<Record<Priority, number>>;
+  /** Tail sampling: calls slower than this (ms) are always kept; null = the route's SLA `max_p95_ms`. */
+  readonly slowMs: number | null;
+  /** `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: string attribute values are cut to this many characters. */
+  readonly valueLengthLimit: number;
+  /** `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`. */
+  readonly attributeCountLimit: number;
+  /** Captured messages per direction (the most recent are kept). */
+  readonly maxMessages: number;
+  /** `OTEL_EXPORTER_OTLP_TIMEOUT` (ms): an export not answered by then counts as failed. */
+  readonly exportTimeoutMs: number;
+  /** `OTEL_BSP_SCHEDULE_DELAY` (ms): spans wait at most this long to share an export. */
+  readonly scheduleDelayMs: number;
+  /** `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. */
+  readonly maxBatch: number;
+  /** `OTEL_BSP_MAX_QUEUE_SIZE`: spans waiting or in flight per isolate; beyond it new spans are dropped (counted). */
+  readonly maxQueue: number;
+  /** Consecutive failed exports that open the circuit breaker. */
+  readonly breakerFailures: number;
+  /** How long an open breaker drops spans before it lets one probe export through. */
+  readonly breakerCooldownMs: number;
+}
+
+const optional = z.string().optional();
+
+const positiveInt = (fallback: number) =>
+  optional
+    .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
+    .pipe(z.number({ error: 'expected a number' }).int().positive());
+
+const ratio = z.number({ error: 'expected a number' }).min(0).max(1);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL without credentials');
+
+export const telemetrySchema = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: optional,
+  OTEL_SERVICE_NAME: optional,
+  OTEL_TRACES_SAMPLER: optional
+    .transform((s) => (s === undefined || s.trim() === '' ? 'parentbased_traceidratio' : s.trim().toLowerCase()))
+    .pipe(
+      z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']),
+    ),
+  OTEL_TRACES_SAMPLER_ARG: optional.transform((s) => (s === undefined || s.trim() === '' ? 1 : Number(s))).pipe(ratio),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: positiveInt(4096),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: positiveInt(128),
+  OTEL_EXPORTER_OTLP_TIMEOUT: positiveInt(10_000),
+  OTEL_BSP_SCHEDULE_DELAY: positiveInt(1000),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positiveInt(512),
+  OTEL_BSP_MAX_QUEUE_SIZE: positiveInt(2048),
+  TELEMETRY_PRIORITY_RATIOS: optional,
+  TELEMETRY_SLOW_MS: optional.transform((s) => (s === undefined || s.trim() === '' ? null : Number(s))).pipe(z.number().positive().nullable()),
+  TELEMETRY_MAX_MESSAGES: positiveInt(32),
+  TELEMETRY_BREAKER_FAILURES: positiveInt(3),
+  TELEMETRY_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+});
+
+export const TELEMETRY_VARS = Object.keys(telemetrySchema.shape) as (keyof typeof telemetrySchema.shape)[];
+
+/**
+ * Resolves the telemetry vars: null when no OTLP endpoint is set (then nothing is exported and no request is ever
+ * made). Problems name the var, never a header value.
+ */
+export function resolveTelemetry(raw: Record<string, string | undefined>): { config: TelemetryConfig | null; problems: string[] } {
+  const parsed = telemetrySchema.safeParse(raw);
+  if (!parsed.success) {
+    return { config: null, problems: parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`) };
+  }
+  const v = parsed.data;
+  const problems: string[] = [];
+  const headers = parseOtlpHeaders(v.OTEL_EXPORTER_OTLP_HEADERS, problems);
+  const ratios = parsePriorityRatios(v.TELEMETRY_PRIORITY_RATIOS, v.OTEL_TRACES_SAMPLER_ARG, problems);
+  const tracesUrl = v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (v.OTEL_EXPORTER_OTLP_ENDPOINT && `${v.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (problems.length > 0 || !tracesUrl) return { config: null, problems };
+  return {
+    problems,
+    config: {
+      tracesUrl,
+      headers,
+      serviceName: v.OTEL_SERVICE_NAME?.trim() || 'llm-sla-gateway',
+      sampler: v.OTEL_TRACES_SAMPLER,
+      ratios,
+      slowMs: v.TELEMETRY_SLOW_MS,
+      valueLengthLimit: v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+      attributeCountLimit: v.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
+      maxMessages: v.TELEMETRY_MAX_MESSAGES,
+      exportTimeoutMs: v.OTEL_EXPORTER_OTLP_TIMEOUT,
+      scheduleDelayMs: v.OTEL_BSP_SCHEDULE_DELAY,
+      maxBatch: v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+      maxQueue: v.OTEL_BSP_MAX_QUEUE_SIZE,
+      breakerFailures: v.TELEMETRY_BREAKER_FAILURES,
+      breakerCooldownMs: v.TELEMETRY_BREAKER_COOLDOWN_MS,
+    },
+  };
+}
+
+/** `k=v,k2=v2` with percent-encoded values (the OTLP exporter spec's format). */
+function parseOtlpHeaders(raw: string | undefined, problems: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (raw === undefined || raw.trim() === '') return headers;
+  raw.split(',').forEach((pair, i) => {
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq).trim().toLowerCase();
+    if (eq <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) {
+      problems.push(`OTEL_EXPORTER_OTLP_HEADERS: entry #${i + 1} is not key=value`);
+      return;
+    }
+    try {
+      headers[name] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      problems.push(`OTEL_EXPORTER_OTLP_HEADERS: the value of ${name} is not valid percent-encoding`);
+    }
+  });
+  return headers;
+}
+
+const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];
+
+/** `high=0.5,low=0.01`: per-priority head ratios; unnamed ones take `OTEL_TRACES_SAMPLER_ARG`, critical is always 1. */
+function parsePriorityRatios(raw: string | undefined, base: number, problems: string[]): Record<Priority, number> {
+  const ratios: Record<Priority, number> = { critical: 1, high: base, normal: base, low: base };
+  if (raw === undefined || raw.trim() === '') return ratios;
+  for (const pair of raw.split(',')) {
+    const [name = '', value = ''] = pair.split('=').map((s) => s.trim().toLowerCase());
+    const n = Number(value);
+    if (!PRIORITIES.includes(name as Priority) || name === 'critical') {
+      problems.push(`TELEMETRY_PRIORITY_RATIOS: ${JSON.stringify(name)} is not one of high, normal, low (critical is always kept)`);
+    } else if (value === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`TELEMETRY_PRIORITY_RATIOS: the ratio of ${name} must be a number from 0 to 1`);
+    } else ratios[name as Priority] = n;
+  }
+  return ratios;
+}

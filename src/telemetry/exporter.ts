@@ -1,0 +1,155 @@
+import { OTLPExporter, type SpanImpl } from '@microlabs/otel-cf-workers';
+import type { TelemetryConfig } from '../config/telemetry';
+import { Breaker } from './breaker';
+
+/** What happened to spans and exports in this isolate (all counters only grow). */
+export interface TelemetryCounts {
+  spans_exported: number;
+  spans_unsampled: number;
+  spans_dropped_breaker_open: number;
+  spans_dropped_queue_full: number;
+  spans_dropped_export_failed: number;
+  exports_ok: number;
+  exports_failed: number;
+  breaker_opens: number;
+}
+
+export const TELEMETRY_COUNTERS: readonly (keyof TelemetryCounts)[] = [
+  'spans_exported',
+  'spans_unsampled',
+  'spans_dropped_breaker_open',
+  'spans_dropped_queue_full',
+  'spans_dropped_export_failed',
+  'exports_ok',
+  'exports_failed',
+  'breaker_opens',
+];
+
+export function zeroCounts(): TelemetryCounts {
+  return Object.fromEntries(TELEMETRY_COUNTERS.map((k) => [k, 0])) as unknown as TelemetryCounts;
+}
+
+/** How an export is sent: otel-cf-workers' OTLP/HTTP JSON exporter in production; tests may pass their own. */
+export type SendSpans = (spans: SpanImpl[]) => Promise<boolean>;
+
+export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers'>): SendSpans {
+  const exporter = new OTLPExporter({ url: config.tracesUrl, headers: { ...config.headers } });
+  return (spans) => new Promise((resolve) => exporter.export(spans, (result) => resolve(result.code === 0)));
+}
+
+interface Batch {
+  spans: SpanImpl[];
+  done: Promise<void>;
+  settle: () => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Per-isolate span queue: spans of many calls share one export, sent `scheduleDelayMs` after the first of a batch
+ * or at once when `maxBatch` wait. `add()` resolves when the export carrying the span is done (it runs inside that
+ * call's `ctx.waitUntil`) and never rejects. Bounded: spans waiting plus spans in unanswered exports never exceed
+ * `maxQueue`; beyond that, while the breaker is open, and when an export fails or times out, spans are dropped and
+ * counted. Nothing here can delay or fail a response.
+ */
+export class SpanQueue {
+  readonly counts = zeroCounts();
+  /** Counts not yet reported to the registry (for `/metrics`). */
+  private unreported = zeroCounts();
+  readonly breaker: Breaker;
+  private batch: Batch | null = null;
+  private inFlight = 0;
+
+  constructor(
+    private readonly config: Pick<TelemetryConfig, 'scheduleDelayMs' | 'maxBatch' | 'maxQueue' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerCooldownMs'>,
+    private readonly send: SendSpans,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.breaker = new Breaker(config.breakerFailures, config.breakerCooldownMs);
+  }
+
+  /** Spans waiting for an export plus spans in exports not yet answered. */
+  get size(): number {
+    return (this.batch?.spans.length ?? 0) + this.inFlight;
+  }
+
+  count(key: keyof TelemetryCounts, n = 1): void {
+    this.counts[key] += n;
+    this.unreported[key] += n;
+  }
+
+  /** Takes the counts since the last call (and gives them back with `restore` if reporting them failed). */
+  takeUnreported(): TelemetryCounts | null {
+    const c = this.unreported;
+    if (TELEMETRY_COUNTERS.every((k) => c[k] === 0)) return null;
+    this.unreported = zeroCounts();
+    return c;
+  }
+
+  restore(c: TelemetryCounts): void {
+    for (const k of TELEMETRY_COUNTERS) this.unreported[k] += c[k];
+  }
+
+  add(span: SpanImpl): Promise<void> {
+    if (!this.breaker.accepting(this.now())) {
+      this.count('spans_dropped_breaker_open');
+      return Promise.resolve();
+    }
+    if (this.size >= this.config.maxQueue) {
+      this.count('spans_dropped_queue_full');
+      return Promise.resolve();
+    }
+    if (!this.batch) {
+      let settle!: () => void;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      this.batch = { spans: [], done, settle, timer: setTimeout(() => void this.flush(), this.config.scheduleDelayMs) };
+    }
+    const batch = this.batch;
+    batch.spans.push(span);
+    if (batch.spans.length >= this.config.maxBatch) void this.flush();
+    return batch.done;
+  }
+
+  /** Exports what is waiting now; never rejects. */
+  async flush(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    clearTimeout(batch.timer);
+    try {
+      await this.export(batch.spans);
+    } finally {
+      batch.settle();
+    }
+  }
+
+  private async export(spans: SpanImpl[]): Promise<void> {
+    if (spans.length === 0) return;
+    if (!this.breaker.allow(this.now())) {
+      this.count('spans_dropped_breaker_open', spans.length);
+      return;
+    }
+    const n = spans.length;
+    this.inFlight += n;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = this.send(spans)
+      .catch(() => false)
+      .finally(() => (this.inFlight -= n));
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.exportTimeoutMs)));
+    const ok = await Promise.race([answered, timedOut]);
+    clearTimeout(timer);
+    if (ok) {
+      this.breaker.success();
+      this.count('exports_ok');
+      this.count('spans_exported', n);
+      return;
+    }
+    const opensBefore = this.breaker.opens;
+    this.breaker.failure(this.now());
+    this.count('exports_failed');
+    this.count('spans_dropped_export_failed', n);
+    if (this.breaker.opens > opensBefore) {
+      this.count('breaker_opens');
+      console.warn(`llm-sla-gateway: span export failing, pausing it for ${this.config.breakerCooldownMs} ms (spans dropped meanwhile are counted)`);
+    }
+  }
+}

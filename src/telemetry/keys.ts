@@ -1,0 +1,58 @@
+/**
+ * Every span attribute key the gateway writes, in one place. `gen_ai.*`, `server.*`, `http.*` and `error.type` are
+ * the OpenTelemetry semantic conventions' names (GenAI conventions, development status); `llm_sla.*` is our own
+ * namespace for what the conventions do not cover.
+ */
+export const ATTR = {
+  GEN_AI_OPERATION_NAME: 'gen_ai.operation.name',
+  GEN_AI_PROVIDER_NAME: 'gen_ai.provider.name',
+  GEN_AI_REQUEST_MODEL: 'gen_ai.request.model',
+  GEN_AI_REQUEST_STREAM: 'gen_ai.request.stream',
+  GEN_AI_REQUEST_MAX_TOKENS: 'gen_ai.request.max_tokens',
+  GEN_AI_REQUEST_TEMPERATURE: 'gen_ai.request.temperature',
+  GEN_AI_REQUEST_TOP_P: 'gen_ai.request.top_p',
+  GEN_AI_RESPONSE_MODEL: 'gen_ai.response.model',
+  GEN_AI_RESPONSE_ID: 'gen_ai.response.id',
+  GEN_AI_RESPONSE_FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: 'gen_ai.response.time_to_first_chunk',
+  GEN_AI_USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  GEN_AI_USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
+  GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 'gen_ai.usage.cache_creation.input_tokens',
+  GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 'gen_ai.usage.reasoning.output_tokens',
+  GEN_AI_INPUT_MESSAGES: 'gen_ai.input.messages',
+  GEN_AI_OUTPUT_MESSAGES: 'gen_ai.output.messages',
+  GEN_AI_SYSTEM_INSTRUCTIONS: 'gen_ai.system_instructions',
+  SERVER_ADDRESS: 'server.address',
+  SERVER_PORT: 'server.port',
+  HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
+  ERROR_TYPE: 'error.type',
+
+  /** Route key the call is aggregated under (`openai/chat`, or the `x-sla-route` header). */
+  SLA_ROUTE: 'llm_sla.route',
+  /** success, client_error, rate_limited, upstream_error, network_error, timeout, aborted. */
+  SLA_OUTCOME: 'llm_sla.outcome',
+  /** Where the token counts come from: provider, estimated (js-tiktoken) or none. */
+  SLA_USAGE_SOURCE: 'llm_sla.usage.source',
+  SLA_COST_USD: 'llm_sla.cost_usd',
+  SLA_TEAM: 'llm_sla.team',
+  SLA_PRIORITY: 'llm_sla.priority',
+  /** Seconds from the request's arrival to the first body byte handed on. */
+  SLA_TIME_TO_FIRST_BYTE: 'llm_sla.time_to_first_byte',
+  /** Why the span was kept: head (sampled), error or slow (tail rules). */
+  SLA_SAMPLED_BY: 'llm_sla.sampled_by',
+} as const;
+
+/** `gen_ai.provider.name` well-known values where ours differ from the conventions'. */
+export const PROVIDER_NAMES: Readonly<Record<string, string>> = { mistral: 'mistral_ai', together: 'together_ai' };
+
+/** `gen_ai.operation.name` per operation of ours (the conventions' values where one exists). */
+export const OPERATION_NAMES: Readonly<Record<string, string>> = {
+  chat: 'chat',
+  messages: 'chat',
+  responses: 'chat',
+  text_completion: 'text_completion',
+  embeddings: 'embeddings',
+  count_tokens: 'count_tokens',
+  other: 'other',
+};

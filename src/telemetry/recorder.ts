@@ -1,0 +1,133 @@
+import { SpanImpl } from '@microlabs/otel-cf-workers';
+import { createTraceState, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ResolvedConfig } from '../config/resolve';
+import type { TelemetryConfig } from '../config/telemetry';
+import type { CallRecord } from '../record';
+import type { Recorder } from '../recorder/recorder';
+import { targetsFor } from '../sla/config';
+import { slaConfigInForce } from '../service/sla-config';
+import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
+import { ATTR } from './keys';
+import { headKeeps, parseTraceparent, tailReason } from './sampling';
+import { spanAttributes, spanName } from './span';
+
+/** Where this isolate's telemetry counts go so that `/metrics` can show them whichever isolate answers. */
+export type ReportCounts = (counts: TelemetryCounts) => Promise<void>;
+
+const VERSION = '0.1.0';
+
+/**
+ * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP with otel-cf-workers' exporter. Runs
+ * where every recorder runs: in `ctx.waitUntil`, after the response is complete, so the span covers the whole call
+ * (a stream until its last byte) and its export can never delay or break the response.
+ *
+ * Why not otel-cf-workers' `instrument()` around the handler: it ends its spans when the handler returns (the
+ * headers, not a stream's last byte), fixes the exporter per isolate, posts an empty export for unsampled traces,
+ * never calls `postProcessor` (upstream #207), and wraps env and ctx in proxies on every request. Building the span
+ * from the record uses the library's span and exporter without any of that on the response path.
+ */
+export class SpanRecorder implements Recorder {
+  readonly queue: SpanQueue;
+  private readonly resource;
+  private readonly secrets: string[];
+
+  constructor(
+    private readonly telemetry: TelemetryConfig,
+    private readonly slowMsFor: (route: string) => number | null,
+    secrets: readonly string[],
+    private readonly report: ReportCounts | null,
+    send: SendSpans = otlpSender(telemetry),
+  ) {
+    this.queue = new SpanQueue(telemetry, send);
+    this.secrets = [...secrets];
+    this.resource = resourceFromAttributes({
+      'service.name': telemetry.serviceName,
+      'service.version': VERSION,
+      'telemetry.sdk.name': '@microlabs/otel-cf-workers',
+      'telemetry.sdk.language': 'js',
+      'cloud.provider': 'cloudflare',
+      'cloud.platform': 'cloudflare.workers',
+    });
+  }
+
+  async record(record: CallRecord): Promise<void> {
+    const parent = parseTraceparent(record.trace.traceparent);
+    const traceId = parent?.traceId ?? randomHex(16);
+    const head = headKeeps(this.telemetry, record, traceId, parent);
+    const keptBy = head ? 'head' : tailReason(record, this.telemetry.slowMs ?? this.slowMsFor(record.route));
+    if (keptBy === null) this.queue.count('spans_unsampled');
+    else await this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy));
+    await this.reportCounts();
+  }
+
+  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string): SpanImpl {
+    const { attributes, dropped } = spanAttributes(record, this.telemetry, this.secrets);
+    attributes[ATTR.SLA_SAMPLED_BY] = keptBy;
+    const traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
+    const span = new SpanImpl({
+      name: spanName(record),
+      attributes,
+      onEnd: () => {},
+      resource: this.resource,
+      spanContext: { traceId, spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED, ...(traceState ? { traceState } : {}) },
+      ...(parentSpanId ? { parentSpanId, parentSpanContext: { traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } } : {}),
+      spanKind: SpanKind.CLIENT,
+      startTime: record.ts,
+    });
+    span.instrumentationScope = { name: 'llm-sla-gateway', version: VERSION };
+    if (dropped > 0) (span as unknown as { _droppedAttributesCount: number })._droppedAttributesCount = dropped;
+    if (record.errorType !== null && record.outcome !== 'aborted') span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorType });
+    span.end(record.ts + record.totalMs);
+    return span;
+  }
+
+  private reporting: Promise<void> | null = null;
+  /** Sends the counts since the last report to the registry; one report at a time, failures kept for the next. */
+  private async reportCounts(): Promise<void> {
+    if (!this.report || this.reporting) return;
+    const counts = this.queue.takeUnreported();
+    if (!counts) return;
+    this.reporting = this.report(counts)
+      .catch(() => this.queue.restore(counts))
+      .finally(() => (this.reporting = null));
+    await this.reporting;
+  }
+}
+
+function safeTraceState(raw: string) {
+  try {
+    return createTraceState(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+const recorders = new WeakMap<ResolvedConfig, SpanRecorder>();
+
+/** One span recorder per resolved config (per isolate in production), or null when no endpoint is configured. */
+export function spanRecorderFor(config: ResolvedConfig, env: Env, report: ReportCounts | null): SpanRecorder | null {
+  const telemetry = config.telemetry;
+  if (!telemetry) return null;
+  let r = recorders.get(config);
+  if (!r) {
+    const secrets = [
+      ...Object.keys(config.gatewayKeys ?? {}),
+      ...config.managedKeys.values(),
+      ...Object.values(telemetry.headers),
+    ];
+    const slowMsFor = (route: string): number | null => {
+      const sla = slaConfigInForce(env, null);
+      return sla.ok ? (targetsFor(sla.config, route).max_p95_ms ?? null) : null;
+    };
+    recorders.set(config, (r = new SpanRecorder(telemetry, slowMsFor, secrets, report)));
+  }
+  return r;
+}

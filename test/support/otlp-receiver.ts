@@ -1,0 +1,163 @@
+import http from 'node:http';
+import { listenLocal, type Listening } from './listen';
+
+/** One span as the receiver decoded it from OTLP/HTTP JSON. */
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  startNs: string;
+  endNs: string;
+  attributes: Record<string, unknown>;
+  status: { code?: number; message?: string };
+  resource: Record<string, unknown>;
+  scope: string;
+}
+
+export type OtlpReceiver = Listening;
+
+interface Scope {
+  spans: ReceivedSpan[];
+  requests: number;
+  answered: number;
+  empty: number;
+  mode: { status: number; delayMs: number; hangUp: boolean };
+}
+
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: OtlpValue[] };
+};
+type OtlpKeyValue = { key: string; value: OtlpValue };
+
+function decodeValue(v: OtlpValue): unknown {
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(decodeValue);
+  return null;
+}
+
+function decodeAttributes(list: OtlpKeyValue[] | undefined): Record<string, unknown> {
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, decodeValue(kv.value)]));
+}
+
+interface ExportRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: {
+      scope?: { name?: string };
+      spans?: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        startTimeUnixNano: string | number;
+        endTimeUnixNano: string | number;
+        attributes?: OtlpKeyValue[];
+        status?: { code?: number; message?: string };
+      }[];
+    }[];
+  }[];
+}
+
+/** Flattens an OTLP/HTTP JSON export request into spans. */
+export function decodeExport(body: ExportRequest): ReceivedSpan[] {
+  return (body.resourceSpans ?? []).flatMap((rs) => {
+    const resource = decodeAttributes(rs.resource?.attributes);
+    return (rs.scopeSpans ?? []).flatMap((ss) =>
+      (ss.spans ?? []).map((s) => ({
+        traceId: s.traceId,
+        spanId: s.spanId,
+        parentSpanId: s.parentSpanId ?? '',
+        name: s.name,
+        kind: s.kind,
+        startNs: String(s.startTimeUnixNano),
+        endNs: String(s.endTimeUnixNano),
+        attributes: decodeAttributes(s.attributes),
+        status: s.status ?? {},
+        resource,
+        scope: ss.scope?.name ?? '',
+      })),
+    );
+  });
+}
+
+/**
+ * An OTLP/HTTP collector on 127.0.0.1 speaking the JSON encoding. Each test uses its own scope: the endpoint
+ * `<url>/<scope>` receives at `/<scope>/v1/traces`.
+ * - `GET /__otlp/<scope>/spans`: the decoded spans; `GET /__otlp/<scope>/stats`: requests, answered, empty.
+ * - `POST /__otlp/<scope>/mode?status=500&delayMs=2000&hangUp=1`: how the collector misbehaves for that scope.
+ * - `GET /__otlp/raw`: every request received (headers and body text) for the secret scan.
+ */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const scopes = new Map<string, Scope>();
+  const raw: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  const scopeOf = (name: string): Scope => {
+    let s = scopes.get(name);
+    if (!s) scopes.set(name, (s = { spans: [], requests: 0, answered: 0, empty: 0, mode: { status: 200, delayMs: 0, hangUp: false } }));
+    return s;
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const parts = url.pathname.split('/').filter(Boolean);
+      res.setHeader('content-type', 'application/json');
+      if (parts[0] === '__otlp') {
+        if (parts[1] === 'raw') return res.end(JSON.stringify(raw));
+        const scope = scopeOf(parts[2] ? parts[1] ?? '' : '');
+        const what = parts[2];
+        if (what === 'spans') return res.end(JSON.stringify(scope.spans));
+        if (what === 'stats') return res.end(JSON.stringify({ requests: scope.requests, answered: scope.answered, empty: scope.empty }));
+        if (what === 'mode' && req.method === 'POST') {
+          scope.mode = {
+            status: Number(url.searchParams.get('status') ?? 200),
+            delayMs: Number(url.searchParams.get('delayMs') ?? 0),
+            hangUp: url.searchParams.get('hangUp') === '1',
+          };
+          return res.end('{}');
+        }
+        res.statusCode = 404;
+        return res.end('{}');
+      }
+      if (req.method !== 'POST' || parts.length !== 3 || parts[1] !== 'v1' || parts[2] !== 'traces') {
+        res.statusCode = 404;
+        return res.end('{}');
+      }
+      const scope = scopeOf(parts[0] ?? '');
+      const text = Buffer.concat(chunks).toString('utf8');
+      raw.push({ headers: req.headers, body: text });
+      scope.requests++;
+      if (scope.mode.hangUp) {
+        req.socket.destroy();
+        return;
+      }
+      const answer = () => {
+        scope.answered++;
+        res.statusCode = scope.mode.status;
+        if (scope.mode.status >= 400) return res.end('{"code":13,"message":"collector failure (test)"}');
+        try {
+          const spans = decodeExport(JSON.parse(text) as ExportRequest);
+          if (spans.length === 0) scope.empty++;
+          scope.spans.push(...spans);
+          res.end('{}');
+        } catch {
+          res.statusCode = 400;
+          res.end('{"code":3,"message":"unparsable export"}');
+        }
+      };
+      if (scope.mode.delayMs > 0) setTimeout(answer, scope.mode.delayMs);
+      else answer();
+    });
+  });
+  return listenLocal(server);
+}
