@@ -8,11 +8,12 @@ execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
 });
 await build({
-  entryPoints: ['bench/run.ts'],
+  entryPoints: ['bench/run.ts', 'bench/soak.ts'],
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  outfile: 'bench/.build/run.mjs',
+  outdir: 'bench/.build',
+  outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
 });

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 /**
  * A lean mock provider for benchmarks: answers OpenAI chat completions (JSON, or SSE when the body asks to stream)
  * and Anthropic messages from precomputed bytes, so the upstream costs the same for every target. Streams send
- * `chunks` content events `spacingMs` apart; every response waits `latencyMs` first.
+ * `chunks` content events `spacingMs` apart; every response waits `latencyMs` first. Header `x-fault` injects
+ * faults for the soak: `500`, `429` (with retry-after), `malformed` (cut JSON), `reset` (stream cut after three
+ * events), `slow` (+300 ms), `hang` (never answers).
  */
 export interface FastUpstreamOptions {
   latencyMs: number;
@@ -52,7 +54,18 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
     req.on('end', () => {
       const text = Buffer.concat(body).toString('utf8');
       const stream = text.includes('"stream":true');
+      const fault = req.headers['x-fault'];
       const respond = () => {
+        if (fault === '500' || fault === '429') {
+          const status = Number(fault);
+          const err = JSON.stringify({ error: { message: `injected ${status}`, type: status === 429 ? 'rate_limit_error' : 'server_error', code: null } });
+          res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) });
+          return res.end(err);
+        }
+        if (fault === 'malformed') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end('{"id":"chatcmpl-bench","choices":[{"mess');
+        }
         if (req.url?.endsWith('/messages')) {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(anthropicBody) });
           return res.end(anthropicBody);
@@ -69,13 +82,16 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
           if (res.destroyed) return;
           const ev = events[i++];
           if (ev === undefined) return res.end();
+          if (fault === 'reset' && i > 3) return res.socket?.destroy();
           res.write(ev);
           if (opts.spacingMs > 0 && i > 1 && i <= opts.chunks + 1) setTimeout(next, opts.spacingMs);
           else setImmediate(next);
         };
         next();
       };
-      if (opts.latencyMs > 0) setTimeout(respond, opts.latencyMs);
+      if (fault === 'hang') return; // never answers: the gateway's UPSTREAM_TIMEOUT_MS must end it
+      const latency = fault === 'slow' ? opts.latencyMs + 300 : opts.latencyMs;
+      if (latency > 0) setTimeout(respond, latency);
       else respond();
     });
   });

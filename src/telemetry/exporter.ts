@@ -67,7 +67,7 @@ export class SpanQueue {
     this.breaker = new Breaker(config.breakerFailures, config.breakerCooldownMs);
   }
 
-  /** Spans waiting for an export plus spans in exports not yet answered. */
+  /** Spans waiting for an export plus spans in exports not yet answered (nor timed out). */
   get size(): number {
     return (this.batch?.spans.length ?? 0) + this.inFlight;
   }
@@ -131,12 +131,13 @@ export class SpanQueue {
     const n = spans.length;
     this.inFlight += n;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const answered = this.send(spans)
-      .catch(() => false)
-      .finally(() => (this.inFlight -= n));
+    const answered = this.send(spans).catch(() => false);
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.exportTimeoutMs)));
     const ok = await Promise.race([answered, timedOut]);
     clearTimeout(timer);
+    // The slot is free once the export is answered or given up: a request the collector never answers is cancelled
+    // with the invocation that made it when its waitUntil work ends, so it holds nothing of this queue.
+    this.inFlight -= n;
     if (ok) {
       this.breaker.success();
       this.count('exports_ok');
