@@ -6,9 +6,10 @@ import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../providers/operation';
 import type { Provider } from '../providers/types';
 import { safeRecord, type Recorder } from '../recorder/recorder';
+import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
 import { buildRecord, type CallEnd, type CallState } from './finish';
-import { checkAccess, GatewayKeys } from './access';
+import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
 import { clientResponseHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
 
@@ -19,6 +20,7 @@ export interface ProxyDeps {
 }
 
 const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
+const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
 const TEAM = /^[\w.:/@-]{1,64}$/;
 
 /**
@@ -37,7 +39,8 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
   if (routeHeader !== null && !ROUTE_KEY.test(routeHeader)) {
     throw new GatewayError(400, 'invalid_request', 'x-sla-route must be 1-128 chars of letters, digits, . _ : / -', format);
   }
-  const access = await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
+  // Without gateway keys there is nothing to check: no await on the hot path.
+  const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
   const teamHeader = access.team || req.headers.get('x-sla-team');
   const body = await readBody(req, config.maxRequestBytes, format);
 
@@ -115,6 +118,10 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     c.executionCtx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
     return new Response(null, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, false) });
   }
+  const length = contentLengthOf(upstream.headers);
+  if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES) {
+    return smallJson(c, upstream, call, record, timeout, config.upstreamTimeoutMs, () => req.signal.removeEventListener('abort', onClientAbort), now);
+  }
   const strip = injected && kind === 'sse';
   const observed = observeBody(upstream.body, facts, {
     kind,
@@ -123,7 +130,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     idleTimeoutMs: config.upstreamTimeoutMs,
     onIdle: timeout,
     now,
-    contentLength: contentLengthOf(upstream.headers),
+    contentLength: length,
   });
   c.executionCtx.waitUntil(
     observed.ended
@@ -138,6 +145,44 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     statusText: upstream.statusText,
     headers: clientResponseHeaders(upstream.headers, strip),
   });
+}
+
+/** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
+const SMALL_JSON_BYTES = 64 * 1024;
+
+/**
+ * A non-streamed JSON body of small declared length (a chat completion, an error): read natively in one go, then
+ * handed to the client whole. The wait is the upstream's own transfer time for a few kilobytes — usually the
+ * packet the headers came in — and it spares a tee and a second read of the body on every call. A body that
+ * fails mid-way reaches the client as the headers and then a failing body, as a passed-through stream would.
+ */
+async function smallJson(
+  c: Context,
+  upstream: Response,
+  call: CallState,
+  record: (end: CallEnd) => Promise<void>,
+  onTimeout: () => void,
+  timeoutMs: number,
+  detach: () => void,
+  now: () => number,
+): Promise<Response> {
+  const timer = setTimeout(onTimeout, timeoutMs);
+  let bytes: ArrayBuffer | null = null;
+  let failure: unknown = null;
+  try {
+    bytes = await upstream.arrayBuffer();
+  } catch (err) {
+    failure = err;
+  } finally {
+    clearTimeout(timer);
+  }
+  const at = now();
+  detach();
+  const capture = new BodyCapture();
+  if (bytes) capture.add(new Uint8Array(bytes));
+  c.executionCtx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
+  const body = bytes ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.error(failure) });
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: clientResponseHeaders(upstream.headers, false) });
 }
 
 const keyCache = new WeakMap<ResolvedConfig, GatewayKeys>();

@@ -14,7 +14,7 @@
  *   x-mock-latency-ms     wait before the response headers; x-mock-chunk-delay-ms: wait between SSE events
  *   x-mock-split: N       write streams in N-byte pieces, cutting events anywhere
  *   x-mock-status: code   answer with that error status and the provider's error body
- *   x-mock-fail           reset-mid-stream | malformed | hang | close-before-headers
+ *   x-mock-fail           reset-mid-stream | reset-mid-body (JSON with its length) | malformed | hang | close-before-headers
  *   x-mock-extra-header   echoed back as response header `x-mock-extra`
  *
  * Introspection: GET /__mock/requests?id=X, GET /__mock/state?id=X, POST /__mock/reset.
@@ -241,6 +241,11 @@ class Mock {
     }
     const bytes = Buffer.from(text);
     res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': String(bytes.length) });
+    if (fail === 'reset-mid-body') {
+      // The full length declared, half the body sent, then a TCP reset.
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => req.socket.resetAndDestroy());
+      return;
+    }
     res.end(bytes);
   }
 

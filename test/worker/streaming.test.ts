@@ -74,6 +74,21 @@ describe('streams', () => {
     expect(only(await gw.settle())).toMatchObject({ outcome: 'network_error', status: 200 });
   });
 
+  it('a JSON body cut short of its declared length fails at the client, outcome network_error', async () => {
+    const gw = gateway();
+    for (const path of ['/anthropic/v1/messages', '/openai/v1/chat/completions']) {
+      const res = await gw.fetch(`${GW}${path}`, jsonPost(path.startsWith('/anthropic') ? { ...message, stream: false } : { ...chat, stream: false }, { 'x-mock-fail': 'reset-mid-body' }));
+      expect(res.status).toBe(200);
+      await expect(res.text()).rejects.toThrow();
+    }
+    const records = await gw.settle();
+    // No usage arrived: the labelled js-tiktoken estimate stands in, as for any 200 without usage.
+    expect(records.map((r) => [r.outcome, r.status, r.usageSource])).toEqual([
+      ['network_error', 200, 'estimated'],
+      ['network_error', 200, 'estimated'],
+    ]);
+  });
+
   it('a stream that falls silent longer than UPSTREAM_TIMEOUT_MS is cut, outcome timeout', async () => {
     const gw = gateway({ UPSTREAM_TIMEOUT_MS: '150' });
     const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-mock-chunk-delay-ms': '600' }));
