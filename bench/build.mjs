@@ -8,7 +8,7 @@ execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
 });
 await build({
-  entryPoints: ['bench/run.ts', 'bench/soak.ts'],
+  entryPoints: ['bench/run.ts', 'bench/soak.ts', 'bench/profile.ts'],
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -79,13 +79,13 @@ const worker :Workerd.Worker = (
 `;
 }
 
-async function serve(name: string, modulePath: string, vars: Record<string, string>, durable: boolean): Promise<Target> {
+async function serve(name: string, modulePath: string, vars: Record<string, string>, durable: boolean, extraArgs: string[] = []): Promise<Target> {
   const port = await freePort();
   fs.mkdirSync(BUILD, { recursive: true });
   const config = path.join(BUILD, `${name}.capnp`);
   fs.writeFileSync(config, capnp(name, port, path.relative(BUILD, modulePath), vars, durable));
   const verbose = process.env.BENCH_VERBOSE === '1';
-  const child: ChildProcess = spawn(workerdBinary(), ['serve', config, '--experimental', ...(verbose ? ['--verbose'] : [])], {
+  const child: ChildProcess = spawn(workerdBinary(), ['serve', config, '--experimental', ...(verbose ? ['--verbose'] : []), ...extraArgs], {
     stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'pipe'],
   });
   let stderr = '';
@@ -114,8 +114,8 @@ async function serve(name: string, modulePath: string, vars: Record<string, stri
   };
 }
 
-export function startGateway(bundle: string, vars: Record<string, string>, name = 'gateway'): Promise<Target> {
-  return serve(name, path.resolve(bundle), vars, true);
+export function startGateway(bundle: string, vars: Record<string, string>, name = 'gateway', extraArgs: string[] = []): Promise<Target> {
+  return serve(name, path.resolve(bundle), vars, true, extraArgs);
 }
 
 /** Forward, stream back, nothing else: the least any gateway on this runtime can cost. */
