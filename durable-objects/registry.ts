@@ -30,6 +30,22 @@ export class SlaRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
       route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
     this.sql.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS ingest_batches (key TEXT PRIMARY KEY, expires INTEGER NOT NULL, result TEXT NOT NULL)');
+    this.sql.exec('CREATE INDEX IF NOT EXISTS ingest_batches_expires ON ingest_batches (expires)');
+  }
+
+  /**
+   * Idempotency of `/v1/timings` batches that carry an `idempotency-key`: the first claim of a key stores the
+   * batch's result (JSON) and returns null, so the caller records the batch; a claim of a key already seen within
+   * `ttlMs` returns the stored result instead, so a retried batch is answered without being counted twice.
+   */
+  claimBatch(key: string, result: string, ttlMs: number): string | null {
+    const now = Date.now();
+    this.sql.exec('DELETE FROM ingest_batches WHERE expires <= ?', now);
+    const seen = this.sql.exec<{ result: string }>('SELECT result FROM ingest_batches WHERE key = ?', key).toArray()[0];
+    if (seen) return seen.result;
+    this.sql.exec('INSERT INTO ingest_batches (key, expires, result) VALUES (?, ?, ?)', key, now + ttlMs, result);
+    return null;
   }
 
   /** Adds isolates' telemetry counts (span export results), so /metrics shows them whichever isolate answers. */

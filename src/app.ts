@@ -5,6 +5,7 @@ import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { proxy } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
+import { ingestRoutes } from './routes/ingest';
 import { slaRoutes } from './routes/sla';
 import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
@@ -55,6 +56,8 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
   });
 
   app.route('/', slaRoutes);
+  // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
+  app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
 
   app.all('/:provider/*', (c) => {
     const path = new URL(c.req.url).pathname;

@@ -22,6 +22,10 @@ export interface ResolvedConfig {
   readonly routeShards: number;
   readonly flushIntervalMs: number;
   readonly flushMaxRecords: number;
+  /** Largest `/v1/traces` or `/v1/timings` body, after decompression. */
+  readonly ingestMaxBytes: number;
+  /** Most spans or timings in one ingest request; a larger batch gets 413. */
+  readonly ingestMaxItems: number;
   readonly prices: PriceTable;
   /** `GATEWAY_KEYS` (key -> team), or null when unset. Secret: never log or return it. */
   readonly gatewayKeys: Readonly<Record<string, string>> | null;
@@ -66,6 +70,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     ROUTE_SHARDS: asString('ROUTE_SHARDS'),
     FLUSH_INTERVAL_MS: asString('FLUSH_INTERVAL_MS'),
     FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
+    INGEST_MAX_BYTES: asString('INGEST_MAX_BYTES'),
+    INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -127,6 +133,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       routeShards: env.ROUTE_SHARDS,
       flushIntervalMs: env.FLUSH_INTERVAL_MS,
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
+      ingestMaxBytes: env.INGEST_MAX_BYTES,
+      ingestMaxItems: env.INGEST_MAX_ITEMS,
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,

@@ -105,6 +105,8 @@ export const envSchema = z.object({
   ROUTE_SHARDS: positiveInt(1).pipe(z.number().max(64)),
   FLUSH_INTERVAL_MS: positiveInt(1000),
   FLUSH_MAX_RECORDS: positiveInt(500),
+  INGEST_MAX_BYTES: positiveInt(5 * 1024 * 1024),
+  INGEST_MAX_ITEMS: positiveInt(10_000),
 });
 
 
