@@ -2,12 +2,15 @@ import type { ResolvedConfig } from '../config/resolve';
 import type { CallRecord } from '../record';
 import { sampleOf, type Sample } from '../sla/window';
 import { routeStub } from '../service/sla-report';
+import { settleWithin } from '../settle';
 import type { Recorder } from './recorder';
 
 /** Counters of this isolate's flushes, for /metrics and tests. */
 export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
 
 const RETRY_DELAYS_MS = [50, 250];
+/** How long a call's waitUntil waits for the flush carrying its record, beyond the flush interval. */
+const FLUSH_WAIT_MS = 15_000;
 
 interface Pending {
   samples: Sample[];
@@ -46,7 +49,7 @@ export class DurableObjectRecorder implements Recorder {
     }
     const done = this.batch.done;
     if (++this.size >= this.config.flushMaxRecords) void this.flush();
-    return done;
+    return settleWithin(done, this.config.flushIntervalMs + FLUSH_WAIT_MS);
   }
 
   /** Sends everything waiting now; the records' `record()` promises settle when it is done. */

@@ -1,5 +1,6 @@
 import { OTLPExporter, type SpanImpl } from '@microlabs/otel-cf-workers';
 import type { TelemetryConfig } from '../config/telemetry';
+import { settleWithin } from '../settle';
 import { Breaker } from './breaker';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
@@ -106,7 +107,7 @@ export class SpanQueue {
     const batch = this.batch;
     batch.spans.push(span);
     if (batch.spans.length >= this.config.maxBatch) void this.flush();
-    return batch.done;
+    return settleWithin(batch.done, this.config.scheduleDelayMs + this.config.exportTimeoutMs + 1000);
   }
 
   /** Exports what is waiting now; never rejects. */
