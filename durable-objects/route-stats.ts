@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { RouteCounters } from '../src/sla/counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../src/sla/window';
-import { WindowStore, type AddResult } from '../src/sla/store';
+import { MINUTE_MS, WindowStore, type AddResult } from '../src/sla/store';
 import type { MetricsSeries } from '../src/report/types';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
@@ -72,6 +72,11 @@ export class RouteStats extends DurableObject<Env> {
       merged: serializeWindow(merged),
       series: withSeries ? windows.filter((w) => w.durationMs === 60_000).map(serializeWindow) : null,
     };
+  }
+
+  /** The minute windows over [from, to), oldest first, unmerged: the dashboard's per-minute charts. */
+  minutes(from: number, to: number): WindowData[] {
+    return this.store.windowsFor(from, to).filter((w) => w.durationMs === MINUTE_MS).map(serializeWindow);
   }
 
   metrics(): RouteMetrics {
