@@ -6,6 +6,7 @@ import { proxy } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
+import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
 import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
@@ -56,6 +57,7 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
   });
 
   app.route('/', slaRoutes);
+  app.route('/', dashboardRoutes);
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
 

@@ -12,7 +12,7 @@ export async function sameSecret(given: string, expected: string): Promise<boole
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-function bearer(header: string | undefined): string | null {
+export function bearer(header: string | undefined): string | null {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return m?.[1] ?? null;
 }
@@ -20,6 +20,14 @@ function bearer(header: string | undefined): string | null {
 function secret(env: Env, name: 'ADMIN_TOKEN' | 'SLA_READ_TOKEN'): string | null {
   const v = (env as unknown as Record<string, unknown>)[name];
   return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** The tokens that open reads (`SLA_READ_TOKEN`, and `ADMIN_TOKEN` when set); empty when reads are open to all. */
+export function readTokens(env: Env): string[] {
+  const read = secret(env, 'SLA_READ_TOKEN');
+  if (read === null) return [];
+  const admin = secret(env, 'ADMIN_TOKEN');
+  return admin === null ? [read] : [read, admin];
 }
 
 /**

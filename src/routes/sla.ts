@@ -25,14 +25,14 @@ function formatOf(c: Context): Format {
 }
 
 /** Registry state and the SLA config in force; a broken config is a 500 with every problem listed. */
-async function context(env: Env): Promise<{ state: RegistryState; config: SlaConfig }> {
+export async function context(env: Env): Promise<{ state: RegistryState; config: SlaConfig }> {
   const state = await registry(env).state();
   const cfg = slaConfigInForce(env, state.configOverride);
   if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
   return { state, config: cfg.config };
 }
 
-function windowOf(c: Context, config: SlaConfig): string {
+export function windowOf(c: Context, config: SlaConfig): string {
   const w = c.req.query('window') ?? defaultWindow(config);
   try {
     parseWindow(w);

@@ -1,0 +1,95 @@
+import { Hono, type Context } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { bearer, readTokens, sameSecret } from '../auth';
+import { DASHBOARD_ASSETS } from '../dashboard/assets.generated';
+import { DASHBOARD_CSP, dashboardPage, loginPage } from '../dashboard/page';
+import { GatewayError } from '../errors';
+import { registry } from '../recorder/durable';
+import { buildDashboardData } from '../service/dashboard';
+import { context, windowOf } from './sla';
+
+const COOKIE = 'llm_sla_dashboard';
+const SESSION_S = 12 * 3600;
+const ALERTS_SHOWN = 20;
+const encoder = new TextEncoder();
+
+/**
+ * The session cookie holds a digest of the token, never the token: rotating `SLA_READ_TOKEN` ends every session,
+ * and a leaked cookie does not open `/sla` or `/metrics` (which take the token itself).
+ */
+async function sessionValue(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`llm-sla-dashboard\u0000${token}`));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Reads are open (no `SLA_READ_TOKEN`), or a valid bearer token or session cookie came with the request. */
+async function allowed(c: Context<{ Bindings: Env }>): Promise<boolean> {
+  const tokens = readTokens(c.env);
+  if (tokens.length === 0) return true;
+  const given = bearer(c.req.header('authorization'));
+  const session = getCookie(c, COOKIE) ?? null;
+  for (const token of tokens) {
+    if (given !== null && (await sameSecret(given, token))) return true;
+    if (session !== null && (await sameSecret(session, await sessionValue(token)))) return true;
+  }
+  return false;
+}
+
+const htmlHeaders = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': DASHBOARD_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/** `/dashboard`: the live SLA dashboard, its data, its sign-in and its bundled assets (uPlot, the page script). */
+export const dashboardRoutes = new Hono<{ Bindings: Env }>();
+
+dashboardRoutes.get('/dashboard', async (c) => {
+  if (await allowed(c)) return c.body(dashboardPage(), 200, htmlHeaders);
+  return c.body(loginPage(null), 401, htmlHeaders);
+});
+
+dashboardRoutes.post('/dashboard/login', async (c) => {
+  const tokens = readTokens(c.env);
+  if (tokens.length === 0) return c.redirect('/dashboard', 303);
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const given = typeof form['token'] === 'string' ? form['token'].trim() : '';
+  for (const token of tokens) {
+    if (given === '' || !(await sameSecret(given, token))) continue;
+    setCookie(c, COOKIE, await sessionValue(token), {
+      path: '/dashboard',
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: new URL(c.req.url).protocol === 'https:',
+      maxAge: SESSION_S,
+    });
+    return c.redirect('/dashboard', 303);
+  }
+  return c.body(loginPage(given === '' ? 'Enter the read token.' : 'That token is not valid.'), 401, htmlHeaders);
+});
+
+dashboardRoutes.post('/dashboard/logout', (c) => {
+  deleteCookie(c, COOKIE, { path: '/dashboard' });
+  return c.redirect('/dashboard', 303);
+});
+
+dashboardRoutes.get('/dashboard/data', async (c) => {
+  if (!(await allowed(c))) throw new GatewayError(401, 'unauthorized', 'Missing or invalid bearer token or dashboard session.');
+  const { state, config } = await context(c.env);
+  const window = windowOf(c, config);
+  const alerts = await registry(c.env).alerts(ALERTS_SHOWN);
+  const data = await buildDashboardData(c.env.ROUTE_STATS, state.routes, config, window, Date.now(), alerts);
+  return c.json(data, 200, { 'cache-control': 'no-store' });
+});
+
+dashboardRoutes.get('/dashboard/assets/:name', (c) => {
+  const name = c.req.param('name');
+  const asset = Object.hasOwn(DASHBOARD_ASSETS, name) ? DASHBOARD_ASSETS[name as keyof typeof DASHBOARD_ASSETS] : undefined;
+  if (!asset) throw new GatewayError(404, 'not_found', `No dashboard asset ${JSON.stringify(name)}.`);
+  // The versioned URL the page uses is cached for a year; any other version is answered but not cached.
+  const cache = c.req.query('v') === asset.hash ? 'public, max-age=31536000, immutable' : 'no-cache';
+  return c.body(asset.body, 200, { 'content-type': asset.type, 'cache-control': cache, etag: `"${asset.hash}"`, 'x-content-type-options': 'nosniff' });
+});
