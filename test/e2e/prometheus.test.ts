@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DURATION_BUCKETS_S } from '../../src/report/types';
+import { freePort } from '../support/listen';
+import { chat, limited, openai, waitForCounts } from './traffic';
+
+/**
+ * Debian's Prometheus scrapes the gateway's /metrics (with the read token) every second; its PromQL over the
+ * scraped series must agree with /sla.
+ */
+const gateway = inject('gatewayUrl');
+const token = inject('readToken');
+const ROUTE = 'e2e.prom';
+const OK = 40;
+const FAILED = 5;
+
+let prometheus: ChildProcess;
+let api: string;
+let log = '';
+
+type Vector = { metric: Record<string, string>; value: [number, string] }[];
+
+async function query(promql: string): Promise<Vector> {
+  const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const body = (await res.json()) as { status: string; data?: { resultType: string; result: Vector }; error?: string };
+  if (body.status !== 'success' || !body.data) throw new Error(`query ${promql} failed: ${body.error ?? res.status}`);
+  return body.data.result;
+}
+
+const scalar = async (promql: string): Promise<number | null> => {
+  const v = await query(promql);
+  return v.length === 1 && v[0] ? Number(v[0].value[1]) : null;
+};
+
+beforeAll(async () => {
+  const client = openai(gateway);
+  const calls: (() => Promise<boolean>)[] = [];
+  // Latencies spread over several histogram buckets (0 .. ~600 ms), and some upstream errors.
+  for (let i = 0; i < OK; i++) calls.push(() => chat(client, ROUTE, { 'x-mock-latency-ms': String(i * 15) }));
+  for (let i = 0; i < FAILED; i++) calls.push(() => chat(client, ROUTE, { 'x-mock-status': '500' }));
+  const results = await limited(10, calls);
+  expect(results.filter(Boolean)).toHaveLength(OK);
+  await waitForCounts(gateway, token, { [ROUTE]: OK + FAILED });
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-sla-prom-'));
+  const target = new URL(gateway).host;
+  const config = path.join(dir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: llm-sla-gateway',
+      '    metrics_path: /metrics',
+      '    authorization:',
+      '      type: Bearer',
+      `      credentials: ${token}`,
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  prometheus.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  prometheus.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}:\n${log}`);
+    const ready = await fetch(`${api}/-/ready`).then((r) => r.ok, () => false);
+    if (ready && (await scalar(`sum(llm_sla_requests_total{route="${ROUTE}"})`)) === OK + FAILED) break;
+    if (Date.now() > until) throw new Error(`prometheus did not scrape the calls in 30 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+});
+
+afterAll(async () => {
+  if (prometheus && prometheus.exitCode === null) {
+    const exited = new Promise((r) => prometheus.once('exit', r));
+    prometheus.kill('SIGTERM');
+    await exited;
+  }
+});
+
+describe('Prometheus scraping /metrics', () => {
+  it('scrapes the gateway with the read token', async () => {
+    expect(await scalar('up{job="llm-sla-gateway"}')).toBe(1);
+  });
+
+  it('counts exactly the calls made, by outcome', async () => {
+    const byOutcome = await query(`sum by (outcome) (llm_sla_requests_total{route="${ROUTE}"})`);
+    expect(Object.fromEntries(byOutcome.map((s) => [s.metric['outcome'], Number(s.value[1])]))).toEqual({ success: OK, upstream_error: FAILED });
+    expect(await scalar(`sum(llm_sla_request_duration_seconds_count{route="${ROUTE}"})`)).toBe(OK + FAILED);
+    expect(await scalar(`sum(llm_sla_tokens_total{route="${ROUTE}",type="output"})`)).toBe(OK * 7);
+  });
+
+  it("agrees with /sla's p95 within the histogram's bucket resolution", async () => {
+    const q = await scalar(`histogram_quantile(0.95, sum by (le) (llm_sla_request_duration_seconds_bucket{route="${ROUTE}"}))`);
+    const res = await fetch(`${gateway}/sla/${ROUTE}?window=5m`, { headers: { authorization: `Bearer ${token}` } });
+    const detail = (await res.json()) as { stats: { count: number; latency: { p95: number } | null } };
+    expect(detail.stats.count).toBe(OK + FAILED);
+    const p95 = (detail.stats.latency?.p95 ?? NaN) / 1000;
+    // The bucket /sla's p95 falls in (the sketch is within 0.5 %); Prometheus interpolates inside a bucket, so its
+    // estimate must lie within that bucket's bounds.
+    const bounds = [0, ...DURATION_BUCKETS_S];
+    const i = bounds.findIndex((b, k) => k > 0 && p95 <= b * 1.005);
+    expect(i).toBeGreaterThan(0);
+    const lo = (bounds[i - 1] ?? 0) / 1.005;
+    const hi = (bounds[i] ?? Infinity) * 1.005;
+    expect(q).not.toBeNull();
+    expect(q ?? NaN).toBeGreaterThanOrEqual(lo);
+    expect(q ?? NaN).toBeLessThanOrEqual(hi);
+    // And the traffic really put p95 in the upper buckets (0.32-0.64 s), not in a trivially shared first bucket.
+    expect(p95).toBeGreaterThan(0.32);
+  });
+});
