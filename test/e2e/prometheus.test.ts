@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DURATION_BUCKETS_S } from '../../src/report/types';
 import { freePort } from '../support/listen';
+import { ROOT } from './gateway';
 import { chat, limited, openai, waitForCounts } from './traffic';
 
 /**
@@ -120,5 +121,27 @@ describe('Prometheus scraping /metrics', () => {
     expect(q ?? NaN).toBeLessThanOrEqual(hi);
     // And the traffic really put p95 in the upper buckets (0.32-0.64 s), not in a trivially shared first bucket.
     expect(p95).toBeGreaterThan(0.32);
+  });
+
+  it('runs every query of the Grafana dashboard in examples/ and finds the route in each', async () => {
+    type Panel = { title: string; targets: { expr: string }[] };
+    const dashboard = JSON.parse(readFileSync(`${ROOT}/examples/grafana-dashboard.json`, 'utf8')) as { panels: Panel[]; templating: { list: { name: string }[] } };
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['route']);
+    // rate() needs two scrapes inside its window.
+    await expect.poll(() => scalar('count_over_time(up{job="llm-sla-gateway"}[1m])'), { timeout: 10_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    const checked: string[] = [];
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        // Grafana's variables as Grafana fills them: the route picked, a rate window wider than the scrape interval.
+        const promql = expr.replaceAll('$route', ROUTE).replaceAll('$__rate_interval', '1m');
+        const result = await query(promql);
+        checked.push(panel.title);
+        if (expr.includes('$route') && !expr.includes('time_to_first_token') && !expr.includes('cost_usd')) {
+          // Queries by route see this route's series (TTFT: no streams here; cost: an unpriced mock model).
+          expect(result.length, `${panel.title}: ${promql}`).toBeGreaterThan(0);
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(10);
   });
 });
