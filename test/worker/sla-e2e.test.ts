@@ -134,7 +134,7 @@ describe('SLA config, access and alerts', () => {
     expect(await (await gw.fetch(`${GW}/sla/config`)).json()).toMatchObject({ source: 'runtime', config });
 
     for (const [route, status] of [['e2e.cfg', '0'], ['e2e.cfg', '500'], ['e2e.few', '0']]) {
-      const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': route as string, 'x-mock-status': status as string }));
+      const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': route as string, 'x-mock-status': status as string, 'x-mock-latency-ms': '10' }));
       await res.arrayBuffer();
     }
     await gw.settle();
@@ -163,8 +163,10 @@ describe('SLA config, access and alerts', () => {
         headers: auth,
         body: JSON.stringify({ alert_after: 1, default: { min_samples: 1 }, routes: { 'e2e.alert': { max_p95_ms: p95 } } }),
       });
+    // 10 ms upstream latency: workerd's clock only moves with I/O, so an instant local call can measure 0 ms and
+    // pass any latency target — the calls must be measurably slower than the failing target below.
     for (let i = 0; i < 3; i++) {
-      const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'e2e.alert' }));
+      const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'e2e.alert', 'x-mock-latency-ms': '10' }));
       await res.arrayBuffer();
     }
     await gw.settle();
@@ -173,7 +175,7 @@ describe('SLA config, access and alerts', () => {
 
     await setTargets(60_000);
     await evaluate(); // first evaluation: passed, sets the state, no alert
-    await setTargets(0.001);
+    await setTargets(1);
     await evaluate(); // failed: one alert
     await evaluate(); // still failed: nothing new
     await setTargets(60_000);
