@@ -7,6 +7,11 @@ execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy
   stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
 });
+// The gateway plus the benchmark-only record pump ((d) ingestion, (e) /sla with many windows), bundled the same way.
+execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy', 'bench/ingest-worker.ts', '--dry-run', '--outdir', 'bench/.build/ingest'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+});
 await build({
   entryPoints: ['bench/run.ts', 'bench/soak.ts', 'bench/profile.ts'],
   bundle: true,

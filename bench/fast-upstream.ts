@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
  * and Anthropic messages from precomputed bytes, so the upstream costs the same for every target. Streams send
  * `chunks` content events `spacingMs` apart; every response waits `latencyMs` first. Header `x-fault` injects
  * faults for the soak: `500`, `429` (with retry-after), `malformed` (cut JSON), `reset` (stream cut after three
- * events), `slow` (+300 ms), `hang` (never answers).
+ * events), `slow` (+300 ms), `hang` (never answers), `no-usage` (a reply without usage: the gateway estimates tokens).
  */
 export interface FastUpstreamOptions {
   latencyMs: number;
@@ -23,6 +23,7 @@ const jsonBody = JSON.stringify({
   choices: [{ index: 0, message: { role: 'assistant', content: 'Benchmark reply text.' }, finish_reason: 'stop' }],
   usage,
 });
+const noUsageBody = jsonBody.replace(/,"usage":\{[^}]*\}/, '');
 const anthropicBody = JSON.stringify({
   id: 'msg_bench',
   type: 'message',
@@ -61,6 +62,10 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
           const err = JSON.stringify({ error: { message: `injected ${status}`, type: status === 429 ? 'rate_limit_error' : 'server_error', code: null } });
           res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) });
           return res.end(err);
+        }
+        if (fault === 'no-usage') {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(noUsageBody) });
+          return res.end(noUsageBody);
         }
         if (fault === 'malformed') {
           res.writeHead(200, { 'content-type': 'application/json' });

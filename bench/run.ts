@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { CHAT, CHAT_STREAM, load, median, pct, sequential, type LoadResult, type Timing } from './client';
+import http from 'node:http';
 import { startFastUpstream } from './fast-upstream';
+import { heapUsedMb } from './inspector';
+import { startOtlpSink } from './otlp-sink';
 import { startFloor, startGateway, type Target } from './runtime';
 
 /**
@@ -14,6 +17,40 @@ const SEQ_CALLS = quick ? 1000 : 2000;
 const LOAD_SECONDS = quick ? 6 : 15;
 const STREAM_CALLS = quick ? 60 : 200;
 const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
+const pumpBundle = 'bench/.build/ingest/ingest-worker.js';
+const INGEST_RECORDS = quick ? 20_000 : 60_000;
+const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 60 };
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | null): number {
+  if (pid === null) return NaN;
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number | null): number {
+  if (pid === null) return NaN;
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+}
+
+/** One POST with extra headers (a fault for the upstream), body read to its end. */
+function postWith(base: string, path: string, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, base), { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 type Path = { target: Target; path: string };
 
@@ -24,14 +61,109 @@ function summarize(timings: Timing[], key: 'totalMs' | 'ttfbMs') {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** `seconds` of 16 connections posting OTLP/HTTP JSON exports of 100 spans of one route. */
+async function ingestLoad(
+  base: string,
+  seconds: number,
+): Promise<{ spansPerSecond: number; p99Ms: number; sent: number; counted: number; rejected: number; dropped: Record<string, number> }> {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+  const spans = Array.from({ length: 100 }, (_, i) => ({
+    traceId: hex(i + 1, 32),
+    spanId: hex(i + 1, 16),
+    name: 'bench.ingest',
+    kind: 1,
+    startTimeUnixNano: String(now - 5_000_000_000n),
+    endTimeUnixNano: String(now - 5_000_000_000n + BigInt(5 + (i % 50)) * 1_000_000n),
+    attributes: [{ key: 'llm_sla.route', value: { stringValue: 'bench.ingest' } }],
+    status: { code: i % 25 === 0 ? 2 : 1 },
+  }));
+  const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] }] });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const latencies: number[] = [];
+  let sent = 0;
+  let rejected = 0;
+  const until = Date.now() + seconds * 1000;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (Date.now() < until) {
+        const t = process.hrtime.bigint();
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(new URL('/v1/traces', base), { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        if (status === 200) sent += spans.length;
+        else rejected++;
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  const counted = await settledCount(async () => {
+    const sla = (await (await fetch(`${base}/sla?window=15m`)).json()) as { routes: Record<string, { count: number }> };
+    return sla.routes['bench.ingest']?.count ?? 0;
+  }, sent);
+  latencies.sort((a, b) => a - b);
+  return { spansPerSecond: sent / elapsed, p99Ms: pct(latencies, 0.99), sent, counted, rejected, dropped: await drops(base) };
+}
+
+/**
+ * A count read from /sla once the records in flight have landed: polls until it reaches `expected`, or has not
+ * moved for 3 s (records still queued at a busy Durable Object land after the load ends), at most 30 s.
+ */
+async function settledCount(read: () => Promise<number>, expected: number): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const n = await read();
+    if (n !== last) lastChange = Date.now();
+    last = n;
+    if (n >= expected || Date.now() - lastChange > 3000 || Date.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The gateway's drop counters from /metrics (records and samples lost on the way, counted, never silent). */
+async function drops(base: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(llm_sla_dropped_[a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/gm)) out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]);
+  return out;
+}
+
+const benchStart = Date.now();
+/** Progress on stderr, so a slow or stuck phase shows where it is. */
+function phase(name: string): void {
+  process.stderr.write(`[bench ${((Date.now() - benchStart) / 1000).toFixed(0).padStart(4)} s] ${name}\n`);
+}
+
 async function main(): Promise<void> {
+  phase('starting upstreams, collector and workerd targets');
   const upstream = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 0 });
   const streaming = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 5 });
+  // As a user runs it: Durable Object aggregation and span export (to a local collector) on, every call sampled.
+  const sink = await startOtlpSink();
+  const asUser = { RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
   const direct: Target = { name: 'direct', url: upstream.url, pid: null, dispose: async () => undefined };
   const floor = await startFloor(upstream.url);
-  const gateway = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000' });
+  const gateway = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser });
   const floorS = await startFloor(streaming.url, 'floor-stream');
-  const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: streaming.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000' }, 'gateway-stream');
+  const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: streaming.url, ...asUser }, 'gateway-stream');
+  const inspectorPort = () => 9300 + Math.floor(Math.random() * 600);
+  const gatewayInspect = { port: inspectorPort(), target: null as unknown as Target };
+  gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
+  const floorInspect = { port: inspectorPort(), target: null as unknown as Target };
+  floorInspect.target = await startFloor(upstream.url, 'floor-heap', ['--inspector-addr', `127.0.0.1:${floorInspect.port}`]);
+  await sequential(floorInspect.target.url, '/openai/v1/chat/completions', CHAT, 500);
+  const pumpD = await startGateway(pumpBundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable' }, 'ingest-d');
+  const pumpE = await startGateway(pumpBundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable' }, 'ingest-e');
   const targets: Path[] = [
     { target: direct, path: '/v1/chat/completions' },
     { target: floor, path: '/openai/v1/chat/completions' },
@@ -39,9 +171,11 @@ async function main(): Promise<void> {
   ];
   const started = Date.now();
   try {
+    phase('warm-up');
     // Warm up every target (isolates, connections, JIT).
     for (const t of targets) await sequential(t.target.url, t.path, CHAT, 200);
 
+    phase('(a) sequential');
     // (a) one connection, sequential non-streaming calls.
     const a: Record<string, { p50: number[]; p90: number[]; p99: number[] }> = {};
     for (let r = 0; r < ROUNDS; r++) {
@@ -55,15 +189,26 @@ async function main(): Promise<void> {
     }
     const aMed = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, { p50: median(v.p50), p90: median(v.p90), p99: median(v.p99) }]));
 
-    // (b) 50 connections.
+    phase('(b) 50 connections');
+    // (b) 50 connections; CPU time of the worker processes measured around each run.
     const b: Record<string, LoadResult[]> = {};
+    const cpu: Record<string, { seconds: number; requests: number }> = {};
     for (let r = 0; r < 3; r++) {
-      for (const t of targets) (b[t.target.name] ??= []).push(await load(t.target.url, t.path, 50, Math.max(1, Math.round(LOAD_SECONDS / 3)), '/tmp/llm-sla-bench.lua', fs));
+      for (const t of targets) {
+        const before = cpuSeconds(t.target.pid);
+        const res = await load(t.target.url, t.path, 50, Math.max(1, Math.round(LOAD_SECONDS / 3)), '/tmp/llm-sla-bench.lua', fs);
+        (b[t.target.name] ??= []).push(res);
+        const c = (cpu[t.target.name] ??= { seconds: 0, requests: 0 });
+        c.seconds += cpuSeconds(t.target.pid) - before;
+        c.requests += res.requests;
+      }
     }
+    const cpuMsPerRequest = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, (1000 * v.seconds) / v.requests]));
     const bMed = Object.fromEntries(
       Object.entries(b).map(([k, v]) => [k, { rps: median(v.map((x) => x.rps)), p99: median(v.map((x) => x.p99Ms)), errors: v.reduce((n, x) => n + x.errors, 0), tool: v[0]?.tool }]),
     );
 
+    phase('(c) streaming');
     // (c) streaming: 20 chunks 5 ms apart.
     const streamTargets: Path[] = [
       { target: { ...direct, url: streaming.url }, path: '/v1/chat/completions' },
@@ -82,9 +227,69 @@ async function main(): Promise<void> {
     const cMed = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, { ttfbP50: median(v.ttfb), totalP50: median(v.total) }]));
 
     // Nothing lost: every call the gateway answered is counted in /sla.
-    await new Promise((r) => setTimeout(r, 2500));
-    const sla = (await (await fetch(`${gateway.url}/sla?window=15m`)).json()) as { overall: { count: number } };
     const gatewayCalls = 200 + (a['gateway']?.p50.length ?? 0) * Math.ceil(SEQ_CALLS / ROUNDS) + (b['gateway'] ?? []).reduce((n, x) => n + x.requests, 0);
+    const sla = {
+      overall: { count: await settledCount(async () => ((await (await fetch(`${gateway.url}/sla?window=15m`)).json()) as { overall: { count: number } }).overall.count, gatewayCalls) },
+    };
+
+    phase('(f) memory');
+    // (f) memory: the isolate's live JS heap (inspector, after a full GC) of a gateway that has served traffic,
+    // before and after a reply without usage makes it load the tokenizer; the floor's isolate for reference; and
+    // the workerd processes' RSS (runtime, V8 and Durable Objects included).
+    const memory = {
+      floorHeapMb: await heapUsedMb(floorInspect.port),
+      gatewayHeapMb: NaN,
+      gatewayWithTokenizerHeapMb: NaN,
+      floorRssMb: rssMb(floor.pid),
+      gatewayRssMb: rssMb(gateway.pid),
+    };
+    await sequential(gatewayInspect.target.url, '/openai/v1/chat/completions', CHAT, 500);
+    await sequential(gatewayInspect.target.url, '/openai/v1/chat/completions', CHAT_STREAM, 100);
+    await new Promise((r) => setTimeout(r, 1500));
+    memory.gatewayHeapMb = await heapUsedMb(gatewayInspect.port);
+    await postWith(gatewayInspect.target.url, '/openai/v1/chat/completions', CHAT, { 'x-fault': 'no-usage' });
+    await new Promise((r) => setTimeout(r, 1500));
+    memory.gatewayWithTokenizerHeapMb = await heapUsedMb(gatewayInspect.port);
+
+    phase('(d) Durable Object ingestion');
+    // (d) ingestion: records/s one route absorbs through the batching recorder, and nothing lost.
+    const d: { recordsPerSecond: number; ms: number; dropped: number }[] = [];
+    let pumped = 0;
+    for (let r = 0; r < 3; r++) {
+      const { ms, value } = await timed(async () => (await (await fetch(`${pumpD.url}/__bench/pump?n=${INGEST_RECORDS}&routes=1`, { method: 'POST' })).json()) as { dropped: number });
+      pumped += INGEST_RECORDS;
+      d.push({ recordsPerSecond: (1000 * INGEST_RECORDS) / ms, ms, dropped: value.dropped });
+    }
+    const dSla = (await (await fetch(`${pumpD.url}/sla?window=15m`)).json()) as { overall: { count: number } };
+    const dResult = { recordsPerSecond: median(d.map((x) => x.recordsPerSecond)), rounds: d, counted: dSla.overall.count, sent: pumped, lost: pumped - dSla.overall.count };
+
+    phase('(e) /sla over 50 routes');
+    // (e) /sla over 50 routes x 60 one-minute windows.
+    const perWindow = quick ? 4 : 10;
+    await fetch(`${pumpE.url}/__bench/pump?n=${50 * 60 * perWindow}&routes=50&spreadMinutes=60`, { method: 'POST' });
+    const eTimes: number[] = [];
+    let eRoutes = 0;
+    for (let i = 0; i < 60; i++) {
+      const { ms, value } = await timed(async () => (await (await fetch(`${pumpE.url}/sla?window=1h`)).json()) as { routes: Record<string, unknown> });
+      if (i >= 10) eTimes.push(ms); // the first reads warm the objects
+      eRoutes = Object.keys(value.routes).length;
+    }
+    eTimes.sort((x, y) => x - y);
+    const eResult = { routes: eRoutes, windowsPerRoute: 60, p50Ms: pct(eTimes, 0.5), p99Ms: pct(eTimes, 0.99) };
+
+    phase('(g) OTLP ingestion');
+    // (g) OTLP ingestion: spans/s one route absorbs through POST /v1/traces (JSON, 100 spans a request), request
+    // p99, and every span counted in /sla.
+    const gResult = await ingestLoad(pumpE.url, quick ? 3 : 8);
+
+    phase('load scenarios');
+    // Load scenarios of the source documents, scaled to this machine: error rate and p99 each.
+    const scenarios: Record<string, { connections: number; seconds: number; rps: number; p99Ms: number; errorRate: number }> = {};
+    for (const [name, connections] of [['normal', 10], ['peak', 50], ['stress', 200], ['sustained', 20]] as const) {
+      const seconds = SCENARIO_SECONDS[name];
+      const r = await load(gateway.url, '/openai/v1/chat/completions', connections, seconds, '/tmp/llm-sla-bench.lua', fs);
+      scenarios[name] = { connections, seconds, rps: r.rps, p99Ms: r.p99Ms, errorRate: r.requests ? r.errors / r.requests : NaN };
+    }
 
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
     const ttfbOver = (name: string) => (cMed[name]?.ttfbP50 ?? NaN) - (cMed['direct']?.ttfbP50 ?? NaN);
@@ -93,6 +298,7 @@ async function main(): Promise<void> {
       a_overhead_p99: over('gateway', 'p99') / over('floor', 'p99'),
       b_rps: (bMed['gateway']?.rps ?? NaN) / (bMed['floor']?.rps ?? NaN),
       c_ttfb_overhead: ttfbOver('gateway') / ttfbOver('floor'),
+      f_cpu_per_request: (cpuMsPerRequest['gateway'] ?? NaN) / (cpuMsPerRequest['floor'] ?? NaN),
     };
     const result = {
       date: new Date().toISOString(),
@@ -102,6 +308,12 @@ async function main(): Promise<void> {
       a: { medians: aMed, overheadMs: { floor: { p50: over('floor', 'p50'), p99: over('floor', 'p99') }, gateway: { p50: over('gateway', 'p50'), p99: over('gateway', 'p99') } } },
       b: bMed,
       c: cMed,
+      d: dResult,
+      e: eResult,
+      g: gResult,
+      f: { memory, cpuMsPerRequest },
+      scenarios,
+      telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
       slaCount: sla.overall.count,
       gatewayCalls,
       ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round3(v)])),
@@ -112,7 +324,7 @@ async function main(): Promise<void> {
     printTable(result);
     console.log(`\nwritten ${file}`);
   } finally {
-    await Promise.all([floor.dispose(), gateway.dispose(), floorS.dispose(), gatewayS.dispose(), upstream.close(), streaming.close()]);
+    await Promise.all([floor.dispose(), gateway.dispose(), floorS.dispose(), gatewayS.dispose(), pumpD.dispose(), pumpE.dispose(), gatewayInspect.target.dispose(), floorInspect.target.dispose(), upstream.close(), streaming.close(), sink.close()]);
   }
 }
 
@@ -123,6 +335,12 @@ function printTable(r: {
   ratios: Record<string, number>;
   slaCount: number;
   gatewayCalls: number;
+  d: { recordsPerSecond: number; counted: number; sent: number; lost: number };
+  e: { routes: number; windowsPerRoute: number; p50Ms: number; p99Ms: number };
+  g: { spansPerSecond: number; p99Ms: number; sent: number; counted: number; rejected: number; dropped: Record<string, number> };
+  f: { memory: { floorHeapMb: number; gatewayHeapMb: number; gatewayWithTokenizerHeapMb: number; floorRssMb: number; gatewayRssMb: number }; cpuMsPerRequest: Record<string, number> };
+  scenarios: Record<string, { connections: number; seconds: number; rps: number; p99Ms: number; errorRate: number }>;
+  telemetry: { exportRequests: number; spansReceived: number };
 }): void {
   const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
   console.log('\n(a) sequential non-streaming, ms        p50      p90      p99   overhead p50  overhead p99');
@@ -134,6 +352,13 @@ function printTable(r: {
   for (const n of ['direct', 'floor', 'gateway']) console.log(`    ${n.padEnd(36)} ${f(r.b[n]?.rps).padStart(9)} ${f(r.b[n]?.p99).padStart(10)} ${String(r.b[n]?.errors ?? '–').padStart(8)}`);
   console.log('(c) streaming 20 chunks x 5 ms, p50 ms   ttfb     total');
   for (const n of ['direct', 'floor', 'gateway']) console.log(`    ${n.padEnd(36)} ${f(r.c[n]?.ttfbP50).padStart(7)} ${f(r.c[n]?.totalP50).padStart(9)}`);
+  console.log(`(d) ingestion, one route: ${f(r.d.recordsPerSecond)} records/s; ${r.d.counted} of ${r.d.sent} counted (${r.d.lost} lost)`);
+  console.log(`(e) /sla, ${r.e.routes} routes x ${r.e.windowsPerRoute} windows: p50 ${f(r.e.p50Ms)} ms, p99 ${f(r.e.p99Ms)} ms`);
+  console.log(`(g) OTLP ingestion, one route: ${f(r.g.spansPerSecond)} spans/s, request p99 ${f(r.g.p99Ms)} ms; ${r.g.counted} of ${r.g.sent} counted; ${r.g.rejected} requests refused; drops ${JSON.stringify(r.g.dropped)}`);
+  const m = r.f.memory;
+  console.log(`(f) isolate heap MB floor ${f(m.floorHeapMb)}, gateway ${f(m.gatewayHeapMb)}, with tokenizer ${f(m.gatewayWithTokenizerHeapMb)} (process RSS floor ${f(m.floorRssMb)}, gateway ${f(m.gatewayRssMb)}); CPU ms/request ${JSON.stringify(Object.fromEntries(Object.entries(r.f.cpuMsPerRequest).map(([k, v]) => [k, Math.round(v * 1000) / 1000])))}`);
+  for (const [name, sc] of Object.entries(r.scenarios)) console.log(`    load ${name.padEnd(10)} ${sc.connections} conns ${sc.seconds} s: ${f(sc.rps)} req/s, p99 ${f(sc.p99Ms)} ms, errors ${(100 * sc.errorRate).toFixed(2)} %`);
+  console.log(`spans exported: ${r.telemetry.spansReceived} in ${r.telemetry.exportRequests} requests`);
   console.log(`ratios gateway/floor: ${JSON.stringify(r.ratios)}`);
   console.log(`/sla counted ${r.slaCount} of the ${r.gatewayCalls} calls the gateway answered (load-tool requests included)`);
 }

@@ -94,7 +94,7 @@ async function serve(name: string, modulePath: string, vars: Record<string, stri
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`workerd (${name}) exited: ${stderr}`);
     try {
-      await fetch(`${url}/healthz`);
+      await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
       break;
     } catch {
       if (i > 200) throw new Error(`workerd (${name}) did not start: ${stderr}`);
@@ -128,9 +128,9 @@ const FLOOR = `export default {
 };
 `;
 
-export function startFloor(upstream: string, name = 'floor'): Promise<Target> {
+export function startFloor(upstream: string, name = 'floor', extraArgs: string[] = []): Promise<Target> {
   fs.mkdirSync(BUILD, { recursive: true });
   const file = path.join(BUILD, 'floor.js');
   fs.writeFileSync(file, FLOOR);
-  return serve(name, file, { UPSTREAM: upstream }, false);
+  return serve(name, file, { UPSTREAM: upstream }, false, extraArgs);
 }

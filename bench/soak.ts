@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { pct } from './client';
 import { startFastUpstream } from './fast-upstream';
+import { startOtlpSink } from './otlp-sink';
 import { startGateway } from './runtime';
 
 /**
@@ -26,36 +26,6 @@ const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
 
 type Fault = 'none' | '500' | '429' | 'malformed' | 'reset' | 'slow' | 'hang';
 const FAULTS: Fault[] = ['500', '429', 'malformed', 'reset', 'slow', 'hang'];
-
-/** A collector that the soak makes misbehave by phase. */
-async function startCollector() {
-  const state = { mode: 'ok' as 'ok' | '500' | 'hang', requests: 0, spans: 0 };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      state.requests++;
-      if (state.mode === 'hang') return; // the gateway's export timeout must give up
-      if (state.mode === '500') {
-        res.writeHead(500).end('{}');
-        return;
-      }
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
-        for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) state.spans += ss.spans?.length ?? 0;
-      } catch {
-        /* counted as a request all the same */
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    state,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 function rssKb(pid: number | null): number {
   if (pid === null) return NaN;
@@ -107,7 +77,7 @@ function call(agent: http.Agent, base: string, kind: 'json' | 'stream' | 'anthro
 
 async function main(): Promise<void> {
   const upstream = await startFastUpstream({ latencyMs: 2, chunks: 10, spacingMs: 2 });
-  const collector = await startCollector();
+  const collector = await startOtlpSink();
   const gateway = await startGateway(
     bundle,
     {
@@ -136,7 +106,14 @@ async function main(): Promise<void> {
     phase++;
     // Odd phases inject faults; the collector misbehaves in turn (500, then hanging).
     collector.state.mode = phase % 2 === 0 ? 'ok' : phase % 4 === 1 ? '500' : 'hang';
-    console.log(`soak: ${Math.round((Date.now() - started) / 1000)} s, phase ${phase} (${phase % 2 ? `faults, collector ${collector.state.mode}` : 'clean'}), ${calls} calls, ${failures.length} gateway errors`);
+    const line = `soak: ${Math.round((Date.now() - started) / 1000)} s, phase ${phase} (${phase % 2 ? `faults, collector ${collector.state.mode}` : 'clean'}), ${calls} calls, ${failures.length} gateway errors`;
+    void fetch(`${gateway.url}/metrics`)
+      .then((r) => r.text())
+      .then((m) => {
+        const spans = [...m.matchAll(/llm_sla_telemetry_spans_total\{result="[a-z_]+"\} (\d+)/g)].reduce((t, x) => t + Number(x[1]), 0);
+        console.log(`${line}, spans accounted for so far ${spans}, collector got ${collector.state.spans}`);
+      })
+      .catch(() => console.log(line));
   }, PHASE_MS);
   try {
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -167,6 +144,9 @@ async function main(): Promise<void> {
   const window = MINUTES * 60 + 60 <= 3600 ? '1h' : '24h';
   const sla = (await (await fetch(`${gateway.url}/sla?window=${window}`)).json()) as { overall: { count: number } };
   const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  const droppedRecords = Number(/llm_sla_dropped_records_total (\d+)/.exec(metrics)?.[1] ?? NaN);
+  fs.mkdirSync('bench/.build', { recursive: true });
+  fs.writeFileSync('bench/.build/soak-metrics.txt', metrics);
   const spanCounts = Object.fromEntries([...metrics.matchAll(/llm_sla_telemetry_spans_total\{result="([a-z_]+)"\} (\d+)/g)].map((m) => [m[1], Number(m[2])]));
   await gateway.dispose();
   await Promise.all([upstream.close(), collector.close()]);
@@ -183,6 +163,7 @@ async function main(): Promise<void> {
     gatewayErrors: failures.length,
     firstErrors: failures.slice(0, 20),
     slaCount: sla.overall.count,
+    droppedRecords,
     countedExactlyOnce: sla.overall.count === calls,
     latencyMs: { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) },
     memoryMb: { start: rss[0]! / 1024, peak: Math.max(...rss) / 1024, end: rss[rss.length - 1]! / 1024 },
@@ -196,7 +177,7 @@ async function main(): Promise<void> {
   const mb = (x: number) => x.toFixed(1);
   console.log(`\nsoak: ${calls} calls in ${MINUTES} min (${CONCURRENCY} connections), faults ${JSON.stringify(byFault)}`);
   console.log(`gateway-caused errors: ${failures.length}${failures.length ? ` e.g. ${failures.slice(0, 3).join(' | ')}` : ''}`);
-  console.log(`/sla counted ${sla.overall.count} of ${calls} calls: ${result.countedExactlyOnce ? 'exactly once' : 'MISMATCH'}`);
+  console.log(`/sla counted ${sla.overall.count} of ${calls} calls: ${result.countedExactlyOnce ? 'exactly once' : 'MISMATCH'} (records dropped and counted: ${droppedRecords})`);
   console.log(`workerd RSS MB start ${mb(result.memoryMb.start)}, peak ${mb(result.memoryMb.peak)}, end ${mb(result.memoryMb.end)}`);
   console.log(`latency p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms; spans ${JSON.stringify(spanCounts)}`);
   console.log(`written ${file}`);

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import { Bench } from 'tinybench';
+import { ResponseFacts } from '../src/formats/facts';
+import { onOpenAIEvent } from '../src/formats/openai';
+import { QuantileSketch } from '../src/sla/sketch';
+import { observeBody } from '../src/stream/observe';
+import { parseSseEvent, SseSplitter } from '../src/stream/sse';
+import { estimateUsage } from '../src/usage/estimate';
+
+/**
+ * `npm run bench:micro`: the pure hot paths in Node with tinybench — sketch record / merge / serialise, the stream
+ * observer per chunk, SSE usage parsing, token estimation per 1k tokens. Node 24 on the machine that runs it; the
+ * numbers rank costs against each other, they are not workerd's.
+ */
+const encoder = new TextEncoder();
+const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini' };
+const events = [
+  ...Array.from({ length: 20 }, (_, i) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: `tok${i} ` }, finish_reason: null }] })}\n\n`),
+  `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 } })}\n\n`,
+  'data: [DONE]\n\n',
+].map((e) => encoder.encode(e));
+const usageEvent = events[20] as Uint8Array;
+
+const sketchOf = (n: number, seed: number) => {
+  const s = new QuantileSketch();
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 48271) % 2147483647;
+    s.add(50 + (x % 5000) / 3);
+  }
+  return s;
+};
+const windows = Array.from({ length: 60 }, (_, i) => JSON.stringify(sketchOf(2000, i + 1).toJSON()));
+const oneThousandTokens = 'The quick brown fox jumps over the lazy dog. '.repeat(100); // ~1,000 cl100k tokens
+
+async function observeStream(): Promise<void> {
+  const upstream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const e of events) c.enqueue(e);
+      c.close();
+    },
+  });
+  const facts = new ResponseFacts();
+  const { body, ended } = observeBody(upstream, facts, {
+    kind: 'sse',
+    format: 'openai',
+    stripInjectedUsage: true,
+    idleTimeoutMs: 60_000,
+    onIdle: () => undefined,
+    now: Date.now,
+    contentLength: null,
+  });
+  const reader = body.getReader();
+  while (!(await reader.read()).done);
+  await ended;
+}
+
+async function main(): Promise<void> {
+  await estimateUsage('warm up', 'the encoder'); // load the ranks outside the measurement
+  const bench = new Bench({ time: 500, warmupTime: 100 });
+  const fresh = new QuantileSketch();
+  let v = 1;
+  bench
+    .add('sketch: record one value', () => {
+      v = (v * 1.0001) % 10_000;
+      fresh.add(v + 1);
+    })
+    .add('sketch: merge 60 stored windows (deserialise + merge)', () => {
+      const total = new QuantileSketch();
+      for (const w of windows) total.merge(QuantileSketch.fromJSON(JSON.parse(w)));
+      total.quantile(0.99);
+    })
+    .add('sketch: serialise one window', () => {
+      JSON.stringify(sketchOf(0, 1).toJSON());
+    })
+    .add('observer: 22-event OpenAI stream, usage chunk stripped (per stream)', observeStream)
+    .add('sse: split + parse + read usage of one event', () => {
+      const splitter = new SseSplitter();
+      const facts = new ResponseFacts();
+      for (const part of splitter.push(usageEvent)) if (part.whole) onOpenAIEvent(parseSseEvent(part.bytes), 0, facts, true);
+    })
+    .add('tokens: estimate ~1k tokens (js-tiktoken cl100k)', async () => {
+      await estimateUsage(oneThousandTokens, '');
+    });
+  await bench.run();
+  const rows = bench.tasks.map((t) => {
+    const r = t.result as { latency?: { mean: number; p99?: number }; throughput?: { mean: number } } | undefined;
+    return { task: t.name, meanUs: (r?.latency?.mean ?? NaN) * 1000, p99Us: (r?.latency?.p99 ?? NaN) * 1000, opsPerSec: r?.throughput?.mean ?? NaN };
+  });
+  console.log('micro-benchmarks (Node', process.version, ')');
+  for (const r of rows) console.log(`${r.task.padEnd(70)} ${r.meanUs.toFixed(2).padStart(10)} µs mean ${r.p99Us.toFixed(2).padStart(10)} µs p99`);
+  const perChunk = (rows[3]?.meanUs ?? NaN) / events.length;
+  console.log(`observer per chunk: ${perChunk.toFixed(2)} µs`);
+  fs.mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/micro-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, observerPerChunkUs: perChunk }, null, 2)}\n`);
+  console.log(`written ${file}`);
+}
+
+await main();
