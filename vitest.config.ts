@@ -25,6 +25,9 @@ export default defineConfig({
                   OTLP_BASE: otlp,
                   OTLP_DEAD: `http://127.0.0.1:${inject('deadPort')}`,
                   FLUSH_INTERVAL_MS: '50',
+                  // Span counts reach /metrics after every call (production: at most once a second per isolate),
+                  // so a test reads them right after settle(); the interval itself has its own test.
+                  TELEMETRY_COUNTS_INTERVAL_MS: '0',
                 },
               },
             };

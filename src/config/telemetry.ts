@@ -40,6 +40,8 @@ export interface TelemetryConfig {
   readonly breakerFailures: number;
   /** How long an open breaker drops spans before it lets one probe export through. */
   readonly breakerCooldownMs: number;
+  /** At most one report of the span counts (for `/metrics`) per isolate per this many ms; 0: after every call. */
+  readonly countsIntervalMs: number;
 }
 
 const optional = z.string().optional();
@@ -48,6 +50,11 @@ const positiveInt = (fallback: number) =>
   optional
     .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
     .pipe(z.number({ error: 'expected a number' }).int().positive());
+
+const nonNegativeInt = (fallback: number) =>
+  optional
+    .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
+    .pipe(z.number({ error: 'expected a number' }).int().min(0).max(60_000));
 
 const ratio = z.number({ error: 'expected a number' }).min(0).max(1);
 
@@ -85,6 +92,7 @@ export const telemetrySchema = z.object({
   TELEMETRY_MAX_MESSAGES: positiveInt(32),
   TELEMETRY_BREAKER_FAILURES: positiveInt(3),
   TELEMETRY_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  TELEMETRY_COUNTS_INTERVAL_MS: nonNegativeInt(1000),
 });
 
 export const TELEMETRY_VARS = Object.keys(telemetrySchema.shape) as (keyof typeof telemetrySchema.shape)[];
@@ -122,6 +130,7 @@ export function resolveTelemetry(raw: Record<string, string | undefined>): { con
       maxQueue: v.OTEL_BSP_MAX_QUEUE_SIZE,
       breakerFailures: v.TELEMETRY_BREAKER_FAILURES,
       breakerCooldownMs: v.TELEMETRY_BREAKER_COOLDOWN_MS,
+      countsIntervalMs: v.TELEMETRY_COUNTS_INTERVAL_MS,
     },
   };
 }

@@ -82,16 +82,28 @@ export class SpanRecorder implements Recorder {
     return span;
   }
 
-  private reporting: Promise<void> | null = null;
-  /** Sends the counts since the last report to the registry; one report at a time, failures kept for the next. */
+  private lastReportAt = -Infinity;
+  /** When the next scheduled report takes the counts (it runs in the waitUntil of the call that scheduled it). */
+  private nextReportAt = -Infinity;
+
+  /**
+   * Sends the counts since the last report to the registry, at most one report per isolate per `countsIntervalMs`
+   * (not one registry RPC per call): at once when the last went out longer ago, else from this call's own timer when
+   * the interval is over. A call that counted before a scheduled report is due leaves its counts to it; a call that
+   * counted after one took its counts schedules the next. No call waits on a promise of another (workerd cancels a
+   * finished request's work): if the call that scheduled a report is cancelled first, the next call after the due
+   * time schedules a new one, so counts can be late, never stuck. A failed report gives its counts back.
+   */
   private async reportCounts(): Promise<void> {
-    if (!this.report || this.reporting) return;
+    if (!this.report) return;
+    const now = Date.now();
+    if (this.nextReportAt > now) return;
+    const at = Math.max(now, this.lastReportAt + this.telemetry.countsIntervalMs);
+    this.nextReportAt = at;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+    this.lastReportAt = Date.now();
     const counts = this.queue.takeUnreported();
-    if (!counts) return;
-    this.reporting = this.report(counts)
-      .catch(() => this.queue.restore(counts))
-      .finally(() => (this.reporting = null));
-    await this.reporting;
+    if (counts) await this.report(counts).catch(() => this.queue.restore(counts));
   }
 }
 

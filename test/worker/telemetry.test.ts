@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve';
 import type { CallRecord } from '../../src/record';
 import { headKeeps, parseTraceparent, traceIdBelow } from '../../src/telemetry/sampling';
-import { spanRecorderFor } from '../../src/telemetry/recorder';
+import { resolveTelemetry } from '../../src/config/telemetry';
+import type { TelemetryCounts } from '../../src/telemetry/exporter';
+import { SpanRecorder, spanRecorderFor } from '../../src/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost, only } from './helpers';
 
@@ -425,6 +427,33 @@ describe('a collector that misbehaves', () => {
     expect(value('dropped_breaker_open')).toBeGreaterThanOrEqual(2);
     expect(value('dropped_export_failed')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/llm_sla_telemetry_breaker_opens_total \d+/);
+  });
+});
+
+describe('span counts for /metrics', () => {
+  it('go to the registry at most once per interval per isolate, every count exactly once, a failed report retried', async () => {
+    const gw = gateway();
+    await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat(), openaiHeaders))).arrayBuffer();
+    const [record] = await gw.settle();
+    const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_SCHEDULE_DELAY: '5', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', TELEMETRY_COUNTS_INTERVAL_MS: '200' });
+    const reports: TelemetryCounts[] = [];
+    let failNext = true;
+    const report = async (counts: TelemetryCounts) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('registry unavailable');
+      }
+      reports.push(counts);
+    };
+    // One span per export, each answered after a moment: counts accrue call by call.
+    const recorder = new SpanRecorder(config!, () => null, [], report, () => new Promise((r) => setTimeout(() => r(true), 1)));
+    const started = Date.now();
+    for (const n of [50, 30, 20]) await Promise.all(Array.from({ length: n }, () => recorder.record(record as CallRecord)));
+    const elapsed = Date.now() - started;
+    expect(reports.reduce((t, c) => t + c.spans_exported, 0)).toBe(100);
+    // One report per 200 ms interval at most (plus the first, sent at once), not one per call.
+    expect(reports.length).toBeLessThanOrEqual(Math.floor(elapsed / 200) + 1);
+    expect(reports.length).toBeLessThan(10);
   });
 });
 
