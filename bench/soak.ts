@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
       TELEMETRY_BREAKER_COOLDOWN_MS: '5000',
+      ...(process.env.SOAK_COUNTS_INTERVAL_MS ? { TELEMETRY_COUNTS_INTERVAL_MS: process.env.SOAK_COUNTS_INTERVAL_MS } : {}),
     },
     'soak',
   );
@@ -137,13 +138,25 @@ async function main(): Promise<void> {
     clearInterval(phaser);
   }
   collector.state.mode = 'ok';
-  // Let the last batches reach the Durable Objects, then read /sla over the whole run.
-  await new Promise((r) => setTimeout(r, 3000));
+  // Let the last batches reach the Durable Objects and the last span counts the registry: read /sla and /metrics
+  // until both stop moving (or match the calls made), at most 30 s.
+  const window = MINUTES * 60 + 60 <= 3600 ? '1h' : '24h';
+  let sla = { overall: { count: 0 } };
+  let metrics = '';
+  const spanTotal = (m: string) => [...m.matchAll(/llm_sla_telemetry_spans_total\{result="[a-z_]+"\} (\d+)/g)].reduce((t, x) => t + Number(x[1]), 0);
+  const settleStart = Date.now();
+  for (let last = '', lastChange = Date.now(); ; ) {
+    sla = (await (await fetch(`${gateway.url}/sla?window=${window}`)).json()) as { overall: { count: number } };
+    metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const now = `${sla.overall.count}/${spanTotal(metrics)}`;
+    if (now !== last) lastChange = Date.now();
+    last = now;
+    if ((sla.overall.count === calls && spanTotal(metrics) === calls) || Date.now() - lastChange > 5000 || Date.now() - settleStart > 30_000) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const settleSeconds = (Date.now() - settleStart) / 1000;
   clearInterval(sampler);
   sample();
-  const window = MINUTES * 60 + 60 <= 3600 ? '1h' : '24h';
-  const sla = (await (await fetch(`${gateway.url}/sla?window=${window}`)).json()) as { overall: { count: number } };
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
   const droppedRecords = Number(/llm_sla_dropped_records_total (\d+)/.exec(metrics)?.[1] ?? NaN);
   fs.mkdirSync('bench/.build', { recursive: true });
   fs.writeFileSync('bench/.build/soak-metrics.txt', metrics);
@@ -170,6 +183,8 @@ async function main(): Promise<void> {
     memory,
     collector: { requests: collector.state.requests, spansReceived: collector.state.spans },
     spanCounts,
+    spansAccounted: spanTotal(metrics),
+    settleSeconds,
   };
   fs.mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/soak-${result.date.replace(/[:.]/g, '-')}.json`;
@@ -180,8 +195,9 @@ async function main(): Promise<void> {
   console.log(`/sla counted ${sla.overall.count} of ${calls} calls: ${result.countedExactlyOnce ? 'exactly once' : 'MISMATCH'} (records dropped and counted: ${droppedRecords})`);
   console.log(`workerd RSS MB start ${mb(result.memoryMb.start)}, peak ${mb(result.memoryMb.peak)}, end ${mb(result.memoryMb.end)}`);
   console.log(`latency p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms; spans ${JSON.stringify(spanCounts)}`);
+  console.log(`spans accounted for (exported + unsampled + dropped): ${result.spansAccounted} of ${calls}${result.spansAccounted === calls ? ', every one' : ': MISMATCH'}; counts settled after ${settleSeconds.toFixed(1)} s`);
   console.log(`written ${file}`);
-  if (failures.length > 0 || !result.countedExactlyOnce) process.exitCode = 1;
+  if (failures.length > 0 || !result.countedExactlyOnce || result.spansAccounted !== calls) process.exitCode = 1;
 }
 
 await main();
