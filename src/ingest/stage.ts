@@ -1,10 +1,9 @@
 import { costUsd, findPrice, type PriceTable } from '../pricing/cost';
-import type { CallRecord } from '../record';
+import { ROUTE_KEY, type CallRecord } from '../record';
 import type { Usage } from '../usage/types';
 import type { AttrValue, OtlpSpan } from './otlp';
 
 /** Route keys: the rule of the `x-sla-route` header (src/proxy/handler.ts), so both paths name routes alike. */
-export const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
 export const TEAM = /^[\w.:/@-]{1,64}$/;
 
 /**

@@ -5,6 +5,7 @@ import { ResponseFacts } from '../formats/facts';
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../providers/operation';
 import type { Provider } from '../providers/types';
+import { ROUTE_KEY } from '../record';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
@@ -19,7 +20,6 @@ export interface ProxyDeps {
   readonly now: () => number;
 }
 
-const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
 const TEAM = /^[\w.:/@-]{1,64}$/;
 
