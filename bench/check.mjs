@@ -5,7 +5,8 @@ import fs from 'node:fs';
 const HIGHER_IS_BETTER = new Set(['b_rps']);
 const TOLERANCE = 0.1;
 
-const files = fs.readdirSync('bench/results').filter((f) => f.endsWith('.json') && !f.startsWith('sketch-')).sort();
+// Bench runs only (named by their date): not the soak, micro or sketch results beside them.
+const files = fs.readdirSync('bench/results').filter((f) => /^\d{4}-.*\.json$/.test(f)).sort();
 const latest = files.at(-1);
 if (!latest) {
   console.error('no results in bench/results: run `npm run bench` first');
