@@ -27,7 +27,7 @@ export class DurableObjectRecorder implements Recorder {
   private pending = new Map<string, Pending>();
   private size = 0;
   /** The batch being filled: settles when the flush that carries it is done. */
-  private batch: { done: Promise<void>; settle: () => void; timer: ReturnType<typeof setTimeout> } | null = null;
+  private batch: { done: Promise<void>; settle: () => void } | null = null;
   private readonly registered = new Set<string>();
   private droppedUnreported = 0;
   private nextShard = 0;
@@ -45,7 +45,13 @@ export class DurableObjectRecorder implements Recorder {
     if (!this.batch) {
       let settle!: () => void;
       const done = new Promise<void>((resolve) => (settle = resolve));
-      this.batch = { done, settle, timer: setTimeout(() => void this.flush(), this.config.flushIntervalMs) };
+      const fresh = { done, settle };
+      this.batch = fresh;
+      // Never cleared: another request may flush this batch (full), and workerd's timers belong to the request that
+      // set them (clearTimeout from another request would clear one of its own timers instead).
+      setTimeout(() => {
+        if (this.batch === fresh) void this.flush();
+      }, this.config.flushIntervalMs);
     }
     const done = this.batch.done;
     if (++this.size >= this.config.flushMaxRecords) void this.flush();
@@ -59,7 +65,6 @@ export class DurableObjectRecorder implements Recorder {
     this.pending = new Map();
     this.size = 0;
     this.batch = null;
-    if (waiting) clearTimeout(waiting.timer);
     try {
       await this.send(batch);
     } finally {

@@ -42,7 +42,6 @@ interface Batch {
   spans: SpanImpl[];
   done: Promise<void>;
   settle: () => void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -102,7 +101,13 @@ export class SpanQueue {
     if (!this.batch) {
       let settle!: () => void;
       const done = new Promise<void>((resolve) => (settle = resolve));
-      this.batch = { spans: [], done, settle, timer: setTimeout(() => void this.flush(), this.config.scheduleDelayMs) };
+      const fresh: Batch = { spans: [], done, settle };
+      this.batch = fresh;
+      // Never cleared: the batch may be flushed by another request (full batch), and workerd's timers belong to the
+      // request that set them (clearTimeout from another request would clear one of its own timers instead).
+      setTimeout(() => {
+        if (this.batch === fresh) void this.flush();
+      }, this.config.scheduleDelayMs);
     }
     const batch = this.batch;
     batch.spans.push(span);
@@ -115,7 +120,6 @@ export class SpanQueue {
     const batch = this.batch;
     if (!batch) return;
     this.batch = null;
-    clearTimeout(batch.timer);
     try {
       await this.export(batch.spans);
     } finally {
