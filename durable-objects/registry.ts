@@ -14,6 +14,8 @@ export interface RegistryState {
 }
 
 const EVALUATION_INTERVAL_MS = 60_000;
+/** An isolate whose telemetry totals have not changed for this long is folded into the retired sums. */
+const ISOLATE_IDLE_MS = 24 * 3600_000;
 
 /**
  * The one object that knows every route key (so /sla can enumerate them), holds SLA config set at runtime, and runs
@@ -30,6 +32,8 @@ export class SlaRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
       route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
     this.sql.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS isolate_counters (isolate TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+      updated INTEGER NOT NULL, PRIMARY KEY (isolate, name))`);
     this.sql.exec('CREATE TABLE IF NOT EXISTS ingest_batches (key TEXT PRIMARY KEY, expires INTEGER NOT NULL, result TEXT NOT NULL)');
     this.sql.exec('CREATE INDEX IF NOT EXISTS ingest_batches_expires ON ingest_batches (expires)');
   }
@@ -48,16 +52,41 @@ export class SlaRegistry extends DurableObject<Env> {
     return null;
   }
 
-  /** Adds isolates' telemetry counts (span export results), so /metrics shows them whichever isolate answers. */
-  addCounters(delta: Record<string, number>): void {
-    for (const [name, n] of Object.entries(delta)) {
+  /**
+   * An isolate's telemetry totals since it started (span export results), so /metrics shows them whichever isolate
+   * answers. Totals, not deltas: a report lost on the way (its request cancelled, the RPC failed) loses nothing, the
+   * next one carries it, and a report that arrives twice or late counts once (a total only grows). Isolates not
+   * heard from for a day are folded into `counters`, so the sums stay monotonic and the table small.
+   */
+  reportTotals(isolate: string, totals: Record<string, number>): void {
+    if (!/^[\w-]{1,64}$/.test(isolate)) return;
+    const now = Date.now();
+    for (const [name, n] of Object.entries(totals)) {
       if (!/^[a-z_]{1,64}$/.test(name) || !Number.isSafeInteger(n) || n <= 0) continue;
-      this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value', name, n);
+      this.sql.exec(
+        `INSERT INTO isolate_counters (isolate, name, value, updated) VALUES (?, ?, ?, ?)
+         ON CONFLICT(isolate, name) DO UPDATE SET value = max(value, excluded.value), updated = excluded.updated`,
+        isolate,
+        name,
+        n,
+        now,
+      );
     }
+    const idle = now - ISOLATE_IDLE_MS;
+    this.sql.exec(
+      `INSERT INTO counters (name, value) SELECT name, sum(value) FROM isolate_counters WHERE updated < ? GROUP BY name
+       ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`,
+      idle,
+    );
+    this.sql.exec('DELETE FROM isolate_counters WHERE updated < ?', idle);
   }
 
   counters(): Record<string, number> {
-    const rows = this.sql.exec<{ name: string; value: number }>('SELECT name, value FROM counters').toArray();
+    const rows = this.sql
+      .exec<{ name: string; value: number }>(
+        `SELECT name, sum(value) AS value FROM (SELECT name, value FROM counters UNION ALL SELECT name, value FROM isolate_counters) GROUP BY name`,
+      )
+      .toArray();
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 

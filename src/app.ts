@@ -34,7 +34,7 @@ export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
 const tees = new WeakMap<SpanRecorder, WeakMap<Recorder, Recorder>>();
 /** The chosen recorder plus span export when an OTLP endpoint is configured. */
 function withSpans(recorder: Recorder, config: ResolvedConfig, env: Env): Recorder {
-  const spans = spanRecorderFor(config, env, (counts) => registry(env).addCounters({ ...counts }));
+  const spans = spanRecorderFor(config, env, (isolate, totals) => registry(env).reportTotals(isolate, { ...totals }));
   if (!spans) return recorder;
   let byRecorder = tees.get(spans);
   if (!byRecorder) tees.set(spans, (byRecorder = new WeakMap()));

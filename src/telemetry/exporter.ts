@@ -53,8 +53,8 @@ interface Batch {
  */
 export class SpanQueue {
   readonly counts = zeroCounts();
-  /** Counts not yet reported to the registry (for `/metrics`). */
-  private unreported = zeroCounts();
+  /** Grows with every count: tells a reporter whether the totals changed since it last sent them. */
+  version = 0;
   readonly breaker: Breaker;
   private batch: Batch | null = null;
   private inFlight = 0;
@@ -74,19 +74,7 @@ export class SpanQueue {
 
   count(key: keyof TelemetryCounts, n = 1): void {
     this.counts[key] += n;
-    this.unreported[key] += n;
-  }
-
-  /** Takes the counts since the last call (and gives them back with `restore` if reporting them failed). */
-  takeUnreported(): TelemetryCounts | null {
-    const c = this.unreported;
-    if (TELEMETRY_COUNTERS.every((k) => c[k] === 0)) return null;
-    this.unreported = zeroCounts();
-    return c;
-  }
-
-  restore(c: TelemetryCounts): void {
-    for (const k of TELEMETRY_COUNTERS) this.unreported[k] += c[k];
+    this.version++;
   }
 
   add(span: SpanImpl): Promise<void> {

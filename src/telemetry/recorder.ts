@@ -12,8 +12,8 @@ import { ATTR } from './keys';
 import { headKeeps, parseTraceparent, tailReason } from './sampling';
 import { spanAttributes, spanName } from './span';
 
-/** Where this isolate's telemetry counts go so that `/metrics` can show them whichever isolate answers. */
-export type ReportCounts = (counts: TelemetryCounts) => Promise<void>;
+/** Where this isolate's telemetry totals go so that `/metrics` can show them whichever isolate answers. */
+export type ReportCounts = (isolate: string, totals: TelemetryCounts) => Promise<void>;
 
 const VERSION = '0.1.0';
 
@@ -82,17 +82,21 @@ export class SpanRecorder implements Recorder {
     return span;
   }
 
+  /** Names this isolate's totals in the registry. */
+  private readonly isolate = crypto.randomUUID();
   private lastReportAt = -Infinity;
-  /** When the next scheduled report takes the counts (it runs in the waitUntil of the call that scheduled it). */
+  /** When the next scheduled report reads the totals (it runs in the waitUntil of the call that scheduled it). */
   private nextReportAt = -Infinity;
+  /** The counts' version the registry has confirmed. */
+  private reportedVersion = 0;
 
   /**
-   * Sends the counts since the last report to the registry, at most one report per isolate per `countsIntervalMs`
-   * (not one registry RPC per call): at once when the last went out longer ago, else from this call's own timer when
-   * the interval is over. A call that counted before a scheduled report is due leaves its counts to it; a call that
-   * counted after one took its counts schedules the next. No call waits on a promise of another (workerd cancels a
-   * finished request's work): if the call that scheduled a report is cancelled first, the next call after the due
-   * time schedules a new one, so counts can be late, never stuck. A failed report gives its counts back.
+   * Sends this isolate's totals to the registry, at most once per `countsIntervalMs` (not one registry RPC per
+   * call): at once when the last report is older, else from this call's own timer when the interval is over. A call
+   * that counted before a scheduled report is due leaves it to that report; a call after the due time schedules the
+   * next. No call waits on a promise of another (workerd cancels a finished request's work): if the call that
+   * scheduled a report is cancelled first, the next call after the due time schedules a new one. Totals, not deltas:
+   * a report that is lost or fails loses nothing, the next carries it.
    */
   private async reportCounts(): Promise<void> {
     if (!this.report) return;
@@ -102,8 +106,14 @@ export class SpanRecorder implements Recorder {
     this.nextReportAt = at;
     if (at > now) await new Promise((r) => setTimeout(r, at - now));
     this.lastReportAt = Date.now();
-    const counts = this.queue.takeUnreported();
-    if (counts) await this.report(counts).catch(() => this.queue.restore(counts));
+    const version = this.queue.version;
+    if (version === this.reportedVersion) return;
+    try {
+      await this.report(this.isolate, { ...this.queue.counts });
+      this.reportedVersion = Math.max(this.reportedVersion, version);
+    } catch {
+      // the next report carries these totals
+    }
   }
 }
 

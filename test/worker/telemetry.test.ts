@@ -7,6 +7,7 @@ import type { CallRecord } from '../../src/record';
 import { headKeeps, parseTraceparent, traceIdBelow } from '../../src/telemetry/sampling';
 import { resolveTelemetry } from '../../src/config/telemetry';
 import type { TelemetryCounts } from '../../src/telemetry/exporter';
+import { registry } from '../../src/recorder/durable';
 import { SpanRecorder, spanRecorderFor } from '../../src/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost, only } from './helpers';
@@ -431,29 +432,42 @@ describe('a collector that misbehaves', () => {
 });
 
 describe('span counts for /metrics', () => {
-  it('go to the registry at most once per interval per isolate, every count exactly once, a failed report retried', async () => {
+  it('go to the registry at most once per interval per isolate, as totals, a failed report carried by the next', async () => {
     const gw = gateway();
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat(), openaiHeaders))).arrayBuffer();
     const [record] = await gw.settle();
     const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_SCHEDULE_DELAY: '5', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', TELEMETRY_COUNTS_INTERVAL_MS: '200' });
-    const reports: TelemetryCounts[] = [];
+    const reports: { isolate: string; totals: TelemetryCounts }[] = [];
     let failNext = true;
-    const report = async (counts: TelemetryCounts) => {
+    const report = async (isolate: string, totals: TelemetryCounts) => {
       if (failNext) {
         failNext = false;
         throw new Error('registry unavailable');
       }
-      reports.push(counts);
+      reports.push({ isolate, totals });
     };
     // One span per export, each answered after a moment: counts accrue call by call.
     const recorder = new SpanRecorder(config!, () => null, [], report, () => new Promise((r) => setTimeout(() => r(true), 1)));
     const started = Date.now();
     for (const n of [50, 30, 20]) await Promise.all(Array.from({ length: n }, () => recorder.record(record as CallRecord)));
     const elapsed = Date.now() - started;
-    expect(reports.reduce((t, c) => t + c.spans_exported, 0)).toBe(100);
+    expect(reports.at(-1)?.totals.spans_exported).toBe(100);
+    expect(new Set(reports.map((r) => r.isolate)).size).toBe(1);
+    // Totals only grow from one report to the next.
+    for (let i = 1; i < reports.length; i++) expect(reports[i]!.totals.spans_exported).toBeGreaterThanOrEqual(reports[i - 1]!.totals.spans_exported);
     // One report per 200 ms interval at most (plus the first, sent at once), not one per call.
     expect(reports.length).toBeLessThanOrEqual(Math.floor(elapsed / 200) + 1);
     expect(reports.length).toBeLessThan(10);
+  });
+
+  it('the registry keeps the largest total per isolate and sums isolates', async () => {
+    const reg = registry(env);
+    const before = (await reg.counters())['spans_exported'] ?? 0;
+    await reg.reportTotals('isolate-a', { spans_exported: 10 });
+    await reg.reportTotals('isolate-a', { spans_exported: 25 });
+    await reg.reportTotals('isolate-a', { spans_exported: 20 }); // late or repeated: counts once
+    await reg.reportTotals('isolate-b', { spans_exported: 5 });
+    expect(((await reg.counters())['spans_exported'] ?? 0) - before).toBe(30);
   });
 });
 
