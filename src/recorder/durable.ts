@@ -47,8 +47,9 @@ export class DurableObjectRecorder implements Recorder {
       const done = new Promise<void>((resolve) => (settle = resolve));
       const fresh = { done, settle };
       this.batch = fresh;
-      // Never cleared: another request may flush this batch (full), and workerd's timers belong to the request that
-      // set them (clearTimeout from another request would clear one of its own timers instead).
+      // Flushes this batch only: another request may flush it first (full), and workerd's clearTimeout only reaches
+      // the current request's timers, so a timer that flushed whatever batch was open would flush a newer batch in
+      // a request that no longer waits for it (see SpanQueue.add).
       setTimeout(() => {
         if (this.batch === fresh) void this.flush();
       }, this.config.flushIntervalMs);

@@ -91,8 +91,10 @@ export class SpanQueue {
       const done = new Promise<void>((resolve) => (settle = resolve));
       const fresh: Batch = { spans: [], done, settle };
       this.batch = fresh;
-      // Never cleared: the batch may be flushed by another request (full batch), and workerd's timers belong to the
-      // request that set them (clearTimeout from another request would clear one of its own timers instead).
+      // Flushes this batch only. It used to flush whatever batch was open when it fired: a batch flushed by another
+      // request (full) left this timer running (workerd's clearTimeout only reaches the current request's timers),
+      // so it fired later and flushed a newer batch inside this request, which no longer waited for that export —
+      // when this request ended, the export was cancelled and its spans never counted (a soak lost 3 x 512).
       setTimeout(() => {
         if (this.batch === fresh) void this.flush();
       }, this.config.scheduleDelayMs);
