@@ -46,15 +46,13 @@ export interface TelemetryConfig {
 
 const optional = z.string().optional();
 
-const positiveInt = (fallback: number) =>
+/** An integer var from `min` to `max`, `fallback` when unset or empty. */
+const intVar = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   optional
     .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
-    .pipe(z.number({ error: 'expected a number' }).int().positive());
+    .pipe(z.number({ error: 'expected a number' }).int().min(min).max(max));
 
-const nonNegativeInt = (fallback: number) =>
-  optional
-    .transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s)))
-    .pipe(z.number({ error: 'expected a number' }).int().min(0).max(60_000));
+const positiveInt = (fallback: number) => intVar(fallback, 1);
 
 const ratio = z.number({ error: 'expected a number' }).min(0).max(1);
 
@@ -92,7 +90,7 @@ export const telemetrySchema = z.object({
   TELEMETRY_MAX_MESSAGES: positiveInt(32),
   TELEMETRY_BREAKER_FAILURES: positiveInt(3),
   TELEMETRY_BREAKER_COOLDOWN_MS: positiveInt(30_000),
-  TELEMETRY_COUNTS_INTERVAL_MS: nonNegativeInt(1000),
+  TELEMETRY_COUNTS_INTERVAL_MS: intVar(1000, 0, 60_000),
 });
 
 export const TELEMETRY_VARS = Object.keys(telemetrySchema.shape) as (keyof typeof telemetrySchema.shape)[];

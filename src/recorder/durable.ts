@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/resolve';
 import type { CallRecord } from '../record';
 import { sampleOf, type Sample } from '../sla/window';
 import { routeStub } from '../service/sla-report';
-import { settleWithin } from '../settle';
+import { openBatch, settleWithin, type SharedBatch } from '../settle';
 import type { Recorder } from './recorder';
 
 /** Counters of this isolate's flushes, for /metrics and tests. */
@@ -27,7 +27,7 @@ export class DurableObjectRecorder implements Recorder {
   private pending = new Map<string, Pending>();
   private size = 0;
   /** The batch being filled: settles when the flush that carries it is done. */
-  private batch: { done: Promise<void>; settle: () => void } | null = null;
+  private batch: SharedBatch | null = null;
   private readonly registered = new Set<string>();
   private droppedUnreported = 0;
   private nextShard = 0;
@@ -42,18 +42,7 @@ export class DurableObjectRecorder implements Recorder {
     if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
     p.samples.push(sampleOf(record));
     p.models.push(record.responseModel ?? record.requestModel);
-    if (!this.batch) {
-      let settle!: () => void;
-      const done = new Promise<void>((resolve) => (settle = resolve));
-      const fresh = { done, settle };
-      this.batch = fresh;
-      // Flushes this batch only: another request may flush it first (full), and workerd's clearTimeout only reaches
-      // the current request's timers, so a timer that flushed whatever batch was open would flush a newer batch in
-      // a request that no longer waits for it (see SpanQueue.add).
-      setTimeout(() => {
-        if (this.batch === fresh) void this.flush();
-      }, this.config.flushIntervalMs);
-    }
+    this.batch ??= openBatch({}, this.config.flushIntervalMs, (b) => this.batch === b, () => void this.flush());
     const done = this.batch.done;
     if (++this.size >= this.config.flushMaxRecords) void this.flush();
     return settleWithin(done, this.config.flushIntervalMs + FLUSH_WAIT_MS);

@@ -1,6 +1,6 @@
 import { OTLPExporter, type SpanImpl } from '@microlabs/otel-cf-workers';
 import type { TelemetryConfig } from '../config/telemetry';
-import { settleWithin } from '../settle';
+import { openBatch, settleWithin, type SharedBatch } from '../settle';
 import { Breaker } from './breaker';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
@@ -38,11 +38,7 @@ export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers'
   return (spans) => new Promise((resolve) => exporter.export(spans, (result) => resolve(result.code === 0)));
 }
 
-interface Batch {
-  spans: SpanImpl[];
-  done: Promise<void>;
-  settle: () => void;
-}
+type Batch = SharedBatch & { spans: SpanImpl[] };
 
 /**
  * Per-isolate span queue: spans of many calls share one export, sent `scheduleDelayMs` after the first of a batch
@@ -86,19 +82,7 @@ export class SpanQueue {
       this.count('spans_dropped_queue_full');
       return Promise.resolve();
     }
-    if (!this.batch) {
-      let settle!: () => void;
-      const done = new Promise<void>((resolve) => (settle = resolve));
-      const fresh: Batch = { spans: [], done, settle };
-      this.batch = fresh;
-      // Flushes this batch only. It used to flush whatever batch was open when it fired: a batch flushed by another
-      // request (full) left this timer running (workerd's clearTimeout only reaches the current request's timers),
-      // so it fired later and flushed a newer batch inside this request, which no longer waited for that export —
-      // when this request ended, the export was cancelled and its spans never counted (a soak lost 3 x 512).
-      setTimeout(() => {
-        if (this.batch === fresh) void this.flush();
-      }, this.config.scheduleDelayMs);
-    }
+    this.batch ??= openBatch({ spans: [] as SpanImpl[] }, this.config.scheduleDelayMs, (b) => this.batch === b, () => void this.flush());
     const batch = this.batch;
     batch.spans.push(span);
     if (batch.spans.length >= this.config.maxBatch) void this.flush();
