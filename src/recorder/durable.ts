@@ -2,32 +2,33 @@ import type { ResolvedConfig } from '../config/resolve';
 import type { CallRecord } from '../record';
 import { sampleOf, type Sample } from '../sla/window';
 import { routeStub } from '../service/sla-report';
-import { openBatch, settleWithin, type SharedBatch } from '../settle';
+import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
 
 /** Counters of this isolate's flushes, for /metrics and tests. */
 export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
 
 const RETRY_DELAYS_MS = [50, 250];
-/** How long a call's waitUntil waits for the flush carrying its record, beyond the flush interval. */
-const FLUSH_WAIT_MS = 15_000;
 
 interface Pending {
   samples: Sample[];
   models: (string | null)[];
 }
 
+const DONE = Promise.resolve();
+
 /**
  * Batches records per isolate and sends them to the routes' Durable Objects with one RPC per route and flush:
- * a flush runs `flushIntervalMs` after the first record of a batch, or at once when `flushMaxRecords` wait. Each
- * `record()` resolves when the flush carrying its record is done (it runs inside that call's waitUntil), and never
- * rejects: a flush that still fails after retries counts its records as dropped, reported with the next batch.
+ * a flush runs `flushIntervalMs` after the first record of a batch, or at once when `flushMaxRecords` wait.
+ * `record()` (run inside the call's waitUntil) resolves at once, except for the call that opened the batch and the
+ * one that filled it: those run the flush and wait for it (`openBatch`). It never rejects: a flush that still fails
+ * after retries counts its records as dropped, reported with the next batch.
  */
 export class DurableObjectRecorder implements Recorder {
   private pending = new Map<string, Pending>();
   private size = 0;
-  /** The batch being filled: settles when the flush that carries it is done. */
-  private batch: SharedBatch | null = null;
+  /** The batch being filled (see `openBatch`: only the requests that flush it wait for it). */
+  private batch: Batch<object> | null = null;
   private readonly registered = new Set<string>();
   private droppedUnreported = 0;
   private nextShard = 0;
@@ -42,24 +43,24 @@ export class DurableObjectRecorder implements Recorder {
     if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
     p.samples.push(sampleOf(record));
     p.models.push(record.responseModel ?? record.requestModel);
-    this.batch ??= openBatch({}, this.config.flushIntervalMs, (b) => this.batch === b, () => void this.flush());
-    const done = this.batch.done;
-    if (++this.size >= this.config.flushMaxRecords) void this.flush();
-    return settleWithin(done, this.config.flushIntervalMs + FLUSH_WAIT_MS);
+    let wait: Promise<void> | undefined;
+    if (!this.batch) {
+      const batch: Batch<object> = openBatch({}, this.config.flushIntervalMs, (f) => this.batch?.fields === f, () => this.flush());
+      this.batch = batch;
+      wait = batch.owned;
+    }
+    if (++this.size >= this.config.flushMaxRecords) return this.flush();
+    return wait ?? DONE;
   }
 
-  /** Sends everything waiting now; the records' `record()` promises settle when it is done. */
+  /** Sends everything waiting now; never rejects. */
   async flush(): Promise<void> {
     const batch = this.pending;
-    const waiting = this.batch;
     this.pending = new Map();
     this.size = 0;
+    this.batch?.taken();
     this.batch = null;
-    try {
-      await this.send(batch);
-    } finally {
-      waiting?.settle();
-    }
+    await this.send(batch);
   }
 
   private async send(batch: Map<string, Pending>): Promise<void> {

@@ -1,6 +1,6 @@
 import { OTLPExporter, type SpanImpl } from '@microlabs/otel-cf-workers';
 import type { TelemetryConfig } from '../config/telemetry';
-import { openBatch, settleWithin, type SharedBatch } from '../settle';
+import { openBatch, type Batch } from '../settle';
 import { Breaker } from './breaker';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
@@ -38,12 +38,16 @@ export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers'
   return (spans) => new Promise((resolve) => exporter.export(spans, (result) => resolve(result.code === 0)));
 }
 
-type Batch = SharedBatch & { spans: SpanImpl[] };
+interface Spans {
+  spans: SpanImpl[];
+}
+const DONE = Promise.resolve();
 
 /**
  * Per-isolate span queue: spans of many calls share one export, sent `scheduleDelayMs` after the first of a batch
- * or at once when `maxBatch` wait. `add()` resolves when the export carrying the span is done (it runs inside that
- * call's `ctx.waitUntil`) and never rejects. Bounded: spans waiting plus spans in unanswered exports never exceed
+ * or at once when `maxBatch` wait. `add()` (run inside the call's `ctx.waitUntil`) never rejects and resolves at once,
+ * except for the call that opened the batch and the one that filled it: those run the export and wait for it
+ * (`openBatch`). Bounded: spans waiting plus spans in unanswered exports never exceed
  * `maxQueue`; beyond that, while the breaker is open, and when an export fails or times out, spans are dropped and
  * counted. Nothing here can delay or fail a response.
  */
@@ -52,7 +56,7 @@ export class SpanQueue {
   /** Grows with every count: tells a reporter whether the totals changed since it last sent them. */
   version = 0;
   readonly breaker: Breaker;
-  private batch: Batch | null = null;
+  private batch: Batch<Spans> | null = null;
   private inFlight = 0;
 
   constructor(
@@ -65,7 +69,7 @@ export class SpanQueue {
 
   /** Spans waiting for an export plus spans in exports not yet answered (nor timed out). */
   get size(): number {
-    return (this.batch?.spans.length ?? 0) + this.inFlight;
+    return (this.batch?.fields.spans.length ?? 0) + this.inFlight;
   }
 
   count(key: keyof TelemetryCounts, n = 1): void {
@@ -82,11 +86,16 @@ export class SpanQueue {
       this.count('spans_dropped_queue_full');
       return Promise.resolve();
     }
-    this.batch ??= openBatch({ spans: [] as SpanImpl[] }, this.config.scheduleDelayMs, (b) => this.batch === b, () => void this.flush());
-    const batch = this.batch;
-    batch.spans.push(span);
-    if (batch.spans.length >= this.config.maxBatch) void this.flush();
-    return settleWithin(batch.done, this.config.scheduleDelayMs + this.config.exportTimeoutMs + 1000);
+    let wait: Promise<void> | undefined;
+    if (!this.batch) {
+      const batch: Batch<Spans> = openBatch({ spans: [] }, this.config.scheduleDelayMs, (f) => this.batch?.fields === f, () => this.flush());
+      this.batch = batch;
+      wait = batch.owned;
+    }
+    const spans = this.batch.fields.spans;
+    spans.push(span);
+    if (spans.length >= this.config.maxBatch) return this.flush();
+    return wait ?? DONE;
   }
 
   /** Exports what is waiting now; never rejects. */
@@ -94,11 +103,8 @@ export class SpanQueue {
     const batch = this.batch;
     if (!batch) return;
     this.batch = null;
-    try {
-      await this.export(batch.spans);
-    } finally {
-      batch.settle();
-    }
+    batch.taken();
+    await this.export(batch.fields.spans);
   }
 
   private async export(spans: SpanImpl[]): Promise<void> {
