@@ -61,10 +61,21 @@ export function observeBody(
   let settle!: (end: BodyEnd) => void;
   const ended = new Promise<BodyEnd>((resolve) => (settle = resolve));
   let done = false;
+  const watch = new IdleWatch(opts.idleTimeoutMs, opts.now, opts.onIdle);
   const finish = (kind: BodyEnd['kind']) => {
     if (done) return;
     done = true;
+    watch.stop();
     settle({ kind, at: opts.now(), firstByteAt, bytes, capture });
+  };
+  /** One upstream read, watched for idleness. */
+  const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    watch.reading();
+    try {
+      return await reader().read();
+    } finally {
+      watch.idle();
+    }
   };
 
   /** Parses whole events; returns the bytes to forward when stripping, else null (the chunk was forwarded). */
@@ -110,15 +121,12 @@ export function observeBody(
   /** Reads the gateway's branch to its end, learning from each chunk; an idle upstream is cut after the timeout. */
   async function drain(): Promise<BodyEnd> {
     for (;;) {
-      const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await reader().read();
+        result = await read();
       } catch {
         finish('error');
         return ended;
-      } finally {
-        clearTimeout(timer);
       }
       const at = opts.now();
       if (result.done) {
@@ -137,16 +145,13 @@ export function observeBody(
         // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
         // held back) would never be called again.
         for (;;) {
-          const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
           let result: ReadableStreamReadResult<Uint8Array>;
           try {
-            result = await reader().read();
+            result = await read();
           } catch (err) {
             finish('error');
             controller.error(err);
             return;
-          } finally {
-            clearTimeout(timer);
           }
           const at = opts.now();
           if (result.done) {
@@ -179,4 +184,45 @@ export function observeBody(
     { highWaterMark: 0 },
   );
   return { body, ended };
+}
+
+/**
+ * Calls `onIdle` when one upstream read has waited `ms`, with one timer per stream rather than one per chunk: the
+ * timer, when it fires, re-arms itself for whatever is left of the current read's wait. A client that is slow to
+ * take the body is not upstream idleness: no read is pending then, and the wait starts again at the next read.
+ */
+class IdleWatch {
+  private since: number | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly ms: number,
+    private readonly now: () => number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  reading(): void {
+    this.since = this.now();
+    if (this.timer === null) this.arm(this.ms);
+  }
+
+  idle(): void {
+    this.since = null;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.since = null;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.since === null) return;
+      const waited = this.now() - this.since;
+      if (waited >= this.ms) this.onIdle();
+      else this.arm(this.ms - waited);
+    }, ms);
+  }
 }

@@ -96,6 +96,18 @@ describe('streams', () => {
     expect(only(await gw.settle())).toMatchObject({ outcome: 'timeout' });
   });
 
+  it('a stream whose chunks each come within UPSTREAM_TIMEOUT_MS is never cut, however long it runs', async () => {
+    // One idle timer per stream re-arms itself for the rest of the current wait: 6 gaps of 100 ms under a 150 ms
+    // timeout run 600 ms in all and must complete.
+    const gw = gateway({ UPSTREAM_TIMEOUT_MS: '150' });
+    const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-mock-chunk-delay-ms': '100', 'x-mock-chunks': '6' }));
+    const direct = await fetch(`${MOCK}/v1/chat/completions`, jsonPost(chat, { 'x-mock-chunks': '6' }));
+    expect(await res.text()).toBe(await direct.text());
+    const r = only(await gw.settle());
+    expect(r).toMatchObject({ outcome: 'success' });
+    expect(r.totalMs).toBeGreaterThanOrEqual(500);
+  });
+
   it('malformed SSE passes through unchanged and yields no usage', async () => {
     const gw = gateway();
     const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-mock-fail': 'malformed' }));
