@@ -62,7 +62,8 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
 
   app.all('/:provider/*', (c) => {
-    const path = new URL(c.req.url).pathname;
+    const url = new URL(c.req.url);
+    const path = url.pathname;
     const name = path.split('/')[1] ?? '';
     const result = resolveConfig(c.env);
     if (!result.ok) {
@@ -73,7 +74,7 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
     if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
     const rest = path.slice(name.length + 1);
     const recorder = withSpans(pickRecorder(result.config, c.env), result.config, c.env);
-    return proxy(c, provider, rest, { config: result.config, recorder, now });
+    return proxy(c, provider, url, rest, { config: result.config, recorder, now });
   });
 
   app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());

@@ -51,6 +51,7 @@ export async function buildRecord(
 ): Promise<CallRecord> {
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
+  const stream = call.stream || json?.['stream'] === true;
   const requestModel = str(json?.['model']);
   const outcome = classify({
     status: call.status,
@@ -79,13 +80,13 @@ export async function buildRecord(
     team: call.team,
     requestModel,
     responseModel: facts.responseModel,
-    stream: call.stream,
+    stream,
     status: call.status,
     outcome,
     errorType: errorType(outcome, call.status, facts.streamErrorType),
     totalMs: Math.max(0, end.at - call.start),
     ttfbMs: firstByte === null ? null : firstByte - call.start,
-    ttftMs: call.stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
+    ttftMs: stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
     usage,
     usageSource,
     costUsd: costUsd(findPrice(config.prices, call.provider.name, model), usage),

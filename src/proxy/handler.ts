@@ -12,7 +12,7 @@ import { observeBody, type BodyKind } from '../stream/observe';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
-import { clientResponseHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
+import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
 
 export interface ProxyDeps {
   readonly config: ResolvedConfig;
@@ -27,12 +27,11 @@ const TEAM = /^[\w.:/@-]{1,64}$/;
  * The request path: provider -> upstream fetch -> observed body -> record (in waitUntil). The response goes back
  * as soon as upstream headers arrive; nothing the measurement does can delay or fail it.
  */
-export async function proxy(c: Context, provider: Provider, rest: string, deps: ProxyDeps): Promise<Response> {
+export async function proxy(c: Context, provider: Provider, url: URL, rest: string, deps: ProxyDeps): Promise<Response> {
   const { config, now } = deps;
   const start = now();
   const req = c.req.raw;
   const format = provider.format;
-  const url = new URL(req.url);
   const target = upstreamUrl(provider, rest, url.search);
   const operation = operationFromPath(req.method, target.pathname);
   const routeHeader = req.headers.get('x-sla-route');
@@ -46,14 +45,10 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
 
   let payload: BodyInit | null = body.bytes;
   let injected = false;
-  const json = operation === 'other' ? null : body.json();
-  if (
-    json?.['stream'] === true &&
-    config.injectStreamUsage &&
-    provider.injectStreamUsage &&
-    acceptsStreamOptions(operation) &&
-    (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true
-  ) {
+  // The request's JSON is parsed before the call only when usage may have to be asked for (a body that names
+  // "stream"); everything else the record needs from it is read after the response, in waitUntil.
+  const json = config.injectStreamUsage && provider.injectStreamUsage && acceptsStreamOptions(operation) && body.raw.includes('"stream"') ? body.json() : null;
+  if (json?.['stream'] === true && (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true) {
     payload = injectIncludeUsage(body.raw, json);
     injected = true;
   }
@@ -88,6 +83,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
   const record = (end: CallEnd) => buildRecord(call, end, facts, config).then((r) => safeRecord(deps.recorder, r));
 
   let upstream: Response;
+  // One timer per call: until the headers, and for a small JSON body until its last byte.
   const timer = setTimeout(timeout, config.upstreamTimeoutMs);
   try {
     upstream = await fetch(target, {
@@ -98,6 +94,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
       redirect: 'manual',
     });
   } catch (err) {
+    clearTimeout(timer);
     const end: CallEnd = { at: now(), kind: null, firstByteAt: null, capture: null };
     c.executionCtx.waitUntil(record(end).catch(countLost));
     if (call.timedOut) {
@@ -105,22 +102,21 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
     }
     if (call.clientAborted) throw new GatewayError(499, 'client_closed', 'The client closed the request.', format);
     throw new GatewayError(502, 'upstream_unreachable', `Could not reach ${provider.name}.`, format, { cause: err });
-  } finally {
-    clearTimeout(timer);
   }
 
   call.status = upstream.status;
   call.headersAt = now();
   const kind = bodyKind(upstream.headers.get('content-type'));
   call.stream ||= kind === 'sse';
+  const length = contentLengthOf(upstream.headers);
+  if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
+    return smallJson(c, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
+  }
+  clearTimeout(timer);
   if (upstream.body === null) {
     req.signal.removeEventListener('abort', onClientAbort);
     c.executionCtx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
-    return new Response(null, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, false) });
-  }
-  const length = contentLengthOf(upstream.headers);
-  if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES) {
-    return smallJson(c, upstream, call, record, timeout, config.upstreamTimeoutMs, () => req.signal.removeEventListener('abort', onClientAbort), now);
+    return clientResponse(null, upstream, false);
   }
   const strip = injected && kind === 'sse';
   const observed = observeBody(upstream.body, facts, {
@@ -140,11 +136,7 @@ export async function proxy(c: Context, provider: Provider, rest: string, deps: 
       })
       .catch(countLost),
   );
-  return new Response(observed.body, {
-    status: upstream.status,
-    statusText: upstream.statusText,
-    headers: clientResponseHeaders(upstream.headers, strip),
-  });
+  return clientResponse(observed.body, upstream, strip);
 }
 
 /** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
@@ -161,12 +153,10 @@ async function smallJson(
   upstream: Response,
   call: CallState,
   record: (end: CallEnd) => Promise<void>,
-  onTimeout: () => void,
-  timeoutMs: number,
+  timer: ReturnType<typeof setTimeout>,
   detach: () => void,
   now: () => number,
 ): Promise<Response> {
-  const timer = setTimeout(onTimeout, timeoutMs);
   let bytes: ArrayBuffer | null = null;
   let failure: unknown = null;
   try {
@@ -182,7 +172,7 @@ async function smallJson(
   if (bytes) capture.add(new Uint8Array(bytes));
   c.executionCtx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
   const body = bytes ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.error(failure) });
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: clientResponseHeaders(upstream.headers, false) });
+  return clientResponse(body, upstream, false);
 }
 
 const keyCache = new WeakMap<ResolvedConfig, GatewayKeys>();
