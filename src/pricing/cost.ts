@@ -8,6 +8,23 @@ const DATE_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$/;
 /** Finds a model's price: `<provider>/<model>`, then `<model>`, each also without a date or `-latest` suffix. */
 export function findPrice(prices: PriceTable, provider: string, model: string | null): ModelPrice | null {
   if (!model) return null;
+  let found = lookups.get(prices);
+  if (!found) lookups.set(prices, (found = new Map()));
+  const key = `${provider}\n${model}`;
+  let hit = found.get(key);
+  if (hit === undefined) {
+    // Models are the client's strings: the memo is bounded, and starts over when full.
+    if (found.size >= MAX_MEMO) found.clear();
+    found.set(key, (hit = lookup(prices, provider, model)));
+  }
+  return hit;
+}
+
+const MAX_MEMO = 1000;
+/** Each price table's answers so far, by provider and model: the lookup tries up to six names. */
+const lookups = new WeakMap<PriceTable, Map<string, ModelPrice | null>>();
+
+function lookup(prices: PriceTable, provider: string, model: string): ModelPrice | null {
   const bare = model.includes('/') ? model.slice(model.lastIndexOf('/') + 1) : model;
   const candidates = [`${provider}/${model}`, model, bare];
   for (const name of candidates) {

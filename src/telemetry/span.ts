@@ -26,9 +26,19 @@ export function spanName(record: CallRecord): string {
  * then with `secrets` and key-shaped strings masked.
  */
 export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: readonly string[] = []): { attributes: Attributes; dropped: number } {
+  // Limits applied as attributes are put, in order: no second pass, no copy.
   const a: Attributes = {};
+  let kept = 0;
+  let dropped = 0;
+  const max = limits.valueLengthLimit;
   const put = (key: string, value: AttributeValue | null | undefined) => {
-    if (value !== null && value !== undefined) a[key] = value;
+    if (value === null || value === undefined) return;
+    if (kept >= limits.attributeCountLimit) {
+      dropped++;
+      return;
+    }
+    kept++;
+    a[key] = typeof value === 'string' ? cut(value, max) : Array.isArray(value) ? value.map((v) => cut(v, max)) : value;
   };
   put(ATTR.GEN_AI_OPERATION_NAME, OPERATION_NAMES[record.operation] ?? record.operation);
   put(ATTR.GEN_AI_PROVIDER_NAME, PROVIDER_NAMES[record.provider] ?? record.provider);
@@ -62,7 +72,7 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
   if (record.ttfbMs !== null) put(ATTR.SLA_TIME_TO_FIRST_BYTE, record.ttfbMs / 1000);
 
   if (record.content) {
-    const limit = limits.valueLengthLimit;
+    const limit = max;
     const mask = (s: string) => cut(redact(s, secrets), limit);
     const system = systemInstructions(record.format, record.content.request, mask);
     if (system) put(ATTR.GEN_AI_SYSTEM_INSTRUCTIONS, fitJson(system.map((p) => ({ role: 'system', parts: [p] })), limit, (m) => m.map((x) => x.parts[0])));
@@ -71,7 +81,7 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
     const output = outputMessages(record.content.outputText, record.finishReasons, mask);
     if (output.length > 0) put(ATTR.GEN_AI_OUTPUT_MESSAGES, fitJson(output.slice(0, limits.maxMessages), limit));
   }
-  return applyLimits(a, limits);
+  return { attributes: a, dropped };
 }
 
 /**
@@ -93,21 +103,6 @@ function fitJson(messages: Message[], limit: number, shape: (m: Message[]) => un
     longest.content = longest.content.slice(0, Math.max(0, longest.content.length - (text.length - limit) - 1));
   }
   return '[]';
-}
-
-function applyLimits(a: Attributes, limits: SpanLimits): { attributes: Attributes; dropped: number } {
-  const out: Attributes = {};
-  let kept = 0;
-  let dropped = 0;
-  for (const [key, value] of Object.entries(a)) {
-    if (kept >= limits.attributeCountLimit) {
-      dropped++;
-      continue;
-    }
-    kept++;
-    out[key] = typeof value === 'string' ? cut(value, limits.valueLengthLimit) : Array.isArray(value) ? value.map((v) => cut(v, limits.valueLengthLimit)) : value;
-  }
-  return { attributes: out, dropped };
 }
 
 function cut(s: string, limit: number): string {
