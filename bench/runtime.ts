@@ -12,7 +12,8 @@ import path from 'node:path';
  */
 const wranglerToml = fs.readFileSync('wrangler.toml', 'utf8');
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(wranglerToml)?.[1] ?? '2026-11-01';
-const compatibilityFlags = ['nodejs_compat', 'enable_request_signal'];
+/** The flags `wrangler.toml` gives the gateway, so that the bench runs what `wrangler deploy` ships. */
+const compatibilityFlags = (JSON.parse(/compatibility_flags\s*=\s*(\[[^\]]*\])/.exec(wranglerToml)?.[1] ?? '[]') as string[]);
 const BUILD = path.resolve('bench/.build');
 
 function workerdBinary(): string {
@@ -133,4 +134,11 @@ export function startFloor(upstream: string, name = 'floor', extraArgs: string[]
   const file = path.join(BUILD, 'floor.js');
   fs.writeFileSync(file, FLOOR);
   return serve(name, file, { UPSTREAM: upstream }, false, extraArgs);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | null): number {
+  if (pid === null) return NaN;
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
