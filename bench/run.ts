@@ -6,7 +6,7 @@ import { startFastUpstream } from './fast-upstream';
 import { ingestLoad, settledCount } from './ingest-load';
 import { heapUsedMb } from './inspector';
 import { startOtlpSink } from './otlp-sink';
-import { startFloor, startGateway, type Target } from './runtime';
+import { cpuSeconds, startFloor, startGateway, type Target } from './runtime';
 
 /**
  * `npm run bench`: the gateway against a bare pass-through worker (the floor) on the same runtime and the mock
@@ -21,13 +21,6 @@ const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
 const pumpBundle = 'bench/.build/ingest/ingest-worker.js';
 const INGEST_RECORDS = quick ? 20_000 : 60_000;
 const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 60 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | null): number {
-  if (pid === null) return NaN;
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function rssMb(pid: number | null): number {
   if (pid === null) return NaN;
