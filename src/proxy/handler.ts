@@ -168,8 +168,8 @@ async function smallJson(
   }
   const at = now();
   detach();
-  const capture = new BodyCapture();
-  if (bytes) capture.add(new Uint8Array(bytes));
+  // The Response copies `bytes` (workerd does not detach them), so the capture keeps them as they are.
+  const capture = BodyCapture.of(bytes ? new Uint8Array(bytes) : new Uint8Array(0));
   c.executionCtx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
   const body = bytes ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.error(failure) });
   return clientResponse(body, upstream, false);

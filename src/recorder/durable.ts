@@ -15,8 +15,6 @@ interface Pending {
   models: (string | null)[];
 }
 
-const DONE = Promise.resolve();
-
 /**
  * Batches records per isolate and sends them to the routes' Durable Objects with one RPC per route and flush:
  * a flush runs `flushIntervalMs` after the first record of a batch, or at once when `flushMaxRecords` wait.
@@ -38,7 +36,7 @@ export class DurableObjectRecorder implements Recorder {
     private readonly config: Pick<ResolvedConfig, 'routeShards' | 'flushIntervalMs' | 'flushMaxRecords'>,
   ) {}
 
-  record(record: CallRecord): Promise<void> {
+  record(record: CallRecord): Promise<void> | void {
     let p = this.pending.get(record.route);
     if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
     p.samples.push(sampleOf(record));
@@ -50,7 +48,7 @@ export class DurableObjectRecorder implements Recorder {
       wait = batch.owned;
     }
     if (++this.size >= this.config.flushMaxRecords) return this.flush();
-    return wait ?? DONE;
+    return wait;
   }
 
   /** Sends everything waiting now; never rejects. */

@@ -35,8 +35,15 @@ export class MemoryRecorder implements Recorder {
 /** Hands each record to several recorders; one failing does not keep it from the others. */
 export class TeeRecorder implements Recorder {
   constructor(private readonly recorders: readonly Recorder[]) {}
-  async record(record: CallRecord): Promise<void> {
-    await Promise.all(this.recorders.map((r) => safeRecord(r, record)));
+  record(record: CallRecord): Promise<void> | void {
+    // Most recorders finish at once (they batch): only those still working are waited for.
+    let pending: Promise<void>[] | null = null;
+    for (const r of this.recorders) {
+      const p = safeRecord(r, record);
+      if (p) (pending ??= []).push(p);
+    }
+    if (!pending) return;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(noop);
   }
 }
 
@@ -46,12 +53,22 @@ export class NoopRecorder implements Recorder {
 
 export const recorderStats = { failures: 0 };
 
-/** Hands a record to a recorder without letting anything it does reach the caller. */
-export async function safeRecord(recorder: Recorder, record: CallRecord): Promise<void> {
+function noop(): void {}
+
+function failed(err: unknown): void {
+  recorderStats.failures++;
+  console.error('llm-sla-gateway: recorder failed', err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * Hands a record to a recorder without letting anything it does reach the caller: a promise only when the recorder
+ * is still working (it then never rejects), else nothing.
+ */
+export function safeRecord(recorder: Recorder, record: CallRecord): Promise<void> | void {
   try {
-    await recorder.record(record);
+    const p = recorder.record(record);
+    if (p) return p.catch(failed);
   } catch (err) {
-    recorderStats.failures++;
-    console.error('llm-sla-gateway: recorder failed', err instanceof Error ? err.message : String(err));
+    failed(err);
   }
 }

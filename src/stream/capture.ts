@@ -15,6 +15,17 @@ export class BodyCapture {
     private readonly edge = 64 * 1024,
   ) {}
 
+  /** A whole body the caller hands over and never touches again: kept without a copy. */
+  static of(body: Uint8Array): BodyCapture {
+    const capture = new BodyCapture();
+    if (body.byteLength > capture.maxWhole) capture.add(body);
+    else {
+      capture.chunks.push(body);
+      capture.size = capture.total = body.byteLength;
+    }
+    return capture;
+  }
+
   add(chunk: Uint8Array): void {
     this.total += chunk.byteLength;
     if (this.head === null && this.size + chunk.byteLength <= this.maxWhole) {

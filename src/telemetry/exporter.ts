@@ -41,12 +41,11 @@ export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers'
 interface Spans {
   spans: SpanImpl[];
 }
-const DONE = Promise.resolve();
 
 /**
  * Per-isolate span queue: spans of many calls share one export, sent `scheduleDelayMs` after the first of a batch
- * or at once when `maxBatch` wait. `add()` (run inside the call's `ctx.waitUntil`) never rejects and resolves at once,
- * except for the call that opened the batch and the one that filled it: those run the export and wait for it
+ * or at once when `maxBatch` wait. `add()` (run inside the call's `ctx.waitUntil`) never throws and returns nothing,
+ * except to the call that opened the batch and the one that filled it: those run the export and wait for it
  * (`openBatch`). Bounded: spans waiting plus spans in unanswered exports never exceed
  * `maxQueue`; beyond that, while the breaker is open, and when an export fails or times out, spans are dropped and
  * counted. Nothing here can delay or fail a response.
@@ -77,14 +76,14 @@ export class SpanQueue {
     this.version++;
   }
 
-  add(span: SpanImpl): Promise<void> {
+  add(span: SpanImpl): Promise<void> | void {
     if (!this.breaker.accepting(this.now())) {
       this.count('spans_dropped_breaker_open');
-      return Promise.resolve();
+      return;
     }
     if (this.size >= this.config.maxQueue) {
       this.count('spans_dropped_queue_full');
-      return Promise.resolve();
+      return;
     }
     let wait: Promise<void> | undefined;
     if (!this.batch) {
@@ -95,7 +94,7 @@ export class SpanQueue {
     const spans = this.batch.fields.spans;
     spans.push(span);
     if (spans.length >= this.config.maxBatch) return this.flush();
-    return wait ?? DONE;
+    return wait;
   }
 
   /** Exports what is waiting now; never rejects. */

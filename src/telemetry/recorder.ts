@@ -51,14 +51,16 @@ export class SpanRecorder implements Recorder {
     });
   }
 
-  async record(record: CallRecord): Promise<void> {
+  record(record: CallRecord): Promise<void> | void {
     const parent = parseTraceparent(record.trace.traceparent);
     const traceId = parent?.traceId ?? randomHex(16);
     const head = headKeeps(this.telemetry, record, traceId, parent);
     const keptBy = head ? 'head' : tailReason(record, this.telemetry.slowMs ?? this.slowMsFor(record.route));
+    let exported: Promise<void> | void = undefined;
     if (keptBy === null) this.queue.count('spans_unsampled');
-    else await this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy));
-    await this.reportCounts();
+    else exported = this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy));
+    // The counts are reported after this call's export, if it waits for one; most calls wait for nothing.
+    return exported ? exported.then(() => this.reportCounts()) : this.reportCounts();
   }
 
   private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string): SpanImpl {
@@ -98,13 +100,18 @@ export class SpanRecorder implements Recorder {
    * scheduled a report is cancelled first, the next call after the due time schedules a new one. Totals, not deltas:
    * a report that is lost or fails loses nothing, the next carries it.
    */
-  private async reportCounts(): Promise<void> {
+  private reportCounts(): Promise<void> | void {
     if (!this.report) return;
     const now = Date.now();
     if (this.nextReportAt > now) return;
     const at = Math.max(now, this.lastReportAt + this.telemetry.countsIntervalMs);
     this.nextReportAt = at;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+    return this.sendCounts(at - now);
+  }
+
+  private async sendCounts(delayMs: number): Promise<void> {
+    if (!this.report) return;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     this.lastReportAt = Date.now();
     const version = this.queue.version;
     if (version === this.reportedVersion) return;
