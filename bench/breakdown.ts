@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { load, median } from './client';
+import { CHAT, load, median, pct, sequential } from './client';
 import { startFastUpstream } from './fast-upstream';
 import { startOtlpSink } from './otlp-sink';
 import { cpuSeconds, startFloor, startGateway, type Target } from './runtime';
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   if (reference) targets.push(await startGateway(reference, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, 'reference'));
   const rps: Record<string, number[]> = {};
   const cpuMs: Record<string, number[]> = {};
+  const p50: Record<string, number[]> = {};
   try {
     for (const t of targets) await load(t.url, '/openai/v1/chat/completions', 50, 2, '/tmp/llm-sla-breakdown.lua', fs);
     for (let r = 0; r < ROUNDS; r++) {
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
         const res = await load(t.url, '/openai/v1/chat/completions', 50, SECONDS, '/tmp/llm-sla-breakdown.lua', fs);
         (rps[t.name] ??= []).push(res.rps);
         (cpuMs[t.name] ??= []).push((1000 * (cpuSeconds(t.pid) - before)) / res.requests);
+        // One connection, calls one after another: the latency each part adds (post-response work included, as it
+        // holds the thread when the next call arrives).
+        const seq = (await sequential(t.url, '/openai/v1/chat/completions', CHAT, 500)).map((x) => x.totalMs).sort((a, b) => a - b);
+        (p50[t.name] ??= []).push(pct(seq, 0.5));
         if (res.errors > 0) console.log(`${t.name}: ${res.errors} errors`);
       }
     }
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
     for (const [name, v] of Object.entries(rps)) {
       const m = median(v);
       const cpu = median(cpuMs[name] ?? []);
-      console.log(`${name.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / floor).toFixed(3)} x floor  (${v.map((x) => x.toFixed(0)).join(', ')})  CPU ${cpu.toFixed(3)} ms/req`);
+      console.log(`${name.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / floor).toFixed(3)} x floor  (${v.map((x) => x.toFixed(0)).join(', ')})  CPU ${cpu.toFixed(3)} ms/req  sequential p50 ${median(p50[name] ?? []).toFixed(3)} ms`);
     }
   } finally {
     for (const t of targets) await t.dispose();
