@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
-import { proxy } from './proxy/handler';
+import { proxy, type CallContext } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
@@ -43,8 +43,17 @@ function withSpans(recorder: Recorder, config: ResolvedConfig, env: Env): Record
   return tee;
 }
 
-/** The whole route table. */
-export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: Env }> {
+/** The worker's fetch handler. */
+export interface Gateway {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+/**
+ * The whole route table. Calls to a configured provider (`/<provider>/...`) go straight to the proxy: a provider's
+ * name is never one of the gateway's own paths (config refuses `RESERVED_NAMES`), so the router would pick the same
+ * handler, only later. Everything else goes through the Hono app.
+ */
+export function createGateway(options: GatewayOptions = {}): Gateway {
   const pickRecorder = options.recorder ?? defaultRecorder;
   const now = options.now ?? Date.now;
   const app = new Hono<{ Bindings: Env }>();
@@ -61,29 +70,49 @@ export function createGateway(options: GatewayOptions = {}): Hono<{ Bindings: En
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
 
+  const proxyCall = (req: Request, env: Env, ctx: CallContext, url: URL, name: string, config: ResolvedConfig): Promise<Response> => {
+    const provider = config.providers.get(name);
+    if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
+    const rest = url.pathname.slice(name.length + 1);
+    const recorder = withSpans(pickRecorder(config, env), config, env);
+    return proxy(req, ctx, provider, url, rest, { config, recorder, now });
+  };
+
   app.all('/:provider/*', (c) => {
     const url = new URL(c.req.url);
-    const path = url.pathname;
-    const name = path.split('/')[1] ?? '';
+    const name = url.pathname.split('/')[1] ?? '';
     const result = resolveConfig(c.env);
     if (!result.ok) {
       const format = BUILTIN_PROVIDERS[name]?.format ?? 'openai';
       throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`, format);
     }
-    const provider = result.config.providers.get(name);
-    if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
-    const rest = path.slice(name.length + 1);
-    const recorder = withSpans(pickRecorder(result.config, c.env), result.config, c.env);
-    return proxy(c, provider, url, rest, { config: result.config, recorder, now });
+    return proxyCall(c.req.raw, c.env, c.executionCtx, url, name, result.config);
   });
 
   app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());
-  app.onError((err, c) => {
-    if (err instanceof GatewayError) return err.getResponse();
-    const name = new URL(c.req.url).pathname.split('/')[1] ?? '';
-    return errorResponse(err, BUILTIN_PROVIDERS[name]?.format ?? 'openai');
-  });
-  return app;
+  app.onError((err, c) => failure(err, new URL(c.req.url).pathname.split('/')[1] ?? ''));
+
+  return {
+    fetch(request, env, ctx) {
+      const url = new URL(request.url);
+      const path = url.pathname;
+      const end = path.indexOf('/', 1);
+      const name = end > 1 ? path.slice(1, end) : '';
+      const result = resolveConfig(env);
+      if (!result.ok || !result.config.providers.has(name)) return app.fetch(request, env, ctx);
+      try {
+        return proxyCall(request, env, ctx, url, name, result.config).catch((err: unknown) => failure(err, name));
+      } catch (err) {
+        return failure(err, name);
+      }
+    },
+  };
+}
+
+/** A request that failed: the provider's error shape (OpenAI's for the gateway's own paths). */
+function failure(err: unknown, name: string): Response {
+  if (err instanceof GatewayError) return err.getResponse();
+  return errorResponse(err, BUILTIN_PROVIDERS[name]?.format ?? 'openai');
 }
 
 function providerNames(env: Env): string[] {

@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import type { ResolvedConfig } from '../config/resolve';
 import { GatewayError } from '../errors';
 import { ResponseFacts } from '../formats/facts';
@@ -14,6 +13,11 @@ import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
 
+/** What the proxy needs of the invocation: somewhere to put the record's work. */
+export interface CallContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export interface ProxyDeps {
   readonly config: ResolvedConfig;
   readonly recorder: Recorder;
@@ -27,10 +31,9 @@ const TEAM = /^[\w.:/@-]{1,64}$/;
  * The request path: provider -> upstream fetch -> observed body -> record (in waitUntil). The response goes back
  * as soon as upstream headers arrive; nothing the measurement does can delay or fail it.
  */
-export async function proxy(c: Context, provider: Provider, url: URL, rest: string, deps: ProxyDeps): Promise<Response> {
+export async function proxy(req: Request, ctx: CallContext, provider: Provider, url: URL, rest: string, deps: ProxyDeps): Promise<Response> {
   const { config, now } = deps;
   const start = now();
-  const req = c.req.raw;
   const format = provider.format;
   const target = upstreamUrl(provider, rest, url.search);
   const operation = operationFromPath(req.method, target.pathname);
@@ -80,7 +83,10 @@ export async function proxy(c: Context, provider: Provider, url: URL, rest: stri
     call.timedOut = true;
     aborter.abort(new Error('upstream timeout'));
   };
-  const record = (end: CallEnd) => buildRecord(call, end, facts, config).then((r) => safeRecord(deps.recorder, r));
+  const record = (end: CallEnd) =>
+    afterResponse()
+      .then(() => buildRecord(call, end, facts, config))
+      .then((r) => safeRecord(deps.recorder, r));
 
   let upstream: Response;
   // One timer per call: until the headers, and for a small JSON body until its last byte.
@@ -96,7 +102,7 @@ export async function proxy(c: Context, provider: Provider, url: URL, rest: stri
   } catch (err) {
     clearTimeout(timer);
     const end: CallEnd = { at: now(), kind: null, firstByteAt: null, capture: null };
-    c.executionCtx.waitUntil(record(end).catch(countLost));
+    ctx.waitUntil(record(end).catch(countLost));
     if (call.timedOut) {
       throw new GatewayError(504, 'upstream_timeout', `${provider.name} did not answer within ${config.upstreamTimeoutMs} ms.`, format);
     }
@@ -110,12 +116,12 @@ export async function proxy(c: Context, provider: Provider, url: URL, rest: stri
   call.stream ||= kind === 'sse';
   const length = contentLengthOf(upstream.headers);
   if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
-    return smallJson(c, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
+    return smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
   }
   clearTimeout(timer);
   if (upstream.body === null) {
     req.signal.removeEventListener('abort', onClientAbort);
-    c.executionCtx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
+    ctx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
     return clientResponse(null, upstream, false);
   }
   const strip = injected && kind === 'sse';
@@ -128,7 +134,7 @@ export async function proxy(c: Context, provider: Provider, url: URL, rest: stri
     now,
     contentLength: length,
   });
-  c.executionCtx.waitUntil(
+  ctx.waitUntil(
     observed.ended
       .then((end) => {
         req.signal.removeEventListener('abort', onClientAbort);
@@ -137,6 +143,15 @@ export async function proxy(c: Context, provider: Provider, url: URL, rest: stri
       .catch(countLost),
   );
   return clientResponse(observed.body, upstream, strip);
+}
+
+/**
+ * Resolves on a later turn of the event loop. The record's work (body parsing, the span, the batches) is all
+ * synchronous JavaScript: started at once, it would run in the same microtask checkpoint as the handler's return,
+ * before the runtime sends the response. After a timer turn, the response has gone.
+ */
+function afterResponse(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
@@ -149,7 +164,7 @@ const SMALL_JSON_BYTES = 64 * 1024;
  * fails mid-way reaches the client as the headers and then a failing body, as a passed-through stream would.
  */
 async function smallJson(
-  c: Context,
+  ctx: CallContext,
   upstream: Response,
   call: CallState,
   record: (end: CallEnd) => Promise<void>,
@@ -170,7 +185,7 @@ async function smallJson(
   detach();
   // The Response copies `bytes` (workerd does not detach them), so the capture keeps them as they are.
   const capture = BodyCapture.of(bytes ? new Uint8Array(bytes) : new Uint8Array(0));
-  c.executionCtx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
+  ctx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
   const body = bytes ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.error(failure) });
   return clientResponse(body, upstream, false);
 }
