@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clientResponse } from '../../src/proxy/upstream';
 import { gateway, GW, jsonPost, MOCK, mockId, mockRequests, only } from './helpers';
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
@@ -81,6 +82,29 @@ describe('routing and headers', () => {
     expect(seen?.headers['host']).toBe(new URL(MOCK).host);
     for (const h of ['x-sla-route', 'x-sla-team', 'x-gateway-key', 'keep-alive']) expect(seen?.headers).not.toHaveProperty(h);
     expect(only(await gw.settle())).toMatchObject({ route: 'rag.generation', team: 'search', operation: 'chat' });
+  });
+
+  it('hands the client the upstream response less hop-by-hop headers, and without a length the body may not match', async () => {
+    const upstream = new Response('{}', {
+      status: 201,
+      statusText: 'Made',
+      headers: {
+        connection: 'keep-alive, x-private',
+        'keep-alive': 'timeout=5',
+        'x-private': 'hop',
+        trailer: 'x-checksum',
+        upgrade: 'h2c',
+        'content-type': 'application/json',
+        'content-length': '2',
+        'x-request-id': 'req_1',
+      },
+    });
+    const res = clientResponse('{}', upstream, false);
+    expect([res.status, res.statusText]).toEqual([201, 'Made']);
+    expect(Object.fromEntries(res.headers)).toEqual({ 'content-type': 'application/json', 'content-length': '2', 'x-request-id': 'req_1' });
+    expect(clientResponse('{}', upstream, true).headers.has('content-length')).toBe(false);
+    const encoded = new Response('x', { headers: { 'content-encoding': 'gzip', 'content-length': '40' } });
+    expect(clientResponse('x', encoded, false).headers.has('content-length')).toBe(false);
   });
 
   it('forwards other operations as `other`, with the method and no body', async () => {
