@@ -1,17 +1,20 @@
 import fs from 'node:fs';
-import { CHAT, load, median, pct, sequential } from './client';
+import http from 'node:http';
+import { CHAT, load, median, pct, post } from './client';
 import { startFastUpstream } from './fast-upstream';
 import { startOtlpSink } from './otlp-sink';
-import { cpuSeconds, startFloor, startGateway, type Target } from './runtime';
+import { cpuSeconds, startFloor, startGateway, startWorker, type Target } from './runtime';
 
 /**
- * Where the gateway's cost goes (`npm run bench:breakdown`): requests/s under 50 connections (wrk) of the floor and
- * of the gateway with its parts switched on one by one — proxy only, + Durable Object aggregation, + span export —
+ * Where the gateway's cost goes (`npm run bench:breakdown`): requests/s under 50 connections (wrk) of the floor, of
+ * the least a measuring proxy must do (bench/minimal-proxy.js), and of the gateway with its parts switched on one by
+ * one — proxy only, + Durable Object aggregation, + span export —
  * interleaved over rounds, medians, in one run, with the CPU time the workerd process spent per request (less noisy
  * than requests/s on a shared machine). A tool for the performance work, not a goal of its own.
  */
 const ROUNDS = Number(process.argv[2] ?? 3);
 const SECONDS = Number(process.argv[3] ?? 5);
+const SEQUENTIAL = Number(process.argv[4] ?? 2000);
 
 async function main(): Promise<void> {
   const upstream = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 0 });
@@ -19,6 +22,8 @@ async function main(): Promise<void> {
   const bundle = 'bench/.build/gateway/index.js';
   const targets: Target[] = [
     await startFloor(upstream.url),
+    // bench/minimal-proxy.js: the floor plus only what measuring needs (both bodies read, timeout, abort, waitUntil).
+    await startWorker('minimal', 'bench/minimal-proxy.js', { UPSTREAM: upstream.url }),
     await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'none' }, 'proxy-only'),
     await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000' }, 'with-durable'),
     await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, 'with-export'),
@@ -29,7 +34,6 @@ async function main(): Promise<void> {
   if (reference) targets.push(await startGateway(reference, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, 'reference'));
   const rps: Record<string, number[]> = {};
   const cpuMs: Record<string, number[]> = {};
-  const p50: Record<string, number[]> = {};
   try {
     for (const t of targets) await load(t.url, '/openai/v1/chat/completions', 50, 2, '/tmp/llm-sla-breakdown.lua', fs);
     for (let r = 0; r < ROUNDS; r++) {
@@ -38,18 +42,31 @@ async function main(): Promise<void> {
         const res = await load(t.url, '/openai/v1/chat/completions', 50, SECONDS, '/tmp/llm-sla-breakdown.lua', fs);
         (rps[t.name] ??= []).push(res.rps);
         (cpuMs[t.name] ??= []).push((1000 * (cpuSeconds(t.pid) - before)) / res.requests);
-        // One connection, calls one after another: the latency each part adds (post-response work included, as it
-        // holds the thread when the next call arrives).
-        const seq = (await sequential(t.url, '/openai/v1/chat/completions', CHAT, 500)).map((x) => x.totalMs).sort((a, b) => a - b);
-        (p50[t.name] ??= []).push(pct(seq, 0.5));
         if (res.errors > 0) console.log(`${t.name}: ${res.errors} errors`);
       }
     }
+    // One connection per target, calls one after another, the targets taking turns call by call so that they share
+    // the machine's noise: the latency each part adds (post-response work included: it holds the thread when the
+    // next call arrives), and CPU per call without load.
+    const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const seq: Record<string, number[]> = {};
+    const seqCpu: Record<string, number> = {};
+    const cpuBefore = targets.map((t) => cpuSeconds(t.pid));
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      for (const [k, t] of targets.entries()) (seq[t.name] ??= []).push((await post(agents[k] as http.Agent, t.url, '/openai/v1/chat/completions', CHAT)).totalMs);
+    }
+    for (const [k, t] of targets.entries()) seqCpu[t.name] = (1000 * (cpuSeconds(t.pid) - (cpuBefore[k] ?? NaN))) / SEQUENTIAL;
+    for (const a of agents) a.destroy();
     const floor = median(rps['floor'] ?? []);
+    console.log(`under load: 50 connections (wrk), ${ROUNDS} rounds of ${SECONDS} s; sequential: ${SEQUENTIAL} calls each, interleaved`);
     for (const [name, v] of Object.entries(rps)) {
       const m = median(v);
       const cpu = median(cpuMs[name] ?? []);
-      console.log(`${name.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / floor).toFixed(3)} x floor  (${v.map((x) => x.toFixed(0)).join(', ')})  CPU ${cpu.toFixed(3)} ms/req  sequential p50 ${median(p50[name] ?? []).toFixed(3)} ms`);
+      const sorted = (seq[name] ?? []).sort((a, b) => a - b);
+      console.log(
+        `${name.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / floor).toFixed(3)} x floor  (${v.map((x) => x.toFixed(0)).join(', ')})  CPU ${cpu.toFixed(3)} ms/req` +
+          `  | sequential p50 ${pct(sorted, 0.5).toFixed(3)} p90 ${pct(sorted, 0.9).toFixed(3)} ms, CPU ${(seqCpu[name] ?? NaN).toFixed(3)} ms/req`,
+      );
     }
   } finally {
     for (const t of targets) await t.dispose();

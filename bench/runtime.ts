@@ -129,6 +129,11 @@ const FLOOR = `export default {
 };
 `;
 
+/** Any single-module worker on the same runtime (experiments). */
+export function startWorker(name: string, file: string, vars: Record<string, string>): Promise<Target> {
+  return serve(name, path.resolve(file), vars, false);
+}
+
 export function startFloor(upstream: string, name = 'floor', extraArgs: string[] = []): Promise<Target> {
   fs.mkdirSync(BUILD, { recursive: true });
   const file = path.join(BUILD, 'floor.js');
