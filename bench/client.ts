@@ -75,7 +75,9 @@ wrk.body = '${CHAT}'
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer sk-bench"
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %f %f\\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, latency:percentile(99), summary.duration))
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %f %f\\n", summary.requests, e.status + e.connect + e.read + e.write + e.timeout, latency:percentile(99), summary.duration))
+  io.write(string.format("ERRORS status %d connect %d read %d write %d timeout %d\\n", e.status, e.connect, e.read, e.write, e.timeout))
 end`;
 
 /** `connections` clients hammering for `seconds`: wrk when installed (C, microsecond latencies), else Node. */
@@ -92,6 +94,9 @@ export async function load(base: string, path: string, connections: number, seco
     const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(stdout);
     if (m) {
       const requests = Number(m[1]);
+      const kinds = /ERRORS (.*)/.exec(stdout)?.[1] ?? '';
+      // Which kind of error wrk saw (non-2xx statuses, socket errors, its 2 s timeout): said, not only counted.
+      if (Number(m[2]) > 0) console.error(`load ${base}${path}: ${m[2]} errors (${kinds})`);
       return { rps: requests / (Number(m[4]) / 1e6), p99Ms: Number(m[3]) / 1000, errors: Number(m[2]), requests, tool: 'wrk' };
     }
   }
