@@ -53,7 +53,13 @@ async function main(): Promise<void> {
     const seqCpu: Record<string, number> = {};
     const cpuBefore = targets.map((t) => cpuSeconds(t.pid));
     for (let i = 0; i < SEQUENTIAL; i++) {
-      for (const [k, t] of targets.entries()) (seq[t.name] ??= []).push((await post(agents[k] as http.Agent, t.url, '/openai/v1/chat/completions', CHAT)).totalMs);
+      // In an order that rotates call by call: a target's first call after another's pays for the tail of that
+      // one's work (measured: ~0.15 ms of stream TTFB for whichever target always came right after the floor).
+      for (let j = 0; j < targets.length; j++) {
+        const k = (i + j) % targets.length;
+        const t = targets[k] as Target;
+        (seq[t.name] ??= []).push((await post(agents[k] as http.Agent, t.url, '/openai/v1/chat/completions', CHAT)).totalMs);
+      }
     }
     for (const [k, t] of targets.entries()) seqCpu[t.name] = (1000 * (cpuSeconds(t.pid) - (cpuBefore[k] ?? NaN))) / SEQUENTIAL;
     for (const a of agents) a.destroy();
