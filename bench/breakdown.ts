@@ -48,30 +48,38 @@ async function main(): Promise<void> {
     // One connection per target, calls one after another, the targets taking turns call by call so that they share
     // the machine's noise: the latency each part adds (post-response work included: it holds the thread when the
     // next call arrives), and CPU per call without load.
-    const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    // The mock itself, as a target like the others: overheads are p50 minus its p50.
+    const direct: Target = { name: 'direct', url: upstream.url, pid: null, dispose: async () => undefined };
+    const seqTargets = [direct, ...targets];
+    const paths = seqTargets.map((t) => (t === direct ? '/v1/chat/completions' : '/openai/v1/chat/completions'));
+    const agents = seqTargets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
     const seq: Record<string, number[]> = {};
     const seqCpu: Record<string, number> = {};
     const cpuBefore = targets.map((t) => cpuSeconds(t.pid));
     for (let i = 0; i < SEQUENTIAL; i++) {
       // In an order that rotates call by call: a target's first call after another's pays for the tail of that
       // one's work (measured: ~0.15 ms of stream TTFB for whichever target always came right after the floor).
-      for (let j = 0; j < targets.length; j++) {
-        const k = (i + j) % targets.length;
-        const t = targets[k] as Target;
-        (seq[t.name] ??= []).push((await post(agents[k] as http.Agent, t.url, '/openai/v1/chat/completions', CHAT)).totalMs);
+      for (let j = 0; j < seqTargets.length; j++) {
+        const k = (i + j) % seqTargets.length;
+        const t = seqTargets[k] as Target;
+        (seq[t.name] ??= []).push((await post(agents[k] as http.Agent, t.url, paths[k] as string, CHAT)).totalMs);
       }
     }
     for (const [k, t] of targets.entries()) seqCpu[t.name] = (1000 * (cpuSeconds(t.pid) - (cpuBefore[k] ?? NaN))) / SEQUENTIAL;
     for (const a of agents) a.destroy();
     const floor = median(rps['floor'] ?? []);
     console.log(`under load: 50 connections (wrk), ${ROUNDS} rounds of ${SECONDS} s; sequential: ${SEQUENTIAL} calls each, interleaved`);
+    const p50 = (name: string) => pct((seq[name] ?? []).sort((a, b) => a - b), 0.5);
+    const floorOverhead = p50('floor') - p50('direct');
+    console.log(`direct (the mock): sequential p50 ${p50('direct').toFixed(3)} ms`);
     for (const [name, v] of Object.entries(rps)) {
       const m = median(v);
       const cpu = median(cpuMs[name] ?? []);
       const sorted = (seq[name] ?? []).sort((a, b) => a - b);
+      const overhead = p50(name) - p50('direct');
       console.log(
         `${name.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / floor).toFixed(3)} x floor  (${v.map((x) => x.toFixed(0)).join(', ')})  CPU ${cpu.toFixed(3)} ms/req` +
-          `  | sequential p50 ${pct(sorted, 0.5).toFixed(3)} p90 ${pct(sorted, 0.9).toFixed(3)} ms, CPU ${(seqCpu[name] ?? NaN).toFixed(3)} ms/req`,
+          `  | sequential p50 ${pct(sorted, 0.5).toFixed(3)} p90 ${pct(sorted, 0.9).toFixed(3)} ms, overhead ${overhead.toFixed(3)} ms = ${(overhead / floorOverhead).toFixed(3)} x floor's, CPU ${(seqCpu[name] ?? NaN).toFixed(3)} ms/req`,
       );
     }
   } finally {
