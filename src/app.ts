@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
-import { proxy, type CallContext } from './proxy/handler';
+import { proxy } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
@@ -70,23 +70,15 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
 
-  const proxyCall = (req: Request, env: Env, ctx: CallContext, url: URL, name: string, config: ResolvedConfig): Promise<Response> => {
-    const provider = config.providers.get(name);
-    if (!provider) throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
-    const rest = url.pathname.slice(name.length + 1);
-    const recorder = withSpans(pickRecorder(config, env), config, env);
-    return proxy(req, ctx, provider, url, rest, { config, recorder, now });
-  };
-
+  // Reached only when the name is not a configured provider (the fetch below takes those), or config is invalid.
   app.all('/:provider/*', (c) => {
-    const url = new URL(c.req.url);
-    const name = url.pathname.split('/')[1] ?? '';
+    const name = new URL(c.req.url).pathname.split('/')[1] ?? '';
     const result = resolveConfig(c.env);
     if (!result.ok) {
       const format = BUILTIN_PROVIDERS[name]?.format ?? 'openai';
       throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`, format);
     }
-    return proxyCall(c.req.raw, c.env, c.executionCtx, url, name, result.config);
+    throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
   });
 
   app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());
@@ -97,11 +89,15 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const url = new URL(request.url);
       const path = url.pathname;
       const end = path.indexOf('/', 1);
-      const name = end > 1 ? path.slice(1, end) : '';
+      const name = end === -1 ? path.slice(1) : path.slice(1, end);
       const result = resolveConfig(env);
-      if (!result.ok || !result.config.providers.has(name)) return app.fetch(request, env, ctx);
+      const provider = result.ok ? result.config.providers.get(name) : undefined;
+      if (!result.ok || !provider) return app.fetch(request, env, ctx);
+      const config = result.config;
+      const recorder = withSpans(pickRecorder(config, env), config, env);
+      const rest = path.slice(name.length + 1);
       try {
-        return proxyCall(request, env, ctx, url, name, result.config).catch((err: unknown) => failure(err, name));
+        return proxy(request, ctx, provider, url, rest, { config, recorder, now }).catch((err: unknown) => failure(err, name));
       } catch (err) {
         return failure(err, name);
       }
