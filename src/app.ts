@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
+import { routeHeaderWarning } from './isolate-counts';
 import { proxy } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
@@ -96,13 +97,28 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const config = result.config;
       const recorder = withSpans(pickRecorder(config, env), config, env);
       const rest = path.slice(name.length + 1);
+      const warning = routeHeaderWarning(request.headers);
+      let res: Promise<Response>;
       try {
-        return proxy(request, ctx, provider, url, rest, { config, recorder, now }).catch((err: unknown) => failure(err, name));
+        res = proxy(request, ctx, provider, url, rest, { config, recorder, now }).catch((err: unknown) => failure(err, name));
       } catch (err) {
-        return failure(err, name);
+        res = Promise.resolve(failure(err, name));
       }
+      return warning === null ? res : res.then((r) => withWarning(r, warning));
     },
   };
+}
+
+/** The response with an `x-sla-warning` header (copied when its headers are immutable). */
+function withWarning(res: Response, warning: string): Response {
+  try {
+    res.headers.append('x-sla-warning', warning);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    copy.headers.append('x-sla-warning', warning);
+    return copy;
+  }
 }
 
 /** A request that failed: the provider's error shape (OpenAI's for the gateway's own paths). */

@@ -37,10 +37,9 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const format = provider.format;
   const target = upstreamUrl(provider, rest, url.search);
   const operation = operationFromPath(req.method, target.pathname);
+  // An invalid x-sla-route never breaks the call: the default route key (the caller adds the warning header).
   const routeHeader = req.headers.get('x-sla-route');
-  if (routeHeader !== null && !ROUTE_KEY.test(routeHeader)) {
-    throw new GatewayError(400, 'invalid_request', 'x-sla-route must be 1-128 chars of letters, digits, . _ : / -', format);
-  }
+  const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
   const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
   const teamHeader = access.team || req.headers.get('x-sla-team');
@@ -60,7 +59,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     start,
     provider,
     operation,
-    route: routeHeader ?? `${provider.name}/${operation}`,
+    route: route ?? `${provider.name}/${operation}`,
     team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
     body,
     upstream: target,

@@ -4,6 +4,7 @@ import { sampleOf, type Sample } from '../sla/window';
 import { routeStub } from '../service/sla-report';
 import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
+import { changedTotals, forgetReported, isolateId } from '../isolate-counts';
 
 /** Counters of this isolate's flushes, for /metrics and tests. */
 export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
@@ -70,6 +71,9 @@ export class DurableObjectRecorder implements Recorder {
       if (ok) for (const r of fresh) this.registered.add(r);
     }
     await Promise.all([...batch].map(([route, p]) => this.sendRoute(route, p)));
+    // This isolate's drop and warning totals, only when they changed (one more RPC, rarely).
+    const totals = changedTotals();
+    if (totals) await registry(this.env).reportTotals(isolateId(), totals).catch(forgetReported);
   }
 
   private async sendRoute(route: string, p: Pending): Promise<void> {

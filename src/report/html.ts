@@ -1,4 +1,4 @@
-import type { RouteDetailReport, RouteReport, SlaReport } from './types';
+import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = '–';
@@ -17,7 +17,7 @@ function page(title: string, body: string): string {
 const badge = (status: string) => `<span class="badge ${esc(status)}">${esc(status.replace('_', ' '))}</span>`;
 
 function row(name: string, r: RouteReport): string {
-  const cells = [r.count, pct(r.success_rate), r.throughput_rps.toFixed(2), ms(r.latency?.p50), ms(r.latency?.p95), ms(r.latency?.p99), ms(r.ttft?.p95), `${r.tokens.input} / ${r.tokens.output}`, r.cost_usd === null ? dash : r.cost_usd.toFixed(6)];
+  const cells = [r.count, pct(r.success_rate), r.throughput_rps.toFixed(2), ms(r.latency?.p50), ms(r.latency?.p95), ms(r.latency?.p99), ms(r.ttft?.p95), `${r.tokens.input} / ${r.tokens.output}`, r.cost_usd === null ? dash : formatUsd(r.cost_usd)];
   return `<tr><td>${esc(name)}</td><td>${badge(r.sla.status)}</td>${cells.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`;
 }
 

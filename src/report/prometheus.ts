@@ -91,7 +91,12 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
     }
   }
   out.family('llm_sla_cost_usd_total', 'counter', 'Cost of calls with a known price, in USD.');
-  for (const m of models) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
+  for (const m of models) {
+    // Unknown cost is absent, never 0: a model with no priced call has no sample (series kept before `pricedCount`
+    // existed count as priced when they hold a cost).
+    const priced = m.s.some((s) => (s.pricedCount ?? (s.costUsd > 0 ? 1 : 0)) > 0);
+    if (priced) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
+  }
   out.family('llm_sla_dropped_records_total', 'counter', 'Call records lost on the way to the Durable Objects.');
   out.sample('llm_sla_dropped_records_total', {}, snapshot.droppedRecords + (extra.droppedLocal ?? 0));
   out.family('llm_sla_dropped_samples_total', 'counter', 'Samples the windows could not file (too old or malformed).');
@@ -107,5 +112,13 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_telemetry_exports_total', { result: 'failed' }, n('exports_failed'));
   out.family('llm_sla_telemetry_breaker_opens_total', 'counter', 'Times the span export circuit breaker opened.');
   out.sample('llm_sla_telemetry_breaker_opens_total', {}, n('breaker_opens'));
+  out.family('llm_sla_internal_failures_total', 'counter', 'Measurement failures the client never saw: a call record that could not be built, a recorder that threw.');
+  out.sample('llm_sla_internal_failures_total', { stage: 'record' }, n('gateway_records_lost'));
+  out.sample('llm_sla_internal_failures_total', { stage: 'recorder' }, n('gateway_recorder_failures'));
+  out.family('llm_sla_token_estimator_total', 'counter', 'Token estimator (js-tiktoken) loads and failures to load; a failure leaves usage unknown.');
+  out.sample('llm_sla_token_estimator_total', { result: 'loaded' }, n('gateway_estimator_loads'));
+  out.sample('llm_sla_token_estimator_total', { result: 'failed' }, n('gateway_estimator_failures'));
+  out.family('llm_sla_warnings_total', 'counter', 'Calls answered with an x-sla-warning header, by warning.');
+  out.sample('llm_sla_warnings_total', { warning: 'invalid_route_header' }, n('gateway_warning_invalid_route_header'));
   return out.toString();
 }

@@ -4,6 +4,11 @@ import type { Outcome } from '../sla/window';
 /** One route (or the overall line) in a report: its stats and its verdict. */
 export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict };
 
+/** A cost for reading: 6 decimals, or 2 significant digits below a millionth of a dollar (never a bare 0). */
+export function formatUsd(usd: number): string {
+  return usd !== 0 && Math.abs(usd) < 1e-6 ? usd.toPrecision(2) : usd.toFixed(6);
+}
+
 /** `GET /sla`: every known route judged over one window. */
 export interface SlaReport {
   /** False when any route, or the overall line, failed (insufficient data does not fail). */
@@ -63,7 +68,10 @@ export interface MetricsSeries {
   ttft: HistogramCounts;
   inputTokens: number;
   outputTokens: number;
+  /** Sum over the calls with a known price. */
   costUsd: number;
+  /** Calls with a known price; 0 means the cost is unknown (absent from /metrics, never 0). Absent in data kept before it existed. */
+  pricedCount?: number;
 }
 
 export interface MetricsSnapshot {

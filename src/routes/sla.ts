@@ -10,6 +10,7 @@ import { parseSlaConfig, parseWindow, type SlaConfig } from '../sla/config';
 import { defaultWindow, slaConfigInForce } from '../service/sla-config';
 import { buildRouteReport, buildSlaReport, routeStub } from '../service/sla-report';
 import { flushStats } from '../recorder/durable';
+import { isolateId, isolateTotals } from '../isolate-counts';
 import type { RegistryState } from '../../durable-objects/registry';
 
 type Format = 'json' | 'md' | 'html';
@@ -104,6 +105,8 @@ slaRoutes.get('/sla/*', read, async (c) => {
 });
 
 slaRoutes.get('/metrics', read, async (c) => {
+  // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
+  await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
   const [{ routes }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
   const parts = await Promise.all(
     routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
@@ -124,6 +127,7 @@ slaRoutes.get('/metrics', read, async (c) => {
         prev.inputTokens += s.inputTokens;
         prev.outputTokens += s.outputTokens;
         prev.costUsd += s.costUsd;
+        if (s.pricedCount !== undefined) prev.pricedCount = (prev.pricedCount ?? 0) + s.pricedCount;
         mergeHistogram(prev.duration, s.duration);
         mergeHistogram(prev.ttft, s.ttft);
       }

@@ -65,13 +65,21 @@ export interface ResolvedTargets extends Omit<Targets, 'min_samples' | 'window' 
   count_client_errors: boolean;
   /** The `routes` key that matched, null when only `default` applies. */
   matched: string | null;
+  /** Targets the config left unset that the gateway's built-in defaults fill in (`BUILTIN_TARGETS`). */
+  builtin: string[];
 }
 
 export const DEFAULT_MIN_SAMPLES = 10;
 export const DEFAULT_WINDOW = '5m';
 export const DEFAULT_ALERT_AFTER = 2;
 
-/** No targets: every route passes once it has enough samples. */
+/**
+ * Targets in force whatever the config says, unless it sets them itself: a route failing most of its calls must
+ * never read as `passed` because nobody wrote an SLA. `min_success_rate: 0` in the config turns the floor off.
+ */
+export const BUILTIN_TARGETS = { min_success_rate: 0.95 } as const satisfies Targets;
+
+/** No targets of its own: only `BUILTIN_TARGETS` apply. */
 export const DEFAULT_SLA_CONFIG: SlaConfig = { default: {}, routes: {} };
 
 /** The `SLA_CONFIG` var. Missing or blank means `DEFAULT_SLA_CONFIG`. */
@@ -115,13 +123,16 @@ export function targetsFor(config: SlaConfig, route: string | null): ResolvedTar
   const defined = (t: Targets | undefined) => Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined));
   const merged: Targets = { ...defined(config.default), ...defined(own) };
   const window = merged.window ?? DEFAULT_WINDOW;
+  const builtin = (Object.keys(BUILTIN_TARGETS) as (keyof typeof BUILTIN_TARGETS)[]).filter((k) => merged[k] === undefined);
   return {
+    ...Object.fromEntries(builtin.map((k) => [k, BUILTIN_TARGETS[k]])),
     ...merged,
     min_samples: merged.min_samples ?? DEFAULT_MIN_SAMPLES,
     window,
     window_ms: parseWindow(window),
     count_client_errors: merged.count_client_errors ?? config.count_client_errors ?? false,
     matched,
+    builtin,
   };
 }
 
