@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
+import { missingProvider, missingV1 } from './base-url';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { routeHeaderWarning } from './isolate-counts';
@@ -79,10 +80,15 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const format = BUILTIN_PROVIDERS[name]?.format ?? 'openai';
       throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`, format);
     }
-    throw new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)}.`);
+    const url = new URL(c.req.url);
+    throw missingProvider(url.pathname, url, providerNames(c.env)) ??
+      new GatewayError(404, 'unknown_provider', `Unknown provider ${JSON.stringify(name)} (configured: ${providerNames(c.env).join(', ')}).`);
   });
 
-  app.notFound(() => new GatewayError(404, 'not_found', 'No such route.').getResponse());
+  app.notFound((c) => {
+    const url = new URL(c.req.url);
+    return (missingProvider(url.pathname, url, providerNames(c.env)) ?? new GatewayError(404, 'not_found', 'No such route.')).getResponse();
+  });
   app.onError((err, c) => failure(err, new URL(c.req.url).pathname.split('/')[1] ?? ''));
 
   return {
@@ -97,6 +103,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const config = result.config;
       const recorder = withSpans(pickRecorder(config, env), config, env);
       const rest = path.slice(name.length + 1);
+      const mistake = missingV1(provider, rest, url);
+      if (mistake) return mistake.getResponse();
       const warning = routeHeaderWarning(request.headers);
       let res: Promise<Response>;
       try {

@@ -55,7 +55,7 @@ describe('routing and headers', () => {
     const res = await gw.fetch(`${GW}/nope/v1/chat/completions`, jsonPost(chat));
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      error: { message: 'Unknown provider "nope".', type: 'invalid_request_error', param: null, code: 'unknown_provider' },
+      error: { message: expect.stringMatching(/^Unknown provider "nope" \(configured: openai, anthropic, /), type: 'invalid_request_error', param: null, code: 'unknown_provider' },
     });
     expect(await gw.settle()).toHaveLength(0);
   });
