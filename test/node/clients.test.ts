@@ -3,6 +3,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { execFile } from 'node:child_process';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
@@ -135,5 +136,31 @@ describe('/sla after all the clients', () => {
     expect(counts).toEqual(made);
     for (const r of Object.keys(made)) expect(report.routes[r]?.successes, r).toBe(made[r]);
     expect(report.overall.count).toBe(total);
+  });
+});
+
+describe('no SLA_CONFIG: a route failing every call', () => {
+  it('reads failed in /sla and makes `llm-sla check` exit 1', async () => {
+    const client = new OpenAI({ baseURL: `${dev.base}/openai/v1`, apiKey: 'sk-openai-key', maxRetries: 0 });
+    for (let i = 0; i < 12; i++) {
+      await expect(
+        client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { headers: { ...route('new.failing'), 'x-mock-status': '500' } }),
+      ).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    }
+    const deadline = Date.now() + 5_000;
+    let status = '';
+    do {
+      const report = (await (await fetch(`${dev.base}/sla`)).json()) as { routes: Record<string, { count: number; sla: { status: string } }> };
+      status = report.routes['new.failing']?.count === 12 ? (report.routes['new.failing']?.sla.status ?? '') : '';
+      if (status) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    expect(status).toBe('failed');
+    const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = execFile(process.execPath, ['bin/llm-sla.mjs', 'check', '--url', dev.base, '--no-color'], (_err, stdout) => resolve({ code: child.exitCode, out: stdout }));
+    });
+    expect(cli.code).toBe(1);
+    expect(cli.out).toMatch(/new\.failing\s.*FAIL/);
+    expect(cli.out).toContain("Route 'new.failing' success rate (0.0%) below target (95.0%)");
   });
 });
