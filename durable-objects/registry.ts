@@ -1,17 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
+import { serviceConfig } from '../src/config/resolve';
+import type { RegistryState, RouteEntry } from '../src/objects';
 import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
 
-export interface RouteEntry {
-  route: string;
-  shards: number;
-}
-
-/** What `/sla` needs from the registry in one call. */
-export interface RegistryState {
-  routes: RouteEntry[];
-  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
-  configOverride: string | null;
-}
+export type { RegistryState, RouteEntry } from '../src/objects';
 
 const EVALUATION_INTERVAL_MS = 60_000;
 /** An isolate whose telemetry totals have not changed for this long is folded into the retired sums. */
@@ -109,6 +101,11 @@ export class SlaRegistry extends DurableObject<Env> {
     return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
   }
 
+  /** The runtime SLA config alone (what an isolate refreshes its copy from). */
+  configOverride(): string | null {
+    return this.getMeta('sla_config');
+  }
+
   setConfig(json: string | null): void {
     if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
     else this.setMeta('sla_config', json);
@@ -141,7 +138,7 @@ export class SlaRegistry extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     try {
-      await evaluateAlarm(this.env, this.state(), now, {
+      await evaluateAlarm(this.env, serviceConfig(this.env), this.state(), now, {
         states: this.alertStates(),
         saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
         record: (ts, route, payload) => {

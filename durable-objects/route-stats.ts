@@ -15,8 +15,6 @@ export interface IngestBatch {
 export interface RouteSnapshot {
   route: string | null;
   merged: WindowData;
-  /** Minute windows in the range, oldest first (only when asked for). */
-  series: WindowData[] | null;
 }
 
 export interface RouteMetrics {
@@ -63,18 +61,13 @@ export class RouteStats extends DurableObject<Env> {
     return result;
   }
 
-  /** The route's windows over [from, to) merged into one, and the minute series when asked. */
-  snapshot(from: number, to: number, withSeries = false): RouteSnapshot {
-    const windows = this.store.windowsFor(from, to);
-    const merged = mergeWindows(windows, from, to - from);
-    return {
-      route: this.route,
-      merged: serializeWindow(merged),
-      series: withSeries ? windows.filter((w) => w.durationMs === 60_000).map(serializeWindow) : null,
-    };
+  /** The route's windows over [from, to) merged into one. */
+  snapshot(from: number, to: number): RouteSnapshot {
+    const merged = mergeWindows(this.store.windowsFor(from, to), from, to - from);
+    return { route: this.route, merged: serializeWindow(merged) };
   }
 
-  /** The minute windows over [from, to), oldest first, unmerged: the dashboard's per-minute charts. */
+  /** The minute windows over [from, to), oldest first, unmerged: the per-minute series of `/sla/<route>` and the dashboard. */
   minutes(from: number, to: number): WindowData[] {
     return this.store.windowsFor(from, to).filter((w) => w.durationMs === MINUTE_MS).map(serializeWindow);
   }

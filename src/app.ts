@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { missingProvider, missingV1 } from './base-url';
+import { withConfig, type AppEnv } from './context';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { routeHeaderWarning } from './isolate-counts';
 import { proxy } from './proxy/handler';
-import { DurableObjectRecorder, registry } from './recorder/durable';
+import { overrideStale, refreshOverride } from './service/sla-config';
+import { DurableObjectRecorder } from './recorder/durable';
+import { registry } from './objects';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
@@ -58,11 +61,12 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const pickRecorder = options.recorder ?? defaultRecorder;
   const now = options.now ?? Date.now;
-  const app = new Hono<{ Bindings: Env }>();
+  const app = new Hono<AppEnv>();
+  app.use(withConfig);
 
   app.get('/', (c) => c.json({ name: 'llm-sla-gateway', providers: providerNames(c.env) }));
   app.get('/healthz', (c) => {
-    const result = resolveConfig(c.env);
+    const result = c.get('configResult');
     const problems = result.ok ? result.config.telemetryProblems : result.problems;
     return c.json(problems.length === 0 ? { ok: true } : { ok: false, problems }, problems.length === 0 ? 200 : 500);
   });
@@ -75,7 +79,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   // Reached only when the name is not a configured provider (the fetch below takes those), or config is invalid.
   app.all('/:provider/*', (c) => {
     const name = new URL(c.req.url).pathname.split('/')[1] ?? '';
-    const result = resolveConfig(c.env);
+    const result = c.get('configResult');
     if (!result.ok) {
       const format = BUILTIN_PROVIDERS[name]?.format ?? 'openai';
       throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`, format);
@@ -102,6 +106,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       if (!result.ok || !provider) return app.fetch(request, env, ctx);
       const config = result.config;
       const recorder = withSpans(pickRecorder(config, env), config, env);
+      // Span tail sampling judges slow calls by the SLA config in force: keep this isolate's copy of a runtime one fresh.
+      if (config.telemetry && overrideStale(env, now())) ctx.waitUntil(refreshOverride(env));
       const rest = path.slice(name.length + 1);
       const mistake = missingV1(provider, rest, url);
       if (mistake) return mistake.getResponse();

@@ -4,12 +4,13 @@ import type { Provider } from '../providers/types';
 import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
+import { resolveService, type ServiceConfig } from './service';
 import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
-/** Config in force: every default filled in, every value checked. */
-export interface ResolvedConfig {
+/** Config in force: every default filled in, every value checked. Every var the worker reads is here. */
+export interface ResolvedConfig extends ServiceConfig {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly upstreamTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -37,7 +38,8 @@ export interface ResolvedConfig {
   readonly telemetryProblems: readonly string[];
 }
 
-export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[] };
+/** When the config is invalid, `service` still holds the tokens, the SLA config and the webhook. */
+export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[]; service: ServiceConfig };
 
 const cache = new WeakMap<object, ConfigResult>();
 
@@ -50,6 +52,12 @@ export function resolveConfig(env: object): ConfigResult {
     cache.set(env, result);
   }
   return result;
+}
+
+/** The part of the config the SLA routes, the dashboard and the alarm need, valid config or not. */
+export function serviceConfig(env: object): ServiceConfig {
+  const result = resolveConfig(env);
+  return result.ok ? result.config : result.service;
 }
 
 function describe(error: z.ZodError, prefix = ''): string[] {
@@ -114,7 +122,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     );
   }
 
-  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const service = resolveService(asString);
+  if (!parsed.success || problems.length > 0) return { ok: false, problems, service };
   const env = parsed.data;
   const telemetry = resolveTelemetry(Object.fromEntries(TELEMETRY_VARS.map((k) => [k, asString(k)])));
   if (telemetry.problems.length > 0) {
@@ -123,6 +132,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
   return {
     ok: true,
     config: {
+      ...service,
       providers,
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       maxRequestBytes: env.MAX_REQUEST_BYTES,

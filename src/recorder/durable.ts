@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve';
 import type { CallRecord } from '../record';
 import { sampleOf, type Sample } from '../sla/window';
-import { routeStub } from '../service/sla-report';
+import { registry, routeStub } from '../objects';
 import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
 import { changedTotals, forgetReported, isolateId } from '../isolate-counts';
@@ -94,9 +94,6 @@ export class DurableObjectRecorder implements Recorder {
   }
 }
 
-export function registry(env: Env): DurableObjectStub<import('../../durable-objects/registry').SlaRegistry> {
-  return env.SLA_REGISTRY.get(env.SLA_REGISTRY.idFromName('registry'));
-}
 
 async function withRetries(fn: () => Promise<unknown>): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {

@@ -23,17 +23,9 @@ export interface SlaReport {
   routes: Record<string, RouteReport>;
 }
 
-/** One minute of a route, for `GET /sla/<route>` and the dashboard's charts. Latencies in ms, null when no data. */
-export interface SeriesPoint {
-  start: string;
-  count: number;
-  success_rate: number | null;
-  throughput_rps: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  ttft_p95: number | null;
-}
+/** One minute of a route, for `GET /sla/<route>` and the dashboard's charts (one type, one path: `routeSeries`). */
+export type { MinutePoint as SeriesPoint } from '../sla/series';
+import type { MinutePoint as SeriesPoint } from '../sla/series';
 
 /** `GET /sla/<route>`. */
 export interface RouteDetailReport {

@@ -4,9 +4,10 @@ import { bearer, readTokens, sameSecret } from '../auth';
 import { DASHBOARD_ASSETS } from '../dashboard/assets.generated';
 import { DASHBOARD_CSP, dashboardPage, loginPage } from '../dashboard/page';
 import { GatewayError } from '../errors';
-import { registry } from '../recorder/durable';
+import { registry } from '../objects';
 import { buildDashboardData } from '../service/dashboard';
 import { context, windowOf } from './sla';
+import type { AppEnv } from '../context';
 
 const COOKIE = 'llm_sla_dashboard';
 const SESSION_S = 12 * 3600;
@@ -23,8 +24,8 @@ async function sessionValue(token: string): Promise<string> {
 }
 
 /** Reads are open (no `SLA_READ_TOKEN`), or a valid bearer token or session cookie came with the request. */
-async function allowed(c: Context<{ Bindings: Env }>): Promise<boolean> {
-  const tokens = readTokens(c.env);
+async function allowed(c: Context<AppEnv>): Promise<boolean> {
+  const tokens = readTokens(c.get('service'));
   if (tokens.length === 0) return true;
   const given = bearer(c.req.header('authorization'));
   const session = getCookie(c, COOKIE) ?? null;
@@ -45,7 +46,7 @@ const htmlHeaders = {
 };
 
 /** `/dashboard`: the live SLA dashboard, its data, its sign-in and its bundled assets (uPlot, the page script). */
-export const dashboardRoutes = new Hono<{ Bindings: Env }>();
+export const dashboardRoutes = new Hono<AppEnv>();
 
 dashboardRoutes.get('/dashboard', async (c) => {
   if (await allowed(c)) return c.body(dashboardPage(), 200, htmlHeaders);
@@ -53,7 +54,7 @@ dashboardRoutes.get('/dashboard', async (c) => {
 });
 
 dashboardRoutes.post('/dashboard/login', async (c) => {
-  const tokens = readTokens(c.env);
+  const tokens = readTokens(c.get('service'));
   if (tokens.length === 0) return c.redirect('/dashboard', 303);
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const given = typeof form['token'] === 'string' ? form['token'].trim() : '';
@@ -78,7 +79,7 @@ dashboardRoutes.post('/dashboard/logout', (c) => {
 
 dashboardRoutes.get('/dashboard/data', async (c) => {
   if (!(await allowed(c))) throw new GatewayError(401, 'unauthorized', 'Missing or invalid bearer token or dashboard session.');
-  const { state, config } = await context(c.env);
+  const { state, config } = await context(c.env, c.get('service'));
   const window = windowOf(c, config);
   const alerts = await registry(c.env).alerts(ALERTS_SHOWN);
   const data = await buildDashboardData(c.env.ROUTE_STATS, state.routes, config, window, Date.now(), alerts);

@@ -1,17 +1,19 @@
 import { Hono, type Context } from 'hono';
 import { requireToken } from '../auth';
 import { GatewayError } from '../errors';
-import { registry } from '../recorder/durable';
+import { registry, routeStub } from '../objects';
 import { mergeHistogram, renderPrometheus } from '../report/prometheus';
 import { renderRouteHtml, renderSlaHtml } from '../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../report/markdown';
 import type { MetricsSeries, MetricsSnapshot } from '../report/types';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../sla/config';
-import { defaultWindow, slaConfigInForce } from '../service/sla-config';
-import { buildRouteReport, buildSlaReport, routeStub } from '../service/sla-report';
+import { defaultWindow, rememberOverride, slaConfigInForce } from '../service/sla-config';
+import { buildRouteReport, buildSlaReport } from '../service/sla-report';
 import { flushStats } from '../recorder/durable';
 import { isolateId, isolateTotals } from '../isolate-counts';
-import type { RegistryState } from '../../durable-objects/registry';
+import type { RegistryState } from '../objects';
+import type { ServiceConfig } from '../config/service';
+import type { AppEnv } from '../context';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -26,11 +28,16 @@ function formatOf(c: Context): Format {
 }
 
 /** Registry state and the SLA config in force; a broken config is a 500 with every problem listed. */
-export async function context(env: Env): Promise<{ state: RegistryState; config: SlaConfig }> {
+export async function context(env: Env, service: ServiceConfig): Promise<{ state: RegistryState; config: SlaConfig }> {
   const state = await registry(env).state();
-  const cfg = slaConfigInForce(env, state.configOverride);
+  rememberOverride(env, state.configOverride);
+  return { state, config: configInForce(service, state.configOverride) };
+}
+
+function configInForce(service: ServiceConfig, override: string | null): SlaConfig {
+  const cfg = slaConfigInForce(service, override);
   if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
-  return { state, config: cfg.config };
+  return cfg.config;
 }
 
 export function windowOf(c: Context, config: SlaConfig): string {
@@ -44,12 +51,12 @@ export function windowOf(c: Context, config: SlaConfig): string {
 }
 
 /** `/sla*` and `/metrics`: answered from the Durable Objects. */
-export const slaRoutes = new Hono<{ Bindings: Env }>();
+export const slaRoutes = new Hono<AppEnv>();
 const read = requireToken('read');
 const admin = requireToken('admin');
 
 slaRoutes.get('/sla', read, async (c) => {
-  const { state, config } = await context(c.env);
+  const { state, config } = await context(c.env, c.get('service'));
   const report = await buildSlaReport(c.env.ROUTE_STATS, state.routes, config, windowOf(c, config), Date.now());
   const format = formatOf(c);
   if (format === 'md') return c.body(renderSlaMarkdown(report), 200, { 'content-type': 'text/markdown; charset=utf-8' });
@@ -57,24 +64,32 @@ slaRoutes.get('/sla', read, async (c) => {
   return c.json(report);
 });
 
+/** The SLA config in force and where it comes from, or the gateway's one error shape (500) listing the problems. */
+function configAnswer(service: ServiceConfig, override: string | null): { source: string; config: SlaConfig } {
+  const cfg = slaConfigInForce(service, override);
+  if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
+  return { source: cfg.source, config: cfg.config };
+}
+
 slaRoutes.get('/sla/config', read, async (c) => {
-  const state = await registry(c.env).state();
-  const cfg = slaConfigInForce(c.env, state.configOverride);
-  return cfg.ok ? c.json({ source: cfg.source, config: cfg.config }) : c.json({ error: 'invalid SLA config', problems: cfg.problems }, 500);
+  const { configOverride } = await registry(c.env).state();
+  rememberOverride(c.env, configOverride);
+  return c.json(configAnswer(c.get('service'), configOverride));
 });
 
 slaRoutes.put('/sla/config', admin, async (c) => {
   const text = await c.req.text();
   const parsed = parseSlaConfig(text);
-  if (!parsed.ok) return c.json({ error: 'invalid SLA config', problems: parsed.problems }, 400);
+  if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `SLA config is invalid: ${parsed.problems.join('; ')}`);
   await registry(c.env).setConfig(text);
+  rememberOverride(c.env, text);
   return c.json({ source: 'runtime', config: parsed.config });
 });
 
 slaRoutes.delete('/sla/config', admin, async (c) => {
   await registry(c.env).setConfig(null);
-  const cfg = slaConfigInForce(c.env, null);
-  return c.json(cfg.ok ? { source: cfg.source, config: cfg.config } : { error: 'invalid SLA config', problems: cfg.problems });
+  rememberOverride(c.env, null);
+  return c.json(configAnswer(c.get('service'), null));
 });
 
 slaRoutes.get('/sla/alerts', read, async (c) => {
@@ -94,7 +109,7 @@ slaRoutes.post('/sla/reset', admin, async (c) => {
 
 slaRoutes.get('/sla/*', read, async (c) => {
   const route = decodeURIComponent(new URL(c.req.url).pathname.slice('/sla/'.length));
-  const { state, config } = await context(c.env);
+  const { state, config } = await context(c.env, c.get('service'));
   const entry = state.routes.find((r) => r.route === route);
   if (!entry) throw new GatewayError(404, 'not_found', `No calls recorded for route ${JSON.stringify(route)}.`);
   const detail = await buildRouteReport(c.env.ROUTE_STATS, entry, config, windowOf(c, config), Date.now());

@@ -1,7 +1,8 @@
 import { trackStatus, type AlertState } from '../sla/alerts';
 import { alertAfter, targetsFor } from '../sla/config';
 import type { RouteReport } from '../report/types';
-import type { RegistryState, RouteEntry } from '../../durable-objects/registry';
+import type { ServiceConfig } from '../config/service';
+import type { RegistryState, RouteEntry } from '../objects';
 import { buildSlaReport } from './sla-report';
 import { slaConfigInForce } from './sla-config';
 
@@ -37,8 +38,8 @@ export interface AlertStore {
 const BACKOFF_MS = [0, 250, 1000];
 
 /** One evaluation: each route over its own window, alerts on passed <-> failed changes confirmed `alert_after` times. */
-export async function evaluateAlarm(env: Env, registry: RegistryState, now: number, store: AlertStore): Promise<void> {
-  const cfg = slaConfigInForce(env, registry.configOverride);
+export async function evaluateAlarm(env: Env, service: ServiceConfig, registry: RegistryState, now: number, store: AlertStore): Promise<void> {
+  const cfg = slaConfigInForce(service, registry.configOverride);
   if (cfg.ok) {
     const byWindow = new Map<string, RouteEntry[]>();
     for (const r of registry.routes) {
@@ -57,7 +58,7 @@ export async function evaluateAlarm(env: Env, registry: RegistryState, now: numb
     }
     store.saveStates(states);
   }
-  const url = webhookUrl(env);
+  const url = service.alertWebhookUrl;
   if (url === null) return;
   for (const pending of store.undelivered()) store.markAttempt(pending.id, await deliver(url, pending.payload));
 }
@@ -83,17 +84,6 @@ function payload(route: string, r: RouteReport, previous: string, window: string
     },
     text: [`${head} (window ${window})`, ...messages.map((m) => `• ${m}`)].join('\n'),
   };
-}
-
-function webhookUrl(env: Env): string | null {
-  const raw = (env as unknown as Record<string, unknown>)['ALERT_WEBHOOK_URL'];
-  if (typeof raw !== 'string' || raw === '') return null;
-  try {
-    const u = new URL(raw);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
 }
 
 /** POSTs one alert, retried with backoff; true once a 2xx came back. Never throws. */

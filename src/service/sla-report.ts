@@ -1,16 +1,13 @@
 import { parseWindow, targetsFor, type SlaConfig } from '../sla/config';
 import { evaluateOverall, evaluateRoute, summarize } from '../sla/evaluate';
+import { minuteSeries } from '../sla/series';
 import { deserializeWindow, mergeWindows, type WindowStats } from '../sla/window';
 import type { RouteReport, RouteDetailReport, SeriesPoint, SlaReport } from '../report/types';
-import type { RouteStats as RouteStatsDO } from '../../durable-objects/route-stats';
-import type { RouteEntry } from '../../durable-objects/registry';
+import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../objects';
+
 
 const MINUTE = 60_000;
 
-/** The Durable Object of one shard of a route. */
-export function routeStub(ns: DurableObjectNamespace<RouteStatsDO>, route: string, shard: number): DurableObjectStub<RouteStatsDO> {
-  return ns.get(ns.idFromName(`${route}#${shard}`));
-}
 
 /**
  * The span a window covers: the current minute and the whole minutes before it, `windowMs` in all. Stats are per
@@ -21,27 +18,24 @@ export function windowRange(now: number, windowMs: number): { from: number; to: 
   return { from: to - windowMs, to };
 }
 
-/** A route's windows over a range, merged across its shards; series of per-minute windows when asked. */
-export async function routeWindows(
-  ns: DurableObjectNamespace<RouteStatsDO>,
-  entry: RouteEntry,
-  from: number,
-  to: number,
-  withSeries = false,
-): Promise<{ merged: WindowStats; series: WindowStats[] }> {
-  const shards = await Promise.all(
-    Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to, withSeries)),
-  );
-  const merged = mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from);
-  const byStart = new Map<number, WindowStats>();
-  for (const s of shards) {
-    for (const data of s.series ?? []) {
-      const w = deserializeWindow(data);
-      const prev = byStart.get(w.start);
-      byStart.set(w.start, prev ? mergeWindows([prev, w], w.start, MINUTE) : w);
-    }
-  }
-  return { merged, series: [...byStart.values()].sort((a, b) => a.start - b.start) };
+/** A route's windows over a range, merged across its shards. */
+export async function routeWindows(ns: RouteStatsNamespace, entry: RouteEntry, from: number, to: number): Promise<{ merged: WindowStats }> {
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to)));
+  return { merged: mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from) };
+}
+
+/** The minute windows a route object keeps: the longest per-minute series. */
+export const SERIES_MINUTES = 60;
+
+/**
+ * The one per-minute series of `/sla/<route>` and the dashboard: the last `minutes` whole minutes up to and
+ * including the current one, dense (empty minutes included), merged across shards.
+ */
+export async function routeSeries(ns: RouteStatsNamespace, entry: RouteEntry, config: SlaConfig, now: number, minutes = SERIES_MINUTES): Promise<SeriesPoint[]> {
+  const { from, to } = windowRange(now, minutes * MINUTE);
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).minutes(from, to)));
+  const windows = shards.flat().map((data) => deserializeWindow(data));
+  return minuteSeries(windows, from, to, targetsFor(config, entry.route).count_client_errors);
 }
 
 const countClientErrors = (config: SlaConfig, route: string | null): boolean => targetsFor(config, route).count_client_errors;
@@ -55,7 +49,7 @@ function report(route: string | null, merged: WindowStats, windowMs: number, con
 
 /** `GET /sla`: every known route over one window, judged against its targets, and the overall line. */
 export async function buildSlaReport(
-  ns: DurableObjectNamespace<RouteStatsDO>,
+  ns: RouteStatsNamespace,
   routes: readonly RouteEntry[],
   config: SlaConfig,
   window: string,
@@ -72,9 +66,9 @@ export async function buildSlaReport(
   return { passed, window, window_ms: windowMs, generated_at: new Date(now).toISOString(), overall, violations, routes: out };
 }
 
-/** `GET /sla/<route>`: one route's stats and its per-minute series over the window. */
+/** `GET /sla/<route>`: one route's stats over the window and its per-minute series (the window's last hour at most). */
 export async function buildRouteReport(
-  ns: DurableObjectNamespace<RouteStatsDO>,
+  ns: RouteStatsNamespace,
   entry: RouteEntry,
   config: SlaConfig,
   window: string,
@@ -82,21 +76,10 @@ export async function buildRouteReport(
 ): Promise<RouteDetailReport> {
   const windowMs = parseWindow(window);
   const { from, to } = windowRange(now, windowMs);
-  const { merged, series } = await routeWindows(ns, entry, from, to, true);
-  const cce = countClientErrors(config, entry.route);
-  const points: SeriesPoint[] = series.map((w) => {
-    const s = summarize(w, MINUTE, cce);
-    return {
-      start: new Date(w.start).toISOString(),
-      count: s.count,
-      success_rate: s.success_rate,
-      throughput_rps: s.throughput_rps,
-      p50: s.latency?.p50 ?? null,
-      p95: s.latency?.p95 ?? null,
-      p99: s.latency?.p99 ?? null,
-      ttft_p95: s.ttft?.p95 ?? null,
-    };
-  });
+  const [{ merged }, points] = await Promise.all([
+    routeWindows(ns, entry, from, to),
+    routeSeries(ns, entry, config, now, Math.min(windowMs / MINUTE, SERIES_MINUTES)),
+  ]);
   return {
     route: entry.route,
     window,

@@ -6,7 +6,7 @@ import type { TelemetryConfig } from '../config/telemetry';
 import type { CallRecord } from '../record';
 import type { Recorder } from '../recorder/recorder';
 import { targetsFor } from '../sla/config';
-import { slaConfigInForce } from '../service/sla-config';
+import { knownOverride, slaConfigInForce } from '../service/sla-config';
 import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
 import { ATTR } from './keys';
 import { headKeeps, parseTraceparent, tailReason } from './sampling';
@@ -155,7 +155,8 @@ export function spanRecorderFor(config: ResolvedConfig, env: Env, report: Report
       ...Object.values(telemetry.headers),
     ];
     const slowMsFor = (route: string): number | null => {
-      const sla = slaConfigInForce(env, null);
+      // The config in force, a runtime override (`PUT /sla/config`) included: this isolate's copy of it.
+      const sla = slaConfigInForce(config, knownOverride(env));
       return sla.ok ? (targetsFor(sla.config, route).max_p95_ms ?? null) : null;
     };
     recorders.set(config, (r = new SpanRecorder(telemetry, slowMsFor, secrets, report)));

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { DashboardData } from '../../src/dashboard/types';
 import { DASHBOARD_ASSETS } from '../../src/dashboard/assets.generated';
 import { DASHBOARD_CSP } from '../../src/dashboard/page';
-import { registry } from '../../src/recorder/durable';
+import { registry } from '../../src/objects';
 import type { SlaReport } from '../../src/report/types';
-import { routeStub } from '../../src/service/sla-report';
+import { routeStub } from '../../src/objects';
 import { gateway, GW, jsonPost } from './helpers';
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };

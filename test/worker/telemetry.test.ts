@@ -7,7 +7,7 @@ import type { CallRecord } from '../../src/record';
 import { headKeeps, parseTraceparent, traceIdBelow } from '../../src/telemetry/sampling';
 import { resolveTelemetry } from '../../src/config/telemetry';
 import type { TelemetryCounts } from '../../src/telemetry/exporter';
-import { registry } from '../../src/recorder/durable';
+import { registry } from '../../src/objects';
 import { SpanRecorder, spanRecorderFor } from '../../src/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost, only } from './helpers';
