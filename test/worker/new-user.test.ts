@@ -40,6 +40,11 @@ describe('a route with no SLA config of its own', () => {
     expect(report.passed).toBe(false);
     const md = await (await gw.fetch(`${GW}/sla?format=md`)).text();
     expect(md).toMatch(/\| nu\.failing \| ❌ failed \| 12 \|/);
+    const html = await (await gw.fetch(`${GW}/sla?format=html`)).text();
+    expect(html).toContain('<tr><td>nu.failing</td><td><span class="badge failed">failed</span></td><td>12</td>');
+    const dash = (await (await gw.fetch(`${GW}/dashboard/data`)).json()) as { passed: boolean; routes: { route: string; stats: { sla: { status: string } } }[] };
+    expect(dash.passed).toBe(false);
+    expect(dash.routes.find((r) => r.route === 'nu.failing')?.stats.sla.status).toBe('failed');
   });
 
   it('lets the config turn the floor off with min_success_rate: 0', async () => {
