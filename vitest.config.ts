@@ -44,6 +44,9 @@ export default defineConfig({
           name: 'node',
           include: ['test/node/**/*.test.ts'],
           environment: 'node',
+          // One file at a time: each starts its own `wrangler dev` (and clients.test.ts imports the AI SDK and
+          // LangChain); side by side on a small machine they starve dev-server.test.ts's streaming-timing check.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },
