@@ -107,5 +107,9 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_telemetry_exports_total', { result: 'failed' }, n('exports_failed'));
   out.family('llm_sla_telemetry_breaker_opens_total', 'counter', 'Times the span export circuit breaker opened.');
   out.sample('llm_sla_telemetry_breaker_opens_total', {}, n('breaker_opens'));
+  out.family('llm_sla_labels_cut_total', 'counter', 'Labels (model, team, route) cut to their length or charset bound before they were recorded.');
+  for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
+  out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
+  out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
   return out.toString();
 }
