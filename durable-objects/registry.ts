@@ -2,9 +2,9 @@ import { DurableObject } from 'cloudflare:workers';
 import { OVERFLOW_ROUTE, type Admission } from '../src/bounds/routes';
 import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
 import { collectMetrics } from '../src/service/metrics';
-import { defaultWindow, slaConfigInForce } from '../src/service/sla-config';
+import { defaultWindow } from '../src/service/sla-config';
 import { buildSlaReport } from '../src/service/sla-report';
-import { SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
+import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
 
 export interface RouteEntry {
   route: string;
@@ -145,11 +145,13 @@ export class SlaRegistry extends DurableObject<Env> {
       ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
       : null;
     if (query.sla) {
-      const cfg = slaConfigInForce(this.env, configOverride);
+      const cfg = slaConfigOf(query.sla.envConfig, configOverride);
       if (!cfg.ok) out.configProblems = cfg.problems;
       else {
         const window = query.sla.window ?? defaultWindow(cfg.config);
-        out.sla = await this.summaries.reportFor(window, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
+        // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
+        const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
+        out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
       }
     }
     if (metrics) {

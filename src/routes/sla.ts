@@ -7,6 +7,7 @@ import { renderRouteHtml, renderSlaHtml } from '../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../report/markdown';
 import type { MetricsSnapshot } from '../report/types';
 import { resolveConfig } from '../config/resolve';
+import { slaConfigText } from '../service/summary';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../sla/config';
 import { defaultWindow, slaConfigInForce } from '../service/sla-config';
 import { buildRouteReport, routeStub } from '../service/sla-report';
@@ -48,7 +49,7 @@ slaRoutes.get('/sla', read, async (c) => {
   // One registry RPC: the report comes from its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
   const asked = c.req.query('window');
   if (asked !== undefined) validWindow(asked);
-  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c.env), sla: { window: asked ?? null } });
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c.env), sla: { window: asked ?? null, envConfig: slaConfigText(c.env) } });
   if (summary.configProblems) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${summary.configProblems.join('; ')}`);
   const report = summary.sla;
   if (!report) throw new GatewayError(500, 'internal_error', 'The registry returned no report.');

@@ -1,4 +1,6 @@
 import type { MetricsSnapshot, SlaReport } from '../report/types';
+import { DEFAULT_SLA_CONFIG, parseSlaConfig } from '../sla/config';
+import type { SlaConfigResult } from './sla-config';
 
 /**
  * What /metrics and /sla ask the registry for, in one RPC: the routes' counters and/or the /sla report of one
@@ -7,7 +9,29 @@ import type { MetricsSnapshot, SlaReport } from '../report/types';
 export interface SummaryQuery {
   maxAgeMs: number;
   metrics?: boolean;
-  sla?: { window: string | null };
+  /** `envConfig`: the worker's `SLA_CONFIG` var (the registry's own env may differ); a runtime config wins over it. */
+  sla?: { window: string | null; envConfig: string | null };
+}
+
+/** The worker's `SLA_CONFIG` var as text, or null. */
+export function slaConfigText(env: Env): string | null {
+  const raw: unknown = Reflect.get(env, 'SLA_CONFIG');
+  return typeof raw === 'string' && raw.trim() !== '' ? raw : null;
+}
+
+const parsedConfigs = new Map<string, SlaConfigResult>();
+/** The SLA config in force from the runtime override or the worker's var (as `slaConfigInForce`), parsed once per text. */
+export function slaConfigOf(envConfig: string | null, override: string | null): SlaConfigResult {
+  const text = override ?? envConfig;
+  if (text === null) return { ok: true, config: DEFAULT_SLA_CONFIG, source: 'default' };
+  let result = parsedConfigs.get(text);
+  if (!result) {
+    const parsed = parseSlaConfig(text);
+    result = parsed.ok ? { ok: true, config: parsed.config, source: override !== null ? 'runtime' : 'env' } : parsed;
+    if (parsedConfigs.size >= 8) parsedConfigs.clear();
+    parsedConfigs.set(text, result);
+  }
+  return result;
 }
 
 export interface RegistrySummary {
@@ -49,14 +73,14 @@ export class SummaryCache {
     return entry.value.then((value) => ({ value, at: entry.at }));
   }
 
-  reportFor(window: string, now: number, maxAgeMs: number, compute: () => Promise<SlaReport>): Promise<SlaReport> {
-    let entry = this.fresh(this.reports.get(window) ?? null, now, maxAgeMs);
+  reportFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<SlaReport>): Promise<SlaReport> {
+    let entry = this.fresh(this.reports.get(key) ?? null, now, maxAgeMs);
     if (!entry) {
       entry = this.start(now, compute, (e) => {
-        if (this.reports.get(window) === e) this.reports.delete(window);
+        if (this.reports.get(key) === e) this.reports.delete(key);
       });
-      this.reports.delete(window);
-      this.reports.set(window, entry);
+      this.reports.delete(key);
+      this.reports.set(key, entry);
       for (const key of this.reports.keys()) {
         if (this.reports.size <= MAX_WINDOWS) break;
         this.reports.delete(key);
