@@ -1,7 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import { serviceConfig } from '../src/config/resolve';
 import type { RegistryState, RouteEntry } from '../src/objects';
+import { OVERFLOW_ROUTE, type Admission } from '../src/bounds/routes';
 import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
+import { collectMetrics } from '../src/service/metrics';
+import { defaultWindow } from '../src/service/sla-config';
+import { buildSlaReport } from '../src/service/sla-report';
+import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
 
 export type { RegistryState, RouteEntry } from '../src/objects';
 
@@ -15,6 +20,7 @@ const ISOLATE_IDLE_MS = 24 * 3600_000;
  */
 export class SlaRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly summaries = new SummaryCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -82,9 +88,20 @@ export class SlaRegistry extends DurableObject<Env> {
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
-  async register(entries: RouteEntry[]): Promise<void> {
+  /**
+   * Registers routes, at most `maxRoutes` of them (the overflow route is always admitted, beyond the cap). Answers
+   * which of `entries` are known now and whether the cap is reached; the caller files the others as overflow.
+   */
+  async register(entries: RouteEntry[], maxRoutes: number = Number.POSITIVE_INFINITY): Promise<Admission> {
     const now = Date.now();
+    let count = this.routeCount();
+    const admitted: string[] = [];
     for (const e of entries) {
+      const known = this.sql.exec('SELECT 1 FROM routes WHERE route = ?', e.route).toArray().length > 0;
+      if (!known && e.route !== OVERFLOW_ROUTE) {
+        if (count >= maxRoutes) continue;
+        count++;
+      }
       this.sql.exec(
         `INSERT INTO routes (route, shards, first_seen) VALUES (?, ?, ?)
          ON CONFLICT(route) DO UPDATE SET shards = max(shards, excluded.shards)`,
@@ -92,8 +109,15 @@ export class SlaRegistry extends DurableObject<Env> {
         e.shards,
         now,
       );
+      admitted.push(e.route);
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+    return { admitted, full: count >= maxRoutes };
+  }
+
+  /** Routes registered, not counting the overflow route. */
+  private routeCount(): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes WHERE route != ?', OVERFLOW_ROUTE).one().n;
   }
 
   state(): RegistryState {
@@ -106,13 +130,49 @@ export class SlaRegistry extends DurableObject<Env> {
     return this.getMeta('sla_config');
   }
 
+  /**
+   * What /metrics and /sla need, in one RPC: the fan-out over every route runs here at most once per
+   * `query.maxAgeMs` (shared by concurrent readers), so a scrape costs one RPC whatever the number of routes.
+   */
+  async summary(query: SummaryQuery): Promise<RegistrySummary> {
+    const now = Date.now();
+    const { routes, configOverride } = this.state();
+    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, counters: this.counters() };
+    const metrics = query.metrics
+      ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
+      : null;
+    if (query.sla) {
+      const cfg = slaConfigOf(query.sla.envConfig, configOverride);
+      if (!cfg.ok) out.configProblems = cfg.problems;
+      else {
+        const window = query.sla.window ?? defaultWindow(cfg.config);
+        // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
+        const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
+        out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
+      }
+    }
+    if (metrics) {
+      const m = await metrics;
+      out.metrics = m.value;
+      out.metricsAt = m.at;
+    }
+    return out;
+  }
+
+  /** Fan-outs the summary has run since this object started (tests, the benchmark). */
+  summaryRefreshes(): number {
+    return this.summaries.refreshes;
+  }
+
   setConfig(json: string | null): void {
+    this.summaries.clear();
     if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
     else this.setMeta('sla_config', json);
   }
 
   /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
   forget(route: string | null): void {
+    this.summaries.clear();
     if (route === null) {
       this.sql.exec('DELETE FROM routes');
       this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { badEscape } from './bounds/path';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { missingProvider, missingV1 } from './base-url';
 import { withConfig, type AppEnv } from './context';
@@ -103,6 +104,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const name = end === -1 ? path.slice(1) : path.slice(1, end);
       const result = resolveConfig(env);
       const provider = result.ok ? result.config.providers.get(name) : undefined;
+      if (badEscape(path)) {
+        // Every route would decode the path (or forward it): refuse it here, in the provider's error shape.
+        return new GatewayError(400, 'invalid_request', 'The request path holds a percent-escape that does not decode.', provider?.format ?? 'openai').getResponse();
+      }
       if (!result.ok || !provider) return app.fetch(request, env, ctx);
       const config = result.config;
       const recorder = withSpans(pickRecorder(config, env), config, env);

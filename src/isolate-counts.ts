@@ -1,3 +1,4 @@
+import { boundTotals } from './bounds/counts';
 import { lostRecords } from './proxy/handler';
 import { recorderStats } from './recorder/recorder';
 import { estimatorStats } from './usage/estimate';
@@ -18,6 +19,7 @@ export function isolateTotals(): Record<string, number> {
     gateway_estimator_loads: estimatorStats.loads,
     gateway_estimator_failures: estimatorStats.failures,
     gateway_warning_invalid_route_header: warnings.invalid_route_header,
+    ...boundTotals(),
   };
 }
 

@@ -27,6 +27,10 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly ingestMaxBytes: number;
   /** Most spans or timings in one ingest request; a larger batch gets 413. */
   readonly ingestMaxItems: number;
+  /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/bounds/routes.ts). */
+  readonly maxRoutes: number;
+  /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
+  readonly summaryMaxAgeMs: number;
   readonly prices: PriceTable;
   /** `GATEWAY_KEYS` (key -> team), or null when unset. Secret: never log or return it. */
   readonly gatewayKeys: Readonly<Record<string, string>> | null;
@@ -80,6 +84,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
     INGEST_MAX_BYTES: asString('INGEST_MAX_BYTES'),
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
+    MAX_ROUTES: asString('MAX_ROUTES'),
+    SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -145,6 +151,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
       ingestMaxBytes: env.INGEST_MAX_BYTES,
       ingestMaxItems: env.INGEST_MAX_ITEMS,
+      maxRoutes: env.MAX_ROUTES,
+      summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,

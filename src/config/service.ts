@@ -10,6 +10,8 @@ export type SlaConfigResult = { ok: true; config: SlaConfig; source: 'runtime' |
 export interface ServiceConfig {
   /** The `SLA_CONFIG` var (a config set with `PUT /sla/config` overrides it: `slaConfigInForce`). */
   readonly sla: SlaConfigResult;
+  /** The `SLA_CONFIG` var's text, null when unset: the registry's summary is keyed by it. */
+  readonly slaText: string | null;
   /** `SLA_READ_TOKEN`, null when reads are open. Secret. */
   readonly readToken: string | null;
   /** `ADMIN_TOKEN`, null when admin endpoints are off. Secret. */
@@ -25,6 +27,7 @@ export function resolveService(asString: (name: string) => string | undefined): 
   };
   return {
     sla: slaVar(asString('SLA_CONFIG')),
+    slaText: asString('SLA_CONFIG')?.trim() ? (asString('SLA_CONFIG') ?? null) : null,
     readToken: secret('SLA_READ_TOKEN'),
     adminToken: secret('ADMIN_TOKEN'),
     alertWebhookUrl: webhookUrl(asString('ALERT_WEBHOOK_URL')),

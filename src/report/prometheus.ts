@@ -120,5 +120,9 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_token_estimator_total', { result: 'failed' }, n('gateway_estimator_failures'));
   out.family('llm_sla_warnings_total', 'counter', 'Calls answered with an x-sla-warning header, by warning.');
   out.sample('llm_sla_warnings_total', { warning: 'invalid_route_header' }, n('gateway_warning_invalid_route_header'));
+  out.family('llm_sla_labels_cut_total', 'counter', 'Labels (model, team, route) cut to their length or charset bound before they were recorded.');
+  for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
+  out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
+  out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
   return out.toString();
 }

@@ -3,6 +3,7 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { bearer, readTokens, sameSecret } from '../auth';
 import { DASHBOARD_ASSETS } from '../dashboard/assets.generated';
 import { DASHBOARD_CSP, dashboardPage, loginPage } from '../dashboard/page';
+import { SESSION_S, sessionValue, validSession } from '../dashboard/session';
 import { GatewayError } from '../errors';
 import { registry } from '../objects';
 import { buildDashboardData } from '../service/dashboard';
@@ -10,18 +11,7 @@ import { context, windowOf } from './sla';
 import type { AppEnv } from '../context';
 
 const COOKIE = 'llm_sla_dashboard';
-const SESSION_S = 12 * 3600;
 const ALERTS_SHOWN = 20;
-const encoder = new TextEncoder();
-
-/**
- * The session cookie holds a digest of the token, never the token: rotating `SLA_READ_TOKEN` ends every session,
- * and a leaked cookie does not open `/sla` or `/metrics` (which take the token itself).
- */
-async function sessionValue(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`llm-sla-dashboard\u0000${token}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Reads are open (no `SLA_READ_TOKEN`), or a valid bearer token or session cookie came with the request. */
 async function allowed(c: Context<AppEnv>): Promise<boolean> {
@@ -31,7 +21,7 @@ async function allowed(c: Context<AppEnv>): Promise<boolean> {
   const session = getCookie(c, COOKIE) ?? null;
   for (const token of tokens) {
     if (given !== null && (await sameSecret(given, token))) return true;
-    if (session !== null && (await sameSecret(session, await sessionValue(token)))) return true;
+    if (session !== null && (await validSession(session, token, Math.floor(Date.now() / 1000)))) return true;
   }
   return false;
 }
@@ -60,7 +50,7 @@ dashboardRoutes.post('/dashboard/login', async (c) => {
   const given = typeof form['token'] === 'string' ? form['token'].trim() : '';
   for (const token of tokens) {
     if (given === '' || !(await sameSecret(given, token))) continue;
-    setCookie(c, COOKIE, await sessionValue(token), {
+    setCookie(c, COOKIE, await sessionValue(token, Math.floor(Date.now() / 1000)), {
       path: '/dashboard',
       httpOnly: true,
       sameSite: 'Strict',

@@ -2,13 +2,13 @@ import { Hono, type Context } from 'hono';
 import { requireToken } from '../auth';
 import { GatewayError } from '../errors';
 import { registry, routeStub } from '../objects';
-import { mergeHistogram, renderPrometheus } from '../report/prometheus';
+import { renderPrometheus } from '../report/prometheus';
 import { renderRouteHtml, renderSlaHtml } from '../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../report/markdown';
-import type { MetricsSeries, MetricsSnapshot } from '../report/types';
+import type { MetricsSnapshot } from '../report/types';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../sla/config';
 import { defaultWindow, rememberOverride, slaConfigInForce } from '../service/sla-config';
-import { buildRouteReport, buildSlaReport } from '../service/sla-report';
+import { buildRouteReport } from '../service/sla-report';
 import { flushStats } from '../recorder/durable';
 import { isolateId, isolateTotals } from '../isolate-counts';
 import type { RegistryState } from '../objects';
@@ -42,11 +42,7 @@ function configInForce(service: ServiceConfig, override: string | null): SlaConf
 
 export function windowOf(c: Context, config: SlaConfig): string {
   const w = c.req.query('window') ?? defaultWindow(config);
-  try {
-    parseWindow(w);
-  } catch (e) {
-    throw new GatewayError(400, 'invalid_request', (e as Error).message);
-  }
+  validWindow(w);
   return w;
 }
 
@@ -56,8 +52,14 @@ const read = requireToken('read');
 const admin = requireToken('admin');
 
 slaRoutes.get('/sla', read, async (c) => {
-  const { state, config } = await context(c.env, c.get('service'));
-  const report = await buildSlaReport(c.env.ROUTE_STATS, state.routes, config, windowOf(c, config), Date.now());
+  // One registry RPC: the report comes from its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
+  const asked = c.req.query('window');
+  if (asked !== undefined) validWindow(asked);
+  const envConfig = c.get('service').slaText;
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), sla: { window: asked ?? null, envConfig } });
+  if (summary.configProblems) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${summary.configProblems.join('; ')}`);
+  const report = summary.sla;
+  if (!report) throw new GatewayError(500, 'internal_error', 'The registry returned no report.');
   const format = formatOf(c);
   if (format === 'md') return c.body(renderSlaMarkdown(report), 200, { 'content-type': 'text/markdown; charset=utf-8' });
   if (format === 'html') return c.html(renderSlaHtml(report));
@@ -108,7 +110,12 @@ slaRoutes.post('/sla/reset', admin, async (c) => {
 });
 
 slaRoutes.get('/sla/*', read, async (c) => {
-  const route = decodeURIComponent(new URL(c.req.url).pathname.slice('/sla/'.length));
+  let route: string;
+  try {
+    route = decodeURIComponent(new URL(c.req.url).pathname.slice('/sla/'.length));
+  } catch {
+    throw new GatewayError(400, 'invalid_request', 'The path holds a percent-escape that does not decode.');
+  }
   const { state, config } = await context(c.env, c.get('service'));
   const entry = state.routes.find((r) => r.route === route);
   if (!entry) throw new GatewayError(404, 'not_found', `No calls recorded for route ${JSON.stringify(route)}.`);
@@ -122,40 +129,24 @@ slaRoutes.get('/sla/*', read, async (c) => {
 slaRoutes.get('/metrics', read, async (c) => {
   // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
   await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
-  const [{ routes }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
-  const parts = await Promise.all(
-    routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
-  );
-  // Shards of one route hold the same model/outcome series: add them up.
-  const byRoute = new Map<string, Map<string, MetricsSeries>>();
-  let droppedRecords = 0;
-  let droppedSamples = 0;
-  for (const p of parts) {
-    const series = byRoute.get(p.route) ?? new Map<string, MetricsSeries>();
-    byRoute.set(p.route, series);
-    for (const s of p.series) {
-      const key = `${s.model}\u0000${s.outcome}`;
-      const prev = series.get(key);
-      if (!prev) series.set(key, structuredClone(s));
-      else {
-        prev.count += s.count;
-        prev.inputTokens += s.inputTokens;
-        prev.outputTokens += s.outputTokens;
-        prev.costUsd += s.costUsd;
-        if (s.pricedCount !== undefined) prev.pricedCount = (prev.pricedCount ?? 0) + s.pricedCount;
-        mergeHistogram(prev.duration, s.duration);
-        mergeHistogram(prev.ttft, s.ttft);
-      }
-    }
-    droppedRecords += p.droppedRecords;
-    droppedSamples += p.droppedSamples;
-  }
-  const snapshot: MetricsSnapshot = {
-    routes: [...byRoute].map(([route, series]) => ({ route, series: [...series.values()] })),
-    droppedRecords,
-    droppedSamples,
-    telemetry,
-  };
+  // One registry RPC whatever the number of routes: the counters come from its summary (SUMMARY_MAX_AGE_MS).
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true });
+  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
+  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
   const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported });
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
+
+/** `SUMMARY_MAX_AGE_MS` (its default when the config is invalid: /metrics still answers). */
+function summaryMaxAge(c: Context<AppEnv>): number {
+  const result = c.get('configResult');
+  return result.ok ? result.config.summaryMaxAgeMs : 60_000;
+}
+
+function validWindow(w: string): void {
+  try {
+    parseWindow(w);
+  } catch (e) {
+    throw new GatewayError(400, 'invalid_request', (e as Error).message);
+  }
+}
