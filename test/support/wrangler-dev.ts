@@ -18,12 +18,13 @@ export interface WranglerDev {
 
 /**
  * `wrangler dev` as a user runs it (workerd, fresh local state, random ports), with `vars` passed as `--var`.
- * Resolves once it is ready.
+ * Resolves once it is ready. `/sla` and `/metrics` are read fresh (`SUMMARY_MAX_AGE_MS=0`) unless `vars` says
+ * otherwise: the tests read them right after their calls.
  */
 export async function startWranglerDev(vars: Record<string, string>): Promise<WranglerDev> {
   const port = await freePort();
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort())];
-  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  for (const [k, v] of Object.entries({ SUMMARY_MAX_AGE_MS: '0', ...vars })) args.push('--var', `${k}:${v}`);
   args.push('--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-dev-')));
   const dev: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
