@@ -7,9 +7,11 @@ import type { CallRecord } from '../record';
 import type { Recorder } from '../recorder/recorder';
 import { targetsFor } from '../sla/config';
 import { slaConfigInForce } from '../service/sla-config';
+import { AdaptiveRate } from './adaptive';
 import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
 import { ATTR } from './keys';
-import { headKeeps, parseTraceparent, tailReason } from './sampling';
+import { MetricsExporter, type PostOtlp } from './metrics-export';
+import { headDecision, parseTraceparent, tailReason, thresholdFor, type TraceParent } from './sampling';
 import { spanAttributes, spanName } from './span';
 
 /** Where this isolate's telemetry totals go so that `/metrics` can show them whichever isolate answers. */
@@ -29,8 +31,13 @@ const VERSION = '0.1.0';
  */
 export class SpanRecorder implements Recorder {
   readonly queue: SpanQueue;
+  /** Adaptive head sampling (`OTEL_SAMPLING_TARGET_PER_S`), or null. */
+  readonly adaptive: AdaptiveRate | null;
+  /** GenAI client metrics export, or null when no metrics endpoint is configured. */
+  readonly metrics: MetricsExporter | null;
   private readonly resource;
   private readonly secrets: string[];
+  private readonly now: () => number;
 
   constructor(
     private readonly telemetry: TelemetryConfig,
@@ -38,35 +45,82 @@ export class SpanRecorder implements Recorder {
     secrets: readonly string[],
     private readonly report: ReportCounts | null,
     send: SendSpans = otlpSender(telemetry),
+    /** Tests drive time (adaptive sampling, the metrics interval) and may post metrics their own way. */
+    options: { now?: () => number; postMetrics?: PostOtlp } = {},
   ) {
-    this.queue = new SpanQueue(telemetry, send);
+    this.now = options.now ?? Date.now;
+    this.queue = new SpanQueue(telemetry, send, this.now);
     this.secrets = [...secrets];
-    this.resource = resourceFromAttributes({
+    this.adaptive = telemetry.samplingTargetPerS === null ? null : new AdaptiveRate(telemetry.samplingTargetPerS);
+    const resource = {
       'service.name': telemetry.serviceName,
       'service.version': VERSION,
       'telemetry.sdk.name': '@microlabs/otel-cf-workers',
       'telemetry.sdk.language': 'js',
       'cloud.provider': 'cloudflare',
       'cloud.platform': 'cloudflare.workers',
-    });
+    };
+    this.resource = resourceFromAttributes(resource);
+    this.metrics =
+      telemetry.metricsUrl === null
+        ? null
+        : new MetricsExporter(
+            telemetry,
+            // Cumulative series from many isolates: each isolate is its own instance, or their totals would clash.
+            { ...resource, 'telemetry.sdk.name': 'llm-sla-gateway', 'service.instance.id': this.isolate },
+            { name: 'llm-sla-gateway', version: VERSION },
+            (key, n) => this.queue.count(key, n),
+            this.now,
+            options.postMetrics,
+          );
   }
 
   record(record: CallRecord): Promise<void> | void {
-    const parent = parseTraceparent(record.trace.traceparent);
-    const traceId = parent?.traceId ?? randomHex(16);
-    const head = headKeeps(this.telemetry, record, traceId, parent);
-    const keptBy = head ? 'head' : tailReason(record, this.telemetry.slowMs ?? this.slowMsFor(record.route));
-    let exported: Promise<void> | void = undefined;
-    if (keptBy === null) this.queue.count('spans_unsampled');
-    else exported = this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy));
-    // The counts are reported after this call's export, if it waits for one; most calls wait for nothing.
-    return exported ? exported.then(() => this.reportCounts()) : this.reportCounts();
+    const exported = this.telemetry.tracesUrl === null ? undefined : this.sample(record);
+    const measured = this.metrics?.record(record);
+    // The counts are reported after this call's exports, if it waits for any; most calls wait for nothing.
+    if (!exported && !measured) return this.reportCounts();
+    return Promise.all([exported, measured]).then(() => this.reportCounts());
   }
 
-  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string): SpanImpl {
+  /** Head decision (adaptive when configured), tail rules, then the span into the queue. */
+  private sample(record: CallRecord): Promise<void> | void {
+    const parent = parseTraceparent(record.trace.traceparent);
+    const traceId = parent?.traceId ?? randomHex(16);
+    const t = this.telemetry;
+    let adaptive = null;
+    if (this.adaptive) {
+      const now = this.now();
+      adaptive = { scale: this.adaptive.scale(now), min: t.samplingMinRatio, max: t.samplingMaxRatio };
+      this.adaptive.observe(this.demandOf(record, parent), now);
+    }
+    const head = headDecision(t, record, traceId, parent, adaptive);
+    // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
+    const tail = head.keep && head.probability !== 1 && head.probability !== null ? tailReason(record, t.slowMs ?? this.slowMsFor(record.route)) : null;
+    const keptBy = head.keep ? 'head' : tailReason(record, t.slowMs ?? this.slowMsFor(record.route));
+    if (keptBy === null) {
+      this.queue.count('spans_unsampled');
+      return;
+    }
+    const probability = keptBy !== 'head' || tail !== null ? 1 : head.probability;
+    return this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy, probability));
+  }
+
+  /** A call's weight in the adaptive demand: the spans/s it would add at the configured ratios. */
+  private demandOf(record: CallRecord, parent: TraceParent | null): number {
+    if (record.priority === 'critical') return 1;
+    if (parent && this.telemetry.sampler.startsWith('parentbased_')) return parent.sampled ? 1 : 0;
+    return this.telemetry.ratios[record.priority];
+  }
+
+  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {
     const { attributes, dropped } = spanAttributes(record, this.telemetry, this.secrets);
     attributes[ATTR.SLA_SAMPLED_BY] = keptBy;
-    const traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
+    let traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
+    if (probability !== null) {
+      attributes[ATTR.SLA_SAMPLING_PROBABILITY] = probability;
+      traceState = withThreshold(traceState ?? createTraceState(), thresholdFor(probability).th);
+    }
     const span = new SpanImpl({
       name: spanName(record),
       attributes,
@@ -122,6 +176,12 @@ export class SpanRecorder implements Recorder {
       // the next report carries these totals
     }
   }
+}
+
+/** Sets `th` in the OpenTelemetry `ot` tracestate entry, keeping its other sub-keys (`rv`...). */
+function withThreshold(state: ReturnType<typeof createTraceState>, th: string) {
+  const others = (state.get('ot') ?? '').split(';').filter((kv) => kv !== '' && !kv.startsWith('th:'));
+  return state.set('ot', [`th:${th}`, ...others].join(';'));
 }
 
 function safeTraceState(raw: string) {

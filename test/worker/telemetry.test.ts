@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve';
 import type { CallRecord } from '../../src/record';
-import { headKeeps, parseTraceparent, traceIdBelow } from '../../src/telemetry/sampling';
+import { headKeeps, parseTraceparent, traceIdKeeps } from '../../src/telemetry/sampling';
 import { resolveTelemetry } from '../../src/config/telemetry';
 import type { TelemetryCounts } from '../../src/telemetry/exporter';
 import { registry } from '../../src/recorder/durable';
@@ -216,7 +216,7 @@ describe('sampling', () => {
       let kept = 0;
       for (let i = 0; i < n; i++) {
         const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-        if (traceIdBelow(id, ratio)) kept++;
+        if (traceIdKeeps(id, ratio)) kept++;
       }
       const sd = Math.sqrt(n * ratio * (1 - ratio));
       expect(Math.abs(kept - n * ratio)).toBeLessThan(5 * sd);
