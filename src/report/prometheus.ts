@@ -98,8 +98,8 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_dropped_samples_total', {}, snapshot.droppedSamples);
   const t = snapshot.telemetry ?? {};
   const n = (k: string) => t[k] ?? 0;
-  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full, export failed).');
-  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_export_failed']) {
+  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full: new span refused or oldest evicted, export failed).');
+  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_queue_evicted', 'dropped_export_failed']) {
     out.sample('llm_sla_telemetry_spans_total', { result }, n(`spans_${result}`));
   }
   out.family('llm_sla_telemetry_exports_total', 'counter', 'OTLP export requests by result (failed includes timeouts).');
@@ -107,5 +107,12 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_telemetry_exports_total', { result: 'failed' }, n('exports_failed'));
   out.family('llm_sla_telemetry_breaker_opens_total', 'counter', 'Times the span export circuit breaker opened.');
   out.sample('llm_sla_telemetry_breaker_opens_total', {}, n('breaker_opens'));
+  out.family('llm_sla_telemetry_export_bytes_total', 'counter', 'Body bytes of span exports sent (after gzip when on).');
+  out.sample('llm_sla_telemetry_export_bytes_total', {}, n('export_bytes'));
+  out.family('llm_sla_telemetry_metric_exports_total', 'counter', 'GenAI metrics exports by result (cumulative totals: a failed one is carried by the next).');
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'ok' }, n('metric_exports_ok'));
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'failed' }, n('metric_exports_failed'));
+  out.family('llm_sla_telemetry_metric_points_overflow_total', 'counter', 'GenAI metric points folded into the otel.metric.overflow series (series limit reached).');
+  out.sample('llm_sla_telemetry_metric_points_overflow_total', {}, n('metric_points_overflow'));
   return out.toString();
 }

@@ -1,8 +1,10 @@
 /**
  * Adaptive head sampling: scales the configured head ratios so that an isolate keeps about `targetPerS` spans per
- * second whatever its load. It estimates the isolate's *demand* — the spans per second the configured ratios alone
- * would keep (each call adds its priority's ratio; `critical` adds 1) — and answers the scale `target / demand`,
- * at most 1 (a quiet isolate keeps what the ratios say).
+ * second whatever its load. It estimates two *demands* in spans per second: the spans that are kept whatever the
+ * scale (critical calls, errors and slow calls, a caller's sampled flag: weight 1 each) and the spans the configured
+ * ratios alone would keep of the others (each adds its priority's ratio). The scale is what is left of the target
+ * after the fixed demand, over the scalable demand, at most 1 (a quiet isolate keeps what the ratios say) and at
+ * least 0 (the ratio bounds then hold the floor).
  *
  * Estimate: demand per one-second window, smoothed across windows (half the weight on the last one), and never
  * below what the current window has already seen — so a load spike lowers the scale within its first second, and a
@@ -12,33 +14,37 @@
  */
 export class AdaptiveRate {
   private windowStart: number | null = null;
-  private windowDemand = 0;
-  /** Smoothed demand per second over past windows; null until the first window closes. */
-  private smoothed: number | null = null;
+  private window = { fixed: 0, scalable: 0 };
+  /** Smoothed demands per second over past windows; null until the first window closes. */
+  private smoothed: { fixed: number; scalable: number } | null = null;
 
   constructor(
     private readonly targetPerS: number,
     private readonly windowMs = 1000,
   ) {}
 
-  /** The scale for a call deciding now (0 < scale <= 1). */
+  /** The scale for a call deciding now (0 <= scale <= 1). */
   scale(now: number): number {
-    this.roll(now);
-    const current = this.windowDemand / (this.windowMs / 1000);
-    const demand = Math.max(this.smoothed ?? 0, current);
-    return demand <= this.targetPerS ? 1 : this.targetPerS / demand;
+    const { fixed, scalable } = this.demand(now);
+    if (fixed + scalable <= this.targetPerS) return 1;
+    return Math.max(0, this.targetPerS - fixed) / scalable;
   }
 
-  /** Adds a call's weight (its configured head ratio) to the demand of the window `now` falls in. */
-  observe(weight: number, now: number): void {
+  /** Adds a call's weight to the window `now` falls in: a span kept whatever the scale (`fixed`), or its head ratio. */
+  observe(weight: number, fixed: boolean, now: number): void {
     this.roll(now);
-    this.windowDemand += weight;
+    if (fixed) this.window.fixed += weight;
+    else this.window.scalable += weight;
   }
 
-  /** Demand per second as estimated now (for tests and the bench). */
-  demand(now: number): number {
+  /** Demands per second as estimated now: the smoothed past, or the current window's if it has already seen more. */
+  demand(now: number): { fixed: number; scalable: number } {
     this.roll(now);
-    return Math.max(this.smoothed ?? 0, this.windowDemand / (this.windowMs / 1000));
+    const perS = 1000 / this.windowMs;
+    return {
+      fixed: Math.max(this.smoothed?.fixed ?? 0, this.window.fixed * perS),
+      scalable: Math.max(this.smoothed?.scalable ?? 0, this.window.scalable * perS),
+    };
   }
 
   private roll(now: number): void {
@@ -49,9 +55,10 @@ export class AdaptiveRate {
     const elapsed = now - this.windowStart;
     if (elapsed < this.windowMs) return;
     // A window closes: its demand per second over the time it really covered (an idle gap counts as quiet).
-    const rate = this.windowDemand / (elapsed / 1000);
-    this.smoothed = this.smoothed === null ? rate : (this.smoothed + rate) / 2;
+    const fixed = this.window.fixed / (elapsed / 1000);
+    const scalable = this.window.scalable / (elapsed / 1000);
+    this.smoothed = this.smoothed === null ? { fixed, scalable } : { fixed: (this.smoothed.fixed + fixed) / 2, scalable: (this.smoothed.scalable + scalable) / 2 };
     this.windowStart = now;
-    this.windowDemand = 0;
+    this.window = { fixed: 0, scalable: 0 };
   }
 }

@@ -11,7 +11,7 @@ import { AdaptiveRate } from './adaptive';
 import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
 import { ATTR } from './keys';
 import { MetricsExporter, type PostOtlp } from './metrics-export';
-import { headDecision, parseTraceparent, tailReason, thresholdFor, type TraceParent } from './sampling';
+import { headDecision, parseTraceparent, tailReason, thresholdFor } from './sampling';
 import { spanAttributes, spanName } from './span';
 
 /** Where this isolate's telemetry totals go so that `/metrics` can show them whichever isolate answers. */
@@ -88,29 +88,27 @@ export class SpanRecorder implements Recorder {
     const parent = parseTraceparent(record.trace.traceparent);
     const traceId = parent?.traceId ?? randomHex(16);
     const t = this.telemetry;
+    const slowMs = () => t.slowMs ?? this.slowMsFor(record.route);
     let adaptive = null;
+    let tail: 'error' | 'slow' | null | undefined;
     if (this.adaptive) {
+      // The call is over: whether the tail rules keep it is known, and such calls count as fixed demand.
+      tail = tailReason(record, slowMs());
       const now = this.now();
       adaptive = { scale: this.adaptive.scale(now), min: t.samplingMinRatio, max: t.samplingMaxRatio };
-      this.adaptive.observe(this.demandOf(record, parent), now);
+      const fixed = tail !== null || record.priority === 'critical' || (parent !== null && t.sampler.startsWith('parentbased_'));
+      this.adaptive.observe(fixed ? (parent && !parent.sampled && tail === null ? 0 : 1) : t.ratios[record.priority], fixed, now);
     }
     const head = headDecision(t, record, traceId, parent, adaptive);
     // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
-    const tail = head.keep && head.probability !== 1 && head.probability !== null ? tailReason(record, t.slowMs ?? this.slowMsFor(record.route)) : null;
-    const keptBy = head.keep ? 'head' : tailReason(record, t.slowMs ?? this.slowMsFor(record.route));
+    if (tail === undefined) tail = head.probability === 1 || (head.keep && head.probability === null) ? null : tailReason(record, slowMs());
+    const keptBy = head.keep ? 'head' : tail;
     if (keptBy === null) {
       this.queue.count('spans_unsampled');
       return;
     }
     const probability = keptBy !== 'head' || tail !== null ? 1 : head.probability;
     return this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy, probability));
-  }
-
-  /** A call's weight in the adaptive demand: the spans/s it would add at the configured ratios. */
-  private demandOf(record: CallRecord, parent: TraceParent | null): number {
-    if (record.priority === 'critical') return 1;
-    if (parent && this.telemetry.sampler.startsWith('parentbased_')) return parent.sampled ? 1 : 0;
-    return this.telemetry.ratios[record.priority];
   }
 
   private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {

@@ -7,6 +7,8 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string;
+  /** W3C tracestate the span carries ('' when none). */
+  traceState: string;
   name: string;
   kind: number;
   startNs: string;
@@ -64,6 +66,7 @@ interface ExportRequest {
         traceId: string;
         spanId: string;
         parentSpanId?: string;
+        traceState?: string;
         name: string;
         kind: number;
         startTimeUnixNano: string | number;
@@ -84,6 +87,7 @@ export function decodeExport(body: ExportRequest): ReceivedSpan[] {
         traceId: s.traceId,
         spanId: s.spanId,
         parentSpanId: s.parentSpanId ?? '',
+        traceState: s.traceState ?? '',
         name: s.name,
         kind: s.kind,
         startNs: String(s.startTimeUnixNano),
@@ -171,6 +175,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       raw.push({ headers: req.headers, body: text });
       if (signal === 'metrics') {
         scope.metricRequests++;
+        if (scope.mode.status >= 400) {
+          res.statusCode = scope.mode.status;
+          return res.end('{"code":13,"message":"collector failure (test)"}');
+        }
         try {
           scope.metrics.push(JSON.parse(text));
           return res.end('{}');

@@ -366,7 +366,8 @@ describe('a collector that misbehaves', () => {
 
   for (const kind of ['answers 500', 'is down'] as const) {
     it(`a collector that ${kind}: no client error, the breaker opens, drops are counted, a probe closes it`, async () => {
-      const c = collector({ TELEMETRY_BREAKER_FAILURES: '3', TELEMETRY_BREAKER_COOLDOWN_MS: '300', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' });
+      // Metrics export off: its wait on the dead collector would let the 300 ms cool-down pass between calls.
+      const c = collector({ TELEMETRY_BREAKER_FAILURES: '3', TELEMETRY_BREAKER_COOLDOWN_MS: '300', OTEL_EXPORTER_OTLP_TIMEOUT: '1000', OTEL_METRICS_EXPORTER: 'none' });
       if (kind === 'answers 500') await c.mode('status=500');
       const vars = kind === 'is down' ? { ...c.vars, OTEL_EXPORTER_OTLP_ENDPOINT: env.OTLP_DEAD } : c.vars;
       const gw = gateway(vars);
