@@ -114,5 +114,7 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_telemetry_metric_exports_total', { result: 'failed' }, n('metric_exports_failed'));
   out.family('llm_sla_telemetry_metric_points_overflow_total', 'counter', 'GenAI metric points folded into the otel.metric.overflow series (series limit reached).');
   out.sample('llm_sla_telemetry_metric_points_overflow_total', {}, n('metric_points_overflow'));
+  out.family('llm_sla_analytics_points_failed_total', 'counter', 'Analytics Engine data points the binding refused.');
+  out.sample('llm_sla_analytics_points_failed_total', {}, n('analytics_points_failed'));
   return out.toString();
 }
