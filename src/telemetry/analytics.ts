@@ -68,7 +68,8 @@ export class AnalyticsRecorder implements Recorder {
   }
 }
 
-const ISOLATE = crypto.randomUUID();
+/** Names this isolate's refusal count in the registry (made on first use: no random values at global scope). */
+let isolate: string | null = null;
 const recorders = new WeakMap<AnalyticsEngineDataset, AnalyticsRecorder>();
 
 /**
@@ -84,7 +85,7 @@ export function analyticsRecorderFor(
   let r = recorders.get(dataset);
   if (!r) {
     let failures = 0;
-    r = new AnalyticsRecorder(dataset, () => report(ISOLATE, { analytics_points_failed: ++failures }).catch(() => undefined));
+    r = new AnalyticsRecorder(dataset, () => report((isolate ??= crypto.randomUUID()), { analytics_points_failed: ++failures }).catch(() => undefined));
     recorders.set(dataset, r);
   }
   return r;
