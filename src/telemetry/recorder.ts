@@ -20,14 +20,16 @@ export type ReportCounts = (isolate: string, totals: TelemetryCounts) => Promise
 const VERSION = '0.1.0';
 
 /**
- * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP with otel-cf-workers' exporter. Runs
+ * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP (JSON, optionally gzipped). Runs
  * where every recorder runs: in `ctx.waitUntil`, after the response is complete, so the span covers the whole call
  * (a stream until its last byte) and its export can never delay or break the response.
  *
  * Why not otel-cf-workers' `instrument()` around the handler: it ends its spans when the handler returns (the
  * headers, not a stream's last byte), fixes the exporter per isolate, posts an empty export for unsampled traces,
  * never calls `postProcessor` (upstream #207), and wraps env and ctx in proxies on every request. Building the span
- * from the record uses the library's span and exporter without any of that on the response path.
+ * from the record uses the library's span type (serialized by OpenTelemetry's OTLP JSON transformer, posted by
+ * `otlp-http.ts`, gzipped when configured) without any of that on the response path. The same recorder feeds the
+ * GenAI client metrics (`metrics-export.ts`) when a metrics endpoint is configured.
  */
 export class SpanRecorder implements Recorder {
   readonly queue: SpanQueue;
