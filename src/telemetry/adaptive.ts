@@ -6,9 +6,9 @@
  * after the fixed demand, over the scalable demand, at most 1 (a quiet isolate keeps what the ratios say) and at
  * least 0 (the ratio bounds then hold the floor).
  *
- * Estimate: demand per one-second window, smoothed across windows (half the weight on the last one), and never
- * below what the current window has already seen — so a load spike lowers the scale within its first second, and a
- * drop raises it within a few. The scale only sets the probability a call is decided with; each kept span carries
+ * Estimate: demand per one-second window, smoothed across windows (half the weight on the last one) but never
+ * below the last full window nor what the current window has already seen — so rising load lowers the scale within
+ * a second, and falling load raises it over a few (erring toward fewer spans, never a burst). The scale only sets the probability a call is decided with; each kept span carries
  * that probability, so counts re-weighted by `1 / probability` stay unbiased while the scale moves. Driven by
  * `now`, one number per call: no timers, nothing on the response path.
  */
@@ -17,6 +17,8 @@ export class AdaptiveRate {
   private window = { fixed: 0, scalable: 0 };
   /** Smoothed demands per second over past windows; null until the first window closes. */
   private smoothed: { fixed: number; scalable: number } | null = null;
+  /** The last full window's demands per second. */
+  private last = { fixed: 0, scalable: 0 };
 
   constructor(
     private readonly targetPerS: number,
@@ -42,8 +44,8 @@ export class AdaptiveRate {
     this.roll(now);
     const perS = 1000 / this.windowMs;
     return {
-      fixed: Math.max(this.smoothed?.fixed ?? 0, this.window.fixed * perS),
-      scalable: Math.max(this.smoothed?.scalable ?? 0, this.window.scalable * perS),
+      fixed: Math.max(this.smoothed?.fixed ?? 0, this.last.fixed, this.window.fixed * perS),
+      scalable: Math.max(this.smoothed?.scalable ?? 0, this.last.scalable, this.window.scalable * perS),
     };
   }
 
@@ -58,6 +60,7 @@ export class AdaptiveRate {
     const fixed = this.window.fixed / (elapsed / 1000);
     const scalable = this.window.scalable / (elapsed / 1000);
     this.smoothed = this.smoothed === null ? { fixed, scalable } : { fixed: (this.smoothed.fixed + fixed) / 2, scalable: (this.smoothed.scalable + scalable) / 2 };
+    this.last = { fixed, scalable };
     this.windowStart = now;
     this.window = { fixed: 0, scalable: 0 };
   }

@@ -39,18 +39,20 @@ class Histogram {
     readonly bounds: readonly number[],
   ) {}
 
-  /** Adds a value; answers false when it went to the overflow series. */
-  record(attributes: Record<string, Attr>, value: number): boolean {
-    let key = JSON.stringify(attributes);
+  /**
+   * Adds a value to the series `key` names (`attributes()` builds its attributes only when the series is new);
+   * answers false when it went to the overflow series.
+   */
+  record(key: string, attributes: () => Record<string, Attr>, value: number): boolean {
     let s = this.series.get(key);
     let fits = true;
-    if (!s && this.series.size >= SERIES_LIMIT) {
-      fits = false;
-      attributes = { 'otel.metric.overflow': true };
-      key = JSON.stringify(attributes);
-      s = this.series.get(key);
+    if (!s) {
+      if (this.series.size >= SERIES_LIMIT) {
+        fits = false;
+        s = this.series.get(OVERFLOW_KEY);
+        if (!s) this.series.set(OVERFLOW_KEY, (s = this.open({ 'otel.metric.overflow': true }, value)));
+      } else this.series.set(key, (s = this.open(attributes(), value)));
     }
-    if (!s) this.series.set(key, (s = { attributes, buckets: new Array<number>(this.bounds.length + 1).fill(0), count: 0, sum: 0, min: value, max: value }));
     // Explicit buckets are upper-inclusive: (b[i-1], b[i]].
     let i = 0;
     while (i < this.bounds.length && value > (this.bounds[i] as number)) i++;
@@ -61,7 +63,13 @@ class Histogram {
     if (value > s.max) s.max = value;
     return fits;
   }
+
+  private open(attributes: Record<string, Attr>, value: number): Series {
+    return { attributes, buckets: new Array<number>(this.bounds.length + 1).fill(0), count: 0, sum: 0, min: value, max: value };
+  }
 }
+
+const OVERFLOW_KEY = '\u0001overflow';
 
 /** OTLP JSON `KeyValue` list. */
 export function otlpAttributes(attributes: Readonly<Record<string, Attr>>): { key: string; value: Record<string, Attr> }[] {
@@ -89,24 +97,29 @@ export class GenAiMetrics {
 
   /** Adds one call; answers how many of its points went to an overflow series. */
   record(r: CallRecord): number {
-    const attributes: Record<string, Attr> = {
-      [ATTR.GEN_AI_OPERATION_NAME]: OPERATION_NAMES[r.operation] ?? r.operation,
-      [ATTR.GEN_AI_PROVIDER_NAME]: PROVIDER_NAMES[r.provider] ?? r.provider,
+    // One key string per call (attribute objects are built only for a new series), from the exported values.
+    const operation = OPERATION_NAMES[r.operation] ?? r.operation;
+    const provider = PROVIDER_NAMES[r.provider] ?? r.provider;
+    const base = `${operation}\u0000${provider}\u0000${r.requestModel ?? '\u0001'}\u0000${r.responseModel ?? '\u0001'}\u0000${r.server.address}\u0000${r.server.port}`;
+    const attributes = (): Record<string, Attr> => {
+      const a: Record<string, Attr> = {
+        [ATTR.GEN_AI_OPERATION_NAME]: operation,
+        [ATTR.GEN_AI_PROVIDER_NAME]: provider,
+      };
+      if (r.requestModel !== null) a[ATTR.GEN_AI_REQUEST_MODEL] = r.requestModel;
+      if (r.responseModel !== null) a[ATTR.GEN_AI_RESPONSE_MODEL] = r.responseModel;
+      a[ATTR.SERVER_ADDRESS] = r.server.address;
+      a[ATTR.SERVER_PORT] = r.server.port;
+      return a;
     };
-    if (r.requestModel !== null) attributes[ATTR.GEN_AI_REQUEST_MODEL] = r.requestModel;
-    if (r.responseModel !== null) attributes[ATTR.GEN_AI_RESPONSE_MODEL] = r.responseModel;
-    attributes[ATTR.SERVER_ADDRESS] = r.server.address;
-    attributes[ATTR.SERVER_PORT] = r.server.port;
     let overflow = 0;
-    const put = (h: Histogram, a: Record<string, Attr>, v: number) => {
-      if (!h.record(a, v)) overflow++;
-    };
     // error.type only on the duration (the conventions' other two have no failed-call form).
-    put(this.duration, r.errorType !== null ? { ...attributes, [ATTR.ERROR_TYPE]: r.errorType } : attributes, r.totalMs / 1000);
-    if (r.stream && r.ttftMs !== null) put(this.firstChunk, attributes, r.ttftMs / 1000);
+    const error = r.errorType;
+    if (!this.duration.record(error === null ? base : `${base}\u0000e${error}`, () => (error === null ? attributes() : { ...attributes(), [ATTR.ERROR_TYPE]: error }), r.totalMs / 1000)) overflow++;
+    if (r.stream && r.ttftMs !== null && !this.firstChunk.record(base, attributes, r.ttftMs / 1000)) overflow++;
     if (r.usage) {
-      put(this.tokens, { ...attributes, [ATTR.GEN_AI_TOKEN_TYPE]: 'input' }, r.usage.input);
-      put(this.tokens, { ...attributes, [ATTR.GEN_AI_TOKEN_TYPE]: 'output' }, r.usage.output);
+      if (!this.tokens.record(`${base}\u0000input`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'input' }), r.usage.input)) overflow++;
+      if (!this.tokens.record(`${base}\u0000output`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'output' }), r.usage.output)) overflow++;
     }
     this.version++;
     return overflow;

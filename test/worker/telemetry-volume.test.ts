@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve';
 import { resolveTelemetry, type TelemetryConfig } from '../../src/config/telemetry';
 import type { CallRecord, Priority } from '../../src/record';
+import { GenAiMetrics } from '../../src/telemetry/metrics';
 import { SpanRecorder, spanRecorderFor } from '../../src/telemetry/recorder';
 import { thresholdFor } from '../../src/telemetry/sampling';
 import type { ReceivedSpan } from '../support/otlp-receiver';
@@ -379,5 +380,15 @@ describe('GenAI client metrics over OTLP', () => {
     const overflow = [...duration.series.values()].find((s) => s.attributes['otel.metric.overflow'] === true);
     expect(overflow?.count).toBe(10);
     expect(recorder.queue.counts.metric_points_overflow).toBe(10);
+  });
+
+  it('operations that export the same gen_ai.operation.name share one series (no duplicate attribute sets)', async () => {
+    const base = await realRecord();
+    const metrics = new GenAiMetrics(0);
+    metrics.record({ ...base, operation: 'chat', usage: null });
+    metrics.record({ ...base, operation: 'responses', usage: null });
+    expect(metrics.duration.series.size).toBe(1);
+    expect([...metrics.duration.series.values()][0]?.count).toBe(2);
+    expect([...metrics.duration.series.values()][0]?.attributes['gen_ai.operation.name']).toBe('chat');
   });
 });
