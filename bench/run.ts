@@ -7,6 +7,7 @@ import { ingestLoad, settledCount } from './ingest-load';
 import { heapUsedMb } from './inspector';
 import { startOtlpSink } from './otlp-sink';
 import { cpuSeconds, startFloor, startGateway, type Target } from './runtime';
+import { telemetryVolume } from './telemetry-volume';
 
 /**
  * `npm run bench`: the gateway against a bare pass-through worker (the floor) on the same runtime and the mock
@@ -208,6 +209,9 @@ async function main(): Promise<void> {
       scenarios[name] = { connections, seconds, rps: r.rps, p99Ms: r.p99Ms, errorRate: r.requests ? r.errors / r.requests : NaN };
     }
 
+    phase('telemetry volume');
+    const tv = await telemetryVolume({ startGateway, bundle, upstreamUrl: upstream.url, quick });
+
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
     const ttfbOver = (name: string) => (cMed[name]?.ttfbP50 ?? NaN) - (cMed['direct']?.ttfbP50 ?? NaN);
     const ratios = {
@@ -231,6 +235,7 @@ async function main(): Promise<void> {
       f: { memory, cpuMsPerRequest },
       scenarios,
       telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
+      telemetryVolume: tv,
       slaCount: sla.overall.count,
       gatewayCalls,
       ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round3(v)])),
@@ -239,6 +244,7 @@ async function main(): Promise<void> {
     const file = `bench/results/${result.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     printTable(result);
+    console.log(`\ntelemetry volume: ${JSON.stringify(tv)}`);
     console.log(`\nwritten ${file}`);
   } finally {
     await Promise.all([floor.dispose(), gateway.dispose(), floorS.dispose(), gatewayS.dispose(), pumpD.dispose(), pumpE.dispose(), gatewayInspect.target.dispose(), floorInspect.target.dispose(), upstream.close(), streaming.close(), sink.close()]);

@@ -14,6 +14,7 @@ import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder }
 import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
+import { analyticsRecorderFor, type AnalyticsRecorder } from './telemetry/analytics';
 import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
 export interface GatewayOptions {
@@ -37,15 +38,18 @@ export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
   return new TeeRecorder(recorders);
 }
 
-const tees = new WeakMap<SpanRecorder, WeakMap<Recorder, Recorder>>();
-/** The chosen recorder plus span export when an OTLP endpoint is configured. */
+const tees = new WeakMap<object, WeakMap<Recorder, Recorder>>();
+/** The chosen recorder plus span/metrics export (an OTLP endpoint configured) and Analytics Engine (bound). */
 function withSpans(recorder: Recorder, config: ResolvedConfig, env: Env): Recorder {
-  const spans = spanRecorderFor(config, env, (isolate, totals) => registry(env).reportTotals(isolate, { ...totals }));
-  if (!spans) return recorder;
-  let byRecorder = tees.get(spans);
-  if (!byRecorder) tees.set(spans, (byRecorder = new WeakMap()));
+  const report = (isolate: string, totals: Readonly<Record<string, number>>) => registry(env).reportTotals(isolate, { ...totals });
+  const spans = spanRecorderFor(config, env, (isolate, totals) => report(isolate, { ...totals }));
+  const points = analyticsRecorderFor(env, report);
+  const key: SpanRecorder | AnalyticsRecorder | null = spans ?? points;
+  if (!key) return recorder;
+  let byRecorder = tees.get(key);
+  if (!byRecorder) tees.set(key, (byRecorder = new WeakMap()));
   let tee = byRecorder.get(recorder);
-  if (!tee) byRecorder.set(recorder, (tee = new TeeRecorder([recorder, spans])));
+  if (!tee) byRecorder.set(recorder, (tee = new TeeRecorder([recorder, ...(spans ? [spans] : []), ...(points ? [points] : [])])));
   return tee;
 }
 

@@ -103,8 +103,8 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_dropped_samples_total', {}, snapshot.droppedSamples);
   const t = snapshot.telemetry ?? {};
   const n = (k: string) => t[k] ?? 0;
-  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full, export failed).');
-  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_export_failed']) {
+  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full: new span refused or oldest evicted, export failed).');
+  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_queue_evicted', 'dropped_export_failed']) {
     out.sample('llm_sla_telemetry_spans_total', { result }, n(`spans_${result}`));
   }
   out.family('llm_sla_telemetry_exports_total', 'counter', 'OTLP export requests by result (failed includes timeouts).');
@@ -124,5 +124,14 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
   out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
   out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
+  out.family('llm_sla_telemetry_export_bytes_total', 'counter', 'Body bytes of span exports sent (after gzip when on).');
+  out.sample('llm_sla_telemetry_export_bytes_total', {}, n('export_bytes'));
+  out.family('llm_sla_telemetry_metric_exports_total', 'counter', 'GenAI metrics exports by result (cumulative totals: a failed one is carried by the next).');
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'ok' }, n('metric_exports_ok'));
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'failed' }, n('metric_exports_failed'));
+  out.family('llm_sla_telemetry_metric_points_overflow_total', 'counter', 'GenAI metric points folded into the otel.metric.overflow series (series limit reached).');
+  out.sample('llm_sla_telemetry_metric_points_overflow_total', {}, n('metric_points_overflow'));
+  out.family('llm_sla_analytics_points_failed_total', 'counter', 'Analytics Engine data points the binding refused.');
+  out.sample('llm_sla_analytics_points_failed_total', {}, n('analytics_points_failed'));
   return out.toString();
 }
