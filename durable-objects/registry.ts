@@ -109,6 +109,11 @@ export class SlaRegistry extends DurableObject<Env> {
     return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
   }
 
+  /** The runtime SLA config alone (route objects read it to judge calls against the SLO in force). */
+  configOverride(): string | null {
+    return this.getMeta('sla_config');
+  }
+
   setConfig(json: string | null): void {
     if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
     else this.setMeta('sla_config', json);
@@ -119,6 +124,7 @@ export class SlaRegistry extends DurableObject<Env> {
     if (route === null) {
       this.sql.exec('DELETE FROM routes');
       this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');
+      this.sql.exec('DELETE FROM meta WHERE key = ?', 'burn_state');
       return;
     }
     this.sql.exec('DELETE FROM routes WHERE route = ?', route);
@@ -144,6 +150,8 @@ export class SlaRegistry extends DurableObject<Env> {
       await evaluateAlarm(this.env, this.state(), now, {
         states: this.alertStates(),
         saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
+        burnStates: JSON.parse(this.getMeta('burn_state') ?? '{}') as import('../src/service/burn-alerts').BurnStates,
+        saveBurnStates: (s) => this.setMeta('burn_state', JSON.stringify(s)),
         record: (ts, route, payload) => {
           this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
           this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');

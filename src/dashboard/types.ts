@@ -14,7 +14,7 @@ export interface DashboardAlert {
   id: number;
   at: string;
   delivered: boolean;
-  type: 'sla.violated' | 'sla.recovered';
+  type: import('../service/alerting').AlertPayload['type'];
   route: string;
   status: string;
   previous_status: string;

@@ -11,6 +11,8 @@ import { defaultWindow, slaConfigInForce } from '../service/sla-config';
 import { buildRouteReport, buildSlaReport, routeStub } from '../service/sla-report';
 import { flushStats } from '../recorder/durable';
 import type { RegistryState } from '../../durable-objects/registry';
+import { renderSloMetrics } from '../report/prometheus-slo';
+import { routeBudgets } from '../service/slo-report';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -104,7 +106,9 @@ slaRoutes.get('/sla/*', read, async (c) => {
 });
 
 slaRoutes.get('/metrics', read, async (c) => {
-  const [{ routes }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
+  const [{ routes, configOverride }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
+  const cfg = slaConfigInForce(c.env, configOverride);
+  const budgets = cfg.ok ? routeBudgets(c.env.ROUTE_STATS, routes, cfg.config, Date.now()) : Promise.resolve([]);
   const parts = await Promise.all(
     routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
   );
@@ -137,6 +141,6 @@ slaRoutes.get('/metrics', read, async (c) => {
     droppedSamples,
     telemetry,
   };
-  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported });
+  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });

@@ -1,4 +1,5 @@
-import { parseWindow, targetsFor, type SlaConfig } from '../sla/config';
+import { parseWindow, sloFor, targetsFor, type SlaConfig } from '../sla/config';
+import { errorBudget, sumWindowCounts, type SloWindowCounts } from '../sla/slo';
 import { evaluateOverall, evaluateRoute, summarize } from '../sla/evaluate';
 import { deserializeWindow, mergeWindows, type WindowStats } from '../sla/window';
 import type { RouteReport, RouteDetailReport, SeriesPoint, SlaReport } from '../report/types';
@@ -28,9 +29,10 @@ export async function routeWindows(
   from: number,
   to: number,
   withSeries = false,
-): Promise<{ merged: WindowStats; series: WindowStats[] }> {
+  sloPeriodHours: number | null = null,
+): Promise<{ merged: WindowStats; series: WindowStats[]; slo: SloWindowCounts | null }> {
   const shards = await Promise.all(
-    Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to, withSeries)),
+    Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to, withSeries, sloPeriodHours)),
   );
   const merged = mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from);
   const byStart = new Map<number, WindowStats>();
@@ -41,17 +43,23 @@ export async function routeWindows(
       byStart.set(w.start, prev ? mergeWindows([prev, w], w.start, MINUTE) : w);
     }
   }
-  return { merged, series: [...byStart.values()].sort((a, b) => a.start - b.start) };
+  const slo = sloPeriodHours === null ? null : sumWindowCounts(shards.flatMap((s) => (s.slo ? [s.slo] : [])));
+  return { merged, series: [...byStart.values()].sort((a, b) => a.start - b.start), slo };
 }
 
 const countClientErrors = (config: SlaConfig, route: string | null): boolean => targetsFor(config, route).count_client_errors;
 
-function report(route: string | null, merged: WindowStats, windowMs: number, config: SlaConfig): RouteReport {
+function report(route: string | null, merged: WindowStats, windowMs: number, config: SlaConfig, slo: SloWindowCounts | null = null, now = 0): RouteReport {
   const stats = summarize(merged, windowMs, countClientErrors(config, route));
   const sla = route === null ? evaluateOverall(stats, config) : evaluateRoute(route, stats, targetsFor(config, route));
   const { exact: _exact, ...shown } = stats;
-  return { ...shown, sla };
+  const resolved = sloFor(config, route);
+  const budget = resolved && slo ? errorBudget(resolved, slo, now, targetsFor(config, route).min_samples) : null;
+  return { ...shown, sla, error_budget: budget };
 }
+
+/** The SLO period of a route in hours, or null when it has no SLO (its objects are then not asked for counts). */
+const sloHours = (config: SlaConfig, route: string) => sloFor(config, route)?.period_hours ?? null;
 
 /** `GET /sla`: every known route over one window, judged against its targets, and the overall line. */
 export async function buildSlaReport(
@@ -63,9 +71,9 @@ export async function buildSlaReport(
 ): Promise<SlaReport> {
   const windowMs = parseWindow(window);
   const { from, to } = windowRange(now, windowMs);
-  const merged = await Promise.all(routes.map((r) => routeWindows(ns, r, from, to)));
+  const merged = await Promise.all(routes.map((r) => routeWindows(ns, r, from, to, false, sloHours(config, r.route))));
   const out: Record<string, RouteReport> = {};
-  routes.forEach((r, i) => (out[r.route] = report(r.route, merged[i]?.merged ?? mergeWindows([], from, windowMs), windowMs, config)));
+  routes.forEach((r, i) => (out[r.route] = report(r.route, merged[i]?.merged ?? mergeWindows([], from, windowMs), windowMs, config, merged[i]?.slo ?? null, now)));
   const overall = report(null, mergeWindows(merged.map((m) => m.merged), from, windowMs), windowMs, config);
   const violations = [...Object.values(out).flatMap((r) => r.sla.violations), ...overall.sla.violations];
   const passed = overall.sla.status !== 'failed' && Object.values(out).every((r) => r.sla.status !== 'failed');
@@ -82,7 +90,7 @@ export async function buildRouteReport(
 ): Promise<RouteDetailReport> {
   const windowMs = parseWindow(window);
   const { from, to } = windowRange(now, windowMs);
-  const { merged, series } = await routeWindows(ns, entry, from, to, true);
+  const { merged, series, slo } = await routeWindows(ns, entry, from, to, true, sloHours(config, entry.route));
   const cce = countClientErrors(config, entry.route);
   const points: SeriesPoint[] = series.map((w) => {
     const s = summarize(w, MINUTE, cce);
@@ -102,7 +110,7 @@ export async function buildRouteReport(
     window,
     window_ms: windowMs,
     generated_at: new Date(now).toISOString(),
-    stats: report(entry.route, merged, windowMs, config),
+    stats: report(entry.route, merged, windowMs, config, slo, now),
     series: points,
   };
 }
