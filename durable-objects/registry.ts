@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
+import { evaluateAlarm, type AlertPayload, type AlertRecord } from '../src/service/alerting';
 
 export interface RouteEntry {
   route: string;
@@ -133,6 +133,17 @@ export class SlaRegistry extends DurableObject<Env> {
     this.setMeta('alert_state', JSON.stringify(states));
   }
 
+  /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
+  async recordAlerts(alerts: { ts: number; route: string; payload: AlertPayload }[]): Promise<void> {
+    for (const a of alerts) this.insertAlert(a.ts, a.route, a.payload);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + EVALUATION_INTERVAL_MS);
+  }
+
+  private insertAlert(ts: number, route: string, payload: AlertPayload): void {
+    this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
+    this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
+  }
+
   alerts(limit = 100): AlertRecord[] {
     return this.sql
       .exec<{ id: number; ts: number; payload: string; delivered: number; attempts: number }>(
@@ -152,10 +163,7 @@ export class SlaRegistry extends DurableObject<Env> {
         saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
         burnStates: JSON.parse(this.getMeta('burn_state') ?? '{}') as import('../src/service/burn-alerts').BurnStates,
         saveBurnStates: (s) => this.setMeta('burn_state', JSON.stringify(s)),
-        record: (ts, route, payload) => {
-          this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
-          this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
-        },
+        record: (ts, route, payload) => this.insertAlert(ts, route, payload),
         undelivered: () =>
           this.sql
             .exec<{ id: number; payload: string; attempts: number }>('SELECT id, payload, attempts FROM alerts WHERE delivered = 0 AND attempts < 10 ORDER BY id')

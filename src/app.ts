@@ -2,12 +2,14 @@ import { Hono } from 'hono';
 import { resolveConfig, type ResolvedConfig } from './config/resolve';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
+import { budgetCache } from './budget/gate';
 import { proxy } from './proxy/handler';
 import { DurableObjectRecorder, registry } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
+import { budgetRoutes } from './routes/budgets';
 import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
 export interface GatewayOptions {
@@ -66,6 +68,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   });
 
   app.route('/', slaRoutes);
+  app.route('/', budgetRoutes({ now }));
   app.route('/', dashboardRoutes);
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
@@ -97,7 +100,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const recorder = withSpans(pickRecorder(config, env), config, env);
       const rest = path.slice(name.length + 1);
       try {
-        return proxy(request, ctx, provider, url, rest, { config, recorder, now }).catch((err: unknown) => failure(err, name));
+        const budget = config.budgets === null ? null : budgetCache(env, config.budgets);
+        return proxy(request, ctx, provider, url, rest, { config, recorder, now, budget }).catch((err: unknown) => failure(err, name));
       } catch (err) {
         return failure(err, name);
       }

@@ -13,6 +13,8 @@ import { flushStats } from '../recorder/durable';
 import type { RegistryState } from '../../durable-objects/registry';
 import { renderSloMetrics } from '../report/prometheus-slo';
 import { routeBudgets } from '../service/slo-report';
+import { renderBudgetMetrics } from '../report/prometheus-budgets';
+import { teamBudgetsForMetrics } from '../service/budget-report';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -109,6 +111,7 @@ slaRoutes.get('/metrics', read, async (c) => {
   const [{ routes, configOverride }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
   const cfg = slaConfigInForce(c.env, configOverride);
   const budgets = cfg.ok ? routeBudgets(c.env.ROUTE_STATS, routes, cfg.config, Date.now()) : Promise.resolve([]);
+  const teams = teamBudgetsForMetrics(c.env, Date.now());
   const parts = await Promise.all(
     routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
   );
@@ -141,6 +144,6 @@ slaRoutes.get('/metrics', read, async (c) => {
     droppedSamples,
     telemetry,
   };
-  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets);
+  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets) + renderBudgetMetrics(telemetry, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
