@@ -65,6 +65,9 @@ describe('error budgets through the route objects, /sla, /metrics and the alert 
     expect(md).toMatch(/\| slo\.e2e \| 99\.0% \| 30d \| 263 \| 35 \|/);
     expect(await (await gw.fetch(`${GW}/sla/${ROUTE}?format=html`)).text()).toContain('<h2>Error budgets</h2>');
 
+    const dash = (await (await gw.fetch(`${GW}/dashboard/data`)).json()) as { routes: { route: string; stats: { error_budget: { bad: number } | null } }[] };
+    expect(dash.routes.find((r) => r.route === ROUTE)?.stats.error_budget?.bad).toBe(35);
+
     const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
     expect(metrics).toContain('# TYPE llm_sla_error_budget_remaining gauge');
     expect(metrics).toMatch(/^llm_sla_error_budget_remaining\{route="slo\.e2e"\} -10\.74/m);
