@@ -14,6 +14,8 @@ export const BUDGET_REFRESH_MS = 1000;
 export const BUDGET_FLUSH_MS = 200;
 /** The one wait a cold isolate makes for the store before its first budgeted call. */
 const LOAD_TIMEOUT_MS = 1000;
+/** A reservation whose call never reported its cost (its record was lost) is released after this long. */
+const RESERVATION_TTL_MS = 10 * 60_000;
 
 /** This isolate's budget counters (reported to the registry as totals, shown in /metrics). */
 export const budgetStats = { blocked: 0, storeErrors: 0, failOpen: 0, droppedSpend: 0 };
@@ -26,6 +28,15 @@ export interface BudgetTicket {
   /** USD left of the tighter limit before this call; null when the team has no budget. */
   readonly remaining: number | null;
   readonly cache: BudgetCache;
+  /** The reservation this call holds until its cost is known (0: none). */
+  readonly reservation: number;
+}
+
+interface Reservation {
+  team: string;
+  ts: number;
+  usd: number;
+  expires: number;
 }
 
 /**
@@ -45,6 +56,11 @@ export class BudgetCache {
   private readonly local = new Map<string, number>();
   private batch: Batch<object> | null = null;
   private reported = '';
+  /** Calls admitted whose cost is not known yet, each counted at the team's average cost per call. */
+  private readonly reservations = new Map<number, Reservation>();
+  private nextReservation = 1;
+  /** Cost per call seen here, per team: the reservation when the store's view has no calls of the team yet. */
+  private readonly observed = new Map<string, { usd: number; calls: number }>();
   /** The latest call time seen: the store reads "today" on this clock, so tests can drive it with `now`. */
   private latest = 0;
   private clock(): number {
@@ -69,8 +85,9 @@ export class BudgetCache {
     if (this.view === null && (stale || this.refreshing)) await this.refresh(now, LOAD_TIMEOUT_MS);
     else if (stale && !this.refreshing) ctx.waitUntil(this.refresh(now, LOAD_TIMEOUT_MS));
     if (this.view === null) budgetStats.failOpen++;
+    if (this.reservations.size > 0) this.expireReservations(now);
     const budget = this.budgets().get(team);
-    if (!budget) return { team, remaining: null, cache: this };
+    if (!budget) return { team, remaining: null, cache: this, reservation: 0 };
     const { day, month } = this.spent(team, now);
     const d = decide(budget, day, month);
     if (d.blocked && d.exhausted !== null && d.limit !== null) {
@@ -84,7 +101,33 @@ export class BudgetCache {
         format,
       );
     }
-    return { team, remaining: d.remaining, cache: this };
+    return { team, remaining: d.remaining, cache: this, reservation: this.reserve(team, now) };
+  }
+
+  /**
+   * Counts an admitted call at its team's average cost until its real cost is known, so calls in flight count
+   * against the limit: without it, every call admitted before the first of them finished could go over.
+   */
+  private reserve(team: string, now: number): number {
+    const s = this.view?.spend[team];
+    const known = s?.day && s.day.calls > 0 ? s.day : s?.month && s.month.calls > 0 ? s.month : this.observed.get(team);
+    const usd = known && known.calls > 0 ? known.usd / known.calls : 0;
+    if (!(usd > 0)) return 0;
+    const id = this.nextReservation++;
+    this.reservations.set(id, { team, ts: now, usd, expires: now + RESERVATION_TTL_MS });
+    this.addLocal({ team, ts: now, usd }, 1);
+    return id;
+  }
+
+  private release(id: number): void {
+    const r = this.reservations.get(id);
+    if (!r) return;
+    this.reservations.delete(id);
+    this.addLocal(r, -1);
+  }
+
+  private expireReservations(now: number): void {
+    for (const [id, r] of this.reservations) if (r.expires <= now) this.release(id);
   }
 
   /** Spend of a team in the UTC day and month of `now`: the store's view (when of the same period) plus local cost. */
@@ -96,14 +139,22 @@ export class BudgetCache {
     return { day, month };
   }
 
-  /** Counts a finished call's cost here at once and sends it to the store in the next batch. Never rejects. */
-  spend(record: Pick<CallRecord, 'team' | 'ts' | 'costUsd' | 'usageSource'>): Promise<void> | undefined {
+  /**
+   * Replaces a finished call's reservation with its cost, counted here at once and sent to the store in the next
+   * batch. Never rejects.
+   */
+  spend(record: Pick<CallRecord, 'team' | 'ts' | 'costUsd' | 'usageSource'>, reservation = 0): Promise<void> | undefined {
+    if (reservation !== 0) this.release(reservation);
     const team = record.team;
     const budget = team === null ? undefined : this.budgets().get(team);
     if (team === null || budget === undefined) return undefined;
     const entry: SpendEntry = { team, budget, ts: record.ts, usd: record.costUsd ?? 0, estimated: record.usageSource === 'estimated', priced: record.costUsd !== null };
     this.pending.push(entry);
     this.addLocal(entry, 1);
+    if (entry.priced) {
+      const o = this.observed.get(team) ?? { usd: 0, calls: 0 };
+      this.observed.set(team, { usd: o.usd + entry.usd, calls: o.calls + 1 });
+    }
     if (this.batch) return undefined;
     const batch: Batch<object> = openBatch({}, BUDGET_FLUSH_MS, (f) => this.batch?.fields === f, () => this.flush());
     this.batch = batch;
@@ -155,7 +206,7 @@ export class BudgetCache {
     }
   }
 
-  private addLocal(e: SpendEntry, sign: 1 | -1): void {
+  private addLocal(e: Pick<SpendEntry, 'team' | 'ts' | 'usd'>, sign: 1 | -1): void {
     const keys = periodKeys(e.ts);
     for (const k of [`${e.team}\0${keys.day}`, `${e.team}\0${keys.month}`]) {
       const v = (this.local.get(k) ?? 0) + sign * e.usd;

@@ -91,7 +91,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const record = (end: CallEnd) =>
     afterResponse()
       .then(() => buildRecord(call, end, facts, config))
-      .then((r) => (ticket === null ? safeRecord(deps.recorder, r) : Promise.all([safeRecord(deps.recorder, r), ticket.cache.spend(r)]).then(() => undefined)));
+      .then((r) => (ticket === null ? safeRecord(deps.recorder, r) : Promise.all([safeRecord(deps.recorder, r), ticket.cache.spend(r, ticket.reservation)]).then(() => undefined)));
 
   let upstream: Response;
   // One timer per call: until the headers, and for a small JSON body until its last byte.

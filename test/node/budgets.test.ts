@@ -11,7 +11,7 @@ import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
 /** Team budgets under `wrangler dev`, driven by the official openai SDK; every call costs $0.01 (PRICES, x-mock-usage). */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-const BUDGETS = { 'team-small': { daily_usd: 0.02 }, 'team-load': { daily_usd: 0.2, monthly_usd: 100 } };
+const BUDGETS = { 'team-small': { daily_usd: 0.02 }, 'team-load': { daily_usd: 0.2, monthly_usd: 100 }, 'team-cold': { daily_usd: 0.2 } };
 let mock: MockUpstream;
 let dev: ChildProcess;
 let base: string;
@@ -91,15 +91,17 @@ describe('team budgets through wrangler dev', () => {
     expect(await spentToday('team-small')).toBeCloseTo(0.02, 9);
   });
 
-  it('measures the overshoot of a $0.20 budget under 50 concurrent connections', async () => {
-    const c = new OpenAI({ ...client('team-load'), maxRetries: 0 });
-    const limit = 0.2;
-    let left = 400;
-    let admitted = 0;
+  /** 400 calls from 50 connections, each sending its next call as soon as the last is answered, after `warm` calls one by one. */
+  async function overshoot(team: string, warm: number): Promise<{ admitted: number; refused: number; spent: number }> {
+    const first = client(team).withOptions({ maxRetries: 0 });
+    for (let i = 0; i < warm; i++) await ask(first);
+    await new Promise((r) => setTimeout(r, 300));
+    let admitted = warm;
     let refused = 0;
+    let left = 400;
     await Promise.all(
       Array.from({ length: 50 }, async () => {
-        const own = client('team-load').withOptions({ maxRetries: 0 });
+        const own = client(team).withOptions({ maxRetries: 0 });
         while (left-- > 0) {
           try {
             await ask(own);
@@ -111,15 +113,23 @@ describe('team budgets through wrangler dev', () => {
         }
       }),
     );
-    void c;
     await new Promise((r) => setTimeout(r, 1000));
-    const spent = await spentToday('team-load');
-    const over = admitted - Math.round(limit / 0.01);
-    console.log(`budget overshoot (wrangler dev, 50 connections): ${admitted} calls admitted for a 20-call $${limit} budget, ` +
-      `${over} over ($${(spent - limit).toFixed(2)}), ${refused} refused`);
-    expect(admitted + refused).toBe(400);
-    expect(spent).toBeCloseTo(admitted * 0.01, 6);
-    expect(over).toBeGreaterThanOrEqual(0);
-    expect(over).toBeLessThanOrEqual(50);
+    expect(admitted + refused).toBe(400 + warm);
+    return { admitted, refused, spent: await spentToday(team) };
+  }
+
+  it('measures the overshoot of a $0.20 budget under 50 concurrent connections, cold and warm', async () => {
+    const limit = 0.2; // 20 calls of $0.01
+    for (const [team, warm, what] of [['team-cold', 0, 'first calls of the team'], ['team-load', 5, 'after 5 calls one by one']] as const) {
+      const { admitted, refused, spent } = await overshoot(team, warm);
+      const over = admitted - 20;
+      console.log(`budget overshoot (wrangler dev, 50 connections, ${what}): ${admitted} calls admitted for a 20-call $${limit} budget, ` +
+        `${over} over ($${(spent - limit).toFixed(2)}), ${refused} refused`);
+      expect(spent).toBeCloseTo(admitted * 0.01, 6);
+      // The bound docs/budgets.md states: the calls in flight when the limit is crossed. Warm, in-flight calls are
+      // reserved at the team's cost per call, so the limit holds within the difference between cost and average.
+      expect(over).toBeGreaterThanOrEqual(0);
+      expect(over).toBeLessThanOrEqual(warm === 0 ? 50 : 5);
+    }
   });
 });
