@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { serviceConfig } from '../src/config/resolve';
 import type { RegistryState, RouteEntry } from '../src/objects';
 import { OVERFLOW_ROUTE, type Admission } from '../src/bounds/routes';
-import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
+import { evaluateAlarm, type AlertPayload, type AlertRecord } from '../src/service/alerting';
 import { collectMetrics } from '../src/service/metrics';
 import { defaultWindow } from '../src/service/sla-config';
 import { buildSlaReport } from '../src/service/sla-report';
@@ -125,7 +125,7 @@ export class SlaRegistry extends DurableObject<Env> {
     return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
   }
 
-  /** The runtime SLA config alone (what an isolate refreshes its copy from). */
+  /** The runtime SLA config alone (what an isolate refreshes its copy from; route objects judge calls by it). */
   configOverride(): string | null {
     return this.getMeta('sla_config');
   }
@@ -176,12 +176,24 @@ export class SlaRegistry extends DurableObject<Env> {
     if (route === null) {
       this.sql.exec('DELETE FROM routes');
       this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');
+      this.sql.exec('DELETE FROM meta WHERE key = ?', 'burn_state');
       return;
     }
     this.sql.exec('DELETE FROM routes WHERE route = ?', route);
     const states = this.alertStates();
     delete states[route];
     this.setMeta('alert_state', JSON.stringify(states));
+  }
+
+  /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
+  async recordAlerts(alerts: { ts: number; route: string; payload: AlertPayload }[]): Promise<void> {
+    for (const a of alerts) this.insertAlert(a.ts, a.route, a.payload);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + EVALUATION_INTERVAL_MS);
+  }
+
+  private insertAlert(ts: number, route: string, payload: AlertPayload): void {
+    this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
+    this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
   }
 
   alerts(limit = 100): AlertRecord[] {
@@ -201,10 +213,9 @@ export class SlaRegistry extends DurableObject<Env> {
       await evaluateAlarm(this.env, serviceConfig(this.env), this.state(), now, {
         states: this.alertStates(),
         saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
-        record: (ts, route, payload) => {
-          this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
-          this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
-        },
+        burnStates: JSON.parse(this.getMeta('burn_state') ?? '{}') as import('../src/service/burn-alerts').BurnStates,
+        saveBurnStates: (s) => this.setMeta('burn_state', JSON.stringify(s)),
+        record: (ts, route, payload) => this.insertAlert(ts, route, payload),
         undelivered: () =>
           this.sql
             .exec<{ id: number; payload: string; attempts: number }>('SELECT id, payload, attempts FROM alerts WHERE delivered = 0 AND attempts < 10 ORDER BY id')

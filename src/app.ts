@@ -6,6 +6,7 @@ import { withConfig, type AppEnv } from './context';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from './providers/builtin';
 import { routeHeaderWarning } from './isolate-counts';
+import { budgetCache } from './budget/gate';
 import { proxy } from './proxy/handler';
 import { overrideStale, refreshOverride } from './service/sla-config';
 import { DurableObjectRecorder } from './recorder/durable';
@@ -15,6 +16,7 @@ import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
 import { analyticsRecorderFor, type AnalyticsRecorder } from './telemetry/analytics';
+import { budgetRoutes } from './routes/budgets';
 import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
 
 export interface GatewayOptions {
@@ -77,6 +79,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   });
 
   app.route('/', slaRoutes);
+  app.route('/', budgetRoutes({ now }));
   app.route('/', dashboardRoutes);
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
@@ -123,7 +126,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const warning = routeHeaderWarning(request.headers);
       let res: Promise<Response>;
       try {
-        res = proxy(request, ctx, provider, url, rest, { config, recorder, now }).catch((err: unknown) => failure(err, name));
+        const budget = config.budgets === null ? null : budgetCache(env, config.budgets);
+        res = proxy(request, ctx, provider, url, rest, { config, recorder, now, budget }).catch((err: unknown) => failure(err, name));
       } catch (err) {
         res = Promise.resolve(failure(err, name));
       }

@@ -5,6 +5,7 @@ import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
+import { parseBudgets, type BudgetConfig } from '../budget/config';
 import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
@@ -38,6 +39,8 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly managedKeys: ReadonlyMap<string, string>;
   /** Span export, or null when no OTLP endpoint is set (or its settings are invalid: see `telemetryProblems`). */
   readonly telemetry: TelemetryConfig | null;
+  /** `BUDGETS` (team cost budgets), or null when unset: then the proxy does no budget work at all. */
+  readonly budgets: BudgetConfig | null;
   /** Invalid telemetry settings do not stop the proxy (telemetry never reaches the client): /healthz lists them. */
   readonly telemetryProblems: readonly string[];
 }
@@ -128,6 +131,10 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     );
   }
 
+  const budgetsVar = asString('BUDGETS');
+  const budgets = budgetsVar === undefined || budgetsVar.trim() === '' ? null : parseBudgets(budgetsVar);
+  if (budgets && !budgets.ok) problems.push(...budgets.problems);
+
   const service = resolveService(asString);
   if (!parsed.success || problems.length > 0) return { ok: false, problems, service };
   const env = parsed.data;
@@ -158,6 +165,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       managedKeys,
       telemetry: telemetry.config,
       telemetryProblems: telemetry.problems,
+      budgets: budgets?.ok ? budgets.budgets : null,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
-export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico'] as const;
+export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
 
 const providerName = z
   .string()

@@ -1,3 +1,4 @@
+import { errorBudgetMarkdown } from './error-budget-render';
 import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
 
 const dash = '–';
@@ -25,6 +26,7 @@ export function renderSlaMarkdown(report: SlaReport): string {
     ...HEAD,
     ...Object.entries(report.routes).map(([name, r]) => row(name, r)),
     row('**overall**', report.overall),
+    ...errorBudgetMarkdown(report.routes),
     '',
     '## Violations',
     '',
@@ -42,6 +44,7 @@ export function renderRouteMarkdown(d: RouteDetailReport): string {
     '',
     ...HEAD,
     row(d.route, d.stats),
+    ...errorBudgetMarkdown({ [d.route]: d.stats }),
     '',
     '## Violations',
     '',

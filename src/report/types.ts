@@ -1,8 +1,9 @@
 import type { RouteStats, Verdict, Violation } from '../sla/evaluate';
+import type { ErrorBudget } from '../sla/slo';
 import type { Outcome } from '../sla/window';
 
-/** One route (or the overall line) in a report: its stats and its verdict. */
-export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict };
+/** One route (or the overall line) in a report: its stats, its verdict, and its error budget (null without an SLO). */
+export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict; error_budget?: ErrorBudget | null };
 
 /** A cost for reading: 6 decimals, or 2 significant digits below a millionth of a dollar (never a bare 0). */
 export function formatUsd(usd: number): string {

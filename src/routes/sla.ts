@@ -14,6 +14,10 @@ import { isolateId, isolateTotals } from '../isolate-counts';
 import type { RegistryState } from '../objects';
 import type { ServiceConfig } from '../config/service';
 import type { AppEnv } from '../context';
+import { renderSloMetrics } from '../report/prometheus-slo';
+import { routeBudgets } from '../service/slo-report';
+import { renderBudgetMetrics } from '../report/prometheus-budgets';
+import { teamBudgetsForMetrics } from '../service/budget-report';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -129,11 +133,20 @@ slaRoutes.get('/sla/*', read, async (c) => {
 slaRoutes.get('/metrics', read, async (c) => {
   // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
   await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
-  // One registry RPC whatever the number of routes: the counters come from its summary (SUMMARY_MAX_AGE_MS).
-  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true });
+  // One registry RPC for every route's counters, whatever their number: its summary (SUMMARY_MAX_AGE_MS). Routes with
+  // an SLO are also asked for their good/bad counts (error budget and burn-rate gauges).
+  const [summary, override] = await Promise.all([
+    registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true }),
+    registry(c.env).state(),
+  ]);
+  const cfg = slaConfigInForce(c.get('service'), override.configOverride);
+  const now = Date.now();
+  const budgets = cfg.ok ? routeBudgets(c.env.ROUTE_STATS, override.routes, cfg.config, now) : Promise.resolve([]);
+  const teams = teamBudgetsForMetrics(c.env, now);
   const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
   const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
-  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported });
+  const text =
+    renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 

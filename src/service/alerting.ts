@@ -5,10 +5,13 @@ import type { ServiceConfig } from '../config/service';
 import type { RegistryState, RouteEntry } from '../objects';
 import { buildSlaReport } from './sla-report';
 import { slaConfigInForce } from './sla-config';
+import { trackBurn, type BurnStates } from './burn-alerts';
+import type { ErrorBudget } from '../sla/slo';
 
 /** What is POSTed to `ALERT_WEBHOOK_URL`; `text` makes it a valid Slack incoming-webhook message as is. */
 export interface AlertPayload {
-  type: 'sla.violated' | 'sla.recovered';
+  /** `slo.*`: burn-rate alerts (`burn-alerts.ts`); `budget.*`: team cost budgets (`budget/alerts.ts`). */
+  type: 'sla.violated' | 'sla.recovered' | 'slo.burn' | 'slo.burn_resolved' | 'budget.warning' | 'budget.exhausted';
   route: string;
   status: string;
   previous_status: string;
@@ -16,6 +19,10 @@ export interface AlertPayload {
   at: string;
   violations: string[];
   stats: { count: number; success_rate: number | null; p95_ms: number | null; p99_ms: number | null; throughput_rps: number };
+  /** Burn-rate alerts: the route's error budget when it fired or resolved. */
+  error_budget?: ErrorBudget | null;
+  /** Team budget alerts: the team, period and spend. */
+  budget?: { team: string; period: 'day' | 'month'; key: string; spent_usd: number; limit_usd: number; threshold: number };
   text: string;
 }
 
@@ -30,6 +37,8 @@ export interface AlertRecord {
 export interface AlertStore {
   states: Record<string, AlertState>;
   saveStates(states: Record<string, AlertState>): void;
+  burnStates: BurnStates;
+  saveBurnStates(states: BurnStates): void;
   record(ts: number, route: string, payload: AlertPayload): void;
   undelivered(): { id: number; attempts: number; payload: string }[];
   markAttempt(id: number, delivered: boolean): void;
@@ -47,6 +56,7 @@ export async function evaluateAlarm(env: Env, service: ServiceConfig, registry: 
       byWindow.set(w, [...(byWindow.get(w) ?? []), r]);
     }
     const states = { ...store.states };
+    const burn: BurnStates = {};
     for (const [window, routes] of byWindow) {
       const report = await buildSlaReport(env.ROUTE_STATS, routes, cfg.config, window, now);
       for (const [route, r] of Object.entries(report.routes)) {
@@ -54,9 +64,13 @@ export async function evaluateAlarm(env: Env, service: ServiceConfig, registry: 
         states[route] = state;
         const alerting = change && change.from !== 'insufficient_data' && change.to !== 'insufficient_data';
         if (alerting) store.record(now, route, payload(route, r, change.from, window, now));
+        const burning = trackBurn(store.burnStates[route] ?? [], route, r, now);
+        if (burning.state.length > 0) burn[route] = burning.state;
+        for (const a of burning.alerts) store.record(now, route, a);
       }
     }
     store.saveStates(states);
+    store.saveBurnStates(burn);
   }
   const url = service.alertWebhookUrl;
   if (url === null) return;

@@ -1,10 +1,10 @@
-import { parseWindow, targetsFor, type SlaConfig } from '../sla/config';
+import { parseWindow, sloFor, targetsFor, type SlaConfig } from '../sla/config';
+import { errorBudget, sumWindowCounts, type SloWindowCounts } from '../sla/slo';
 import { evaluateOverall, evaluateRoute, summarize } from '../sla/evaluate';
 import { minuteSeries } from '../sla/series';
 import { deserializeWindow, mergeWindows, type WindowStats } from '../sla/window';
 import type { RouteReport, RouteDetailReport, SeriesPoint, SlaReport } from '../report/types';
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../objects';
-
 
 const MINUTE = 60_000;
 
@@ -18,10 +18,18 @@ export function windowRange(now: number, windowMs: number): { from: number; to: 
   return { from: to - windowMs, to };
 }
 
-/** A route's windows over a range, merged across its shards. */
-export async function routeWindows(ns: RouteStatsNamespace, entry: RouteEntry, from: number, to: number): Promise<{ merged: WindowStats }> {
-  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to)));
-  return { merged: mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from) };
+/** A route's windows over a range, merged across its shards, and its SLO counts when a period is given. */
+export async function routeWindows(
+  ns: RouteStatsNamespace,
+  entry: RouteEntry,
+  from: number,
+  to: number,
+  sloPeriodHours: number | null = null,
+): Promise<{ merged: WindowStats; slo: SloWindowCounts | null }> {
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to, sloPeriodHours)));
+  const merged = mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from);
+  const slo = sloPeriodHours === null ? null : sumWindowCounts(shards.flatMap((s) => (s.slo ? [s.slo] : [])));
+  return { merged, slo };
 }
 
 /** The minute windows a route object keeps: the longest per-minute series. */
@@ -40,12 +48,17 @@ export async function routeSeries(ns: RouteStatsNamespace, entry: RouteEntry, co
 
 const countClientErrors = (config: SlaConfig, route: string | null): boolean => targetsFor(config, route).count_client_errors;
 
-function report(route: string | null, merged: WindowStats, windowMs: number, config: SlaConfig): RouteReport {
+function report(route: string | null, merged: WindowStats, windowMs: number, config: SlaConfig, slo: SloWindowCounts | null = null, now = 0): RouteReport {
   const stats = summarize(merged, windowMs, countClientErrors(config, route));
   const sla = route === null ? evaluateOverall(stats, config) : evaluateRoute(route, stats, targetsFor(config, route));
   const { exact: _exact, ...shown } = stats;
-  return { ...shown, sla };
+  const resolved = sloFor(config, route);
+  const budget = resolved && slo ? errorBudget(resolved, slo, now, targetsFor(config, route).min_samples) : null;
+  return { ...shown, sla, error_budget: budget };
 }
+
+/** The SLO period of a route in hours, or null when it has no SLO (its objects are then not asked for counts). */
+const sloHours = (config: SlaConfig, route: string) => sloFor(config, route)?.period_hours ?? null;
 
 /** `GET /sla`: every known route over one window, judged against its targets, and the overall line. */
 export async function buildSlaReport(
@@ -57,9 +70,9 @@ export async function buildSlaReport(
 ): Promise<SlaReport> {
   const windowMs = parseWindow(window);
   const { from, to } = windowRange(now, windowMs);
-  const merged = await Promise.all(routes.map((r) => routeWindows(ns, r, from, to)));
+  const merged = await Promise.all(routes.map((r) => routeWindows(ns, r, from, to, sloHours(config, r.route))));
   const out: Record<string, RouteReport> = {};
-  routes.forEach((r, i) => (out[r.route] = report(r.route, merged[i]?.merged ?? mergeWindows([], from, windowMs), windowMs, config)));
+  routes.forEach((r, i) => (out[r.route] = report(r.route, merged[i]?.merged ?? mergeWindows([], from, windowMs), windowMs, config, merged[i]?.slo ?? null, now)));
   const overall = report(null, mergeWindows(merged.map((m) => m.merged), from, windowMs), windowMs, config);
   const violations = [...Object.values(out).flatMap((r) => r.sla.violations), ...overall.sla.violations];
   const passed = overall.sla.status !== 'failed' && Object.values(out).every((r) => r.sla.status !== 'failed');
@@ -76,8 +89,8 @@ export async function buildRouteReport(
 ): Promise<RouteDetailReport> {
   const windowMs = parseWindow(window);
   const { from, to } = windowRange(now, windowMs);
-  const [{ merged }, points] = await Promise.all([
-    routeWindows(ns, entry, from, to),
+  const [{ merged, slo }, points] = await Promise.all([
+    routeWindows(ns, entry, from, to, sloHours(config, entry.route)),
     routeSeries(ns, entry, config, now, Math.min(windowMs / MINUTE, SERIES_MINUTES)),
   ]);
   return {
@@ -85,7 +98,7 @@ export async function buildRouteReport(
     window,
     window_ms: windowMs,
     generated_at: new Date(now).toISOString(),
-    stats: report(entry.route, merged, windowMs, config),
+    stats: report(entry.route, merged, windowMs, config, slo, now),
     series: points,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from './issues';
+import { resolveSlo, sloSchema, type ResolvedSlo } from './slo';
 
 const MINUTE = 60_000;
 const MAX_WINDOW_MS = 24 * 60 * MINUTE;
@@ -38,6 +39,8 @@ const targets = z.strictObject({
   min_samples: z.number().int().min(1).optional(),
   window: window.optional(),
   count_client_errors: z.boolean().optional(),
+  /** Error budget: see docs/sla.md. */
+  slo: sloSchema.optional(),
 });
 
 /** Route keys as the gateway accepts them (x-sla-route), plus `*` for "any run of characters". */
@@ -139,4 +142,11 @@ export function targetsFor(config: SlaConfig, route: string | null): ResolvedTar
 /** Consecutive evaluations with a new status before it alerts. */
 export function alertAfter(config: SlaConfig): number {
   return config.alert_after ?? DEFAULT_ALERT_AFTER;
+}
+
+/** The SLO in force for a route (null: the overall view, or no `slo` configured). */
+export function sloFor(config: SlaConfig, route: string | null): ResolvedSlo | null {
+  if (route === null) return null;
+  const t = targetsFor(config, route);
+  return resolveSlo(t.slo, t.count_client_errors);
 }

@@ -148,6 +148,20 @@ function draw(chart, box, spec, rebuild) {
   return new UPlot({ ...spec.opts, width: chartWidth(box), height: 220 }, spec.data, box);
 }
 
+/**
+ * The route's error budget: what is left over the SLO period, and the burn rates; empty without an SLO.
+ * @param {import('../../sla/slo').ErrorBudget | null} b
+ */
+function budgetLine(b) {
+  if (b === null) return '';
+  const burn = (/** @type {keyof typeof b.burn_rates} */ w) => {
+    const x = b.burn_rates[w];
+    return `${w} ${x === null ? DASH : `${x.toFixed(1)}x`}`;
+  };
+  const alerts = b.burning.length ? ` · burning: ${b.burning.join(', ')}` : '';
+  return `Error budget ${(b.budget_remaining * 100).toFixed(1)}% left of ${b.period} (${(b.objective * 100).toFixed(2)}%) · burn ${['5m', '1h', '6h', '3d'].map((w) => burn(/** @type {keyof typeof b.burn_rates} */ (w))).join(' · ')}${alerts}`;
+}
+
 /** @param {DashboardRoute} r */
 function routeCard(r) {
   const s = r.stats;
@@ -158,6 +172,7 @@ function routeCard(r) {
       { className: 'route-card', data: { route: r.route } },
       el('header', {}, el('h3', { text: r.route }), el('span', { className: 'status' })),
       el('p', { className: 'figures' }),
+      el('p', { className: 'budget' }),
       el('ul', { className: 'route-violations' }),
       el('div', { className: 'charts' }, el('div', { className: 'chart latency' }), el('div', { className: 'chart traffic' })),
     );
@@ -170,6 +185,7 @@ function routeCard(r) {
   card.querySelector('.figures')?.replaceChildren(
     `${s.count} calls · success ${pct(s.success_rate)} · ${rps(s.throughput_rps)} req/s · p50 ${ms(s.latency?.p50)} · p95 ${ms(s.latency?.p95)} · p99 ${ms(s.latency?.p99)} · TTFT p95 ${ms(s.ttft?.p95)}`,
   );
+  card.querySelector('.budget')?.replaceChildren(budgetLine(s.error_budget ?? null));
   card.querySelector('.route-violations')?.replaceChildren(...s.sla.violations.map((v) => el('li', { text: v.message })));
   const spec = chartsOf(r);
   const sig = JSON.stringify([spec.latency.opts.series?.map((x) => x.label), spec.traffic.opts.series?.map((x) => x.label)]);
