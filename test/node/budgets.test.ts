@@ -1,60 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/listen';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream';
+import { startWranglerDev, type WranglerDev } from '../support/wrangler-dev';
 
 /** Team budgets under `wrangler dev`, driven by the official openai SDK; every call costs $0.01 (PRICES, x-mock-usage). */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 const BUDGETS = { 'team-small': { daily_usd: 0.02 }, 'team-load': { daily_usd: 0.2, monthly_usd: 100 }, 'team-cold': { daily_usd: 0.2 } };
 let mock: MockUpstream;
-let dev: ChildProcess;
+let dev: WranglerDev;
 let base: string;
-let log = '';
 
 beforeAll(async () => {
   mock = await startMockUpstream();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  dev = spawn(
-    process.execPath,
-    [
-      WRANGLER, 'dev',
-      '--ip', '127.0.0.1',
-      '--port', String(port),
-      '--inspector-port', String(await freePort()),
-      '--var', `UPSTREAM_OPENAI:${mock.url}`,
-      '--var', 'RECORDER:none',
-      '--var', `BUDGETS:${JSON.stringify(BUDGETS)}`,
-      '--var', `PRICES:${JSON.stringify({ 'budget-model': { input: 500, output: 500 } })}`,
-      '--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-budgets-')),
-    ],
-    {
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  dev.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  dev.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const until = Date.now() + 60_000;
-  while (!/Ready on/.test(log)) {
-    if (Date.now() > until || dev.exitCode !== null) throw new Error(`wrangler dev did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  dev = await startWranglerDev({
+    UPSTREAM_OPENAI: mock.url,
+    RECORDER: 'none',
+    BUDGETS: JSON.stringify(BUDGETS),
+    PRICES: JSON.stringify({ 'budget-model': { input: 500, output: 500 } }),
+  });
+  base = dev.base;
 });
 
 afterAll(async () => {
-  if (dev?.pid && dev.exitCode === null) {
-    process.kill(-dev.pid, 'SIGTERM');
-    await new Promise((r) => dev.once('exit', r));
-  }
+  await dev?.stop();
   await mock?.close();
 });
 
