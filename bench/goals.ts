@@ -59,6 +59,9 @@ export function ratiosAndGoals(m: Medians, accounting: Accounting[], sinkSpans: 
     a_overhead_p50_vs_portkey: over('gateway', 'p50') / over('portkey', 'p50'),
     a_overhead_p99_vs_portkey: over('gateway', 'p99') / over('portkey', 'p99'),
     c_ttfb_overhead_vs_portkey: ttfbOver('gateway') / ttfbOver('portkey'),
+    // Against Portkey as its package runs (Node).
+    b_rps_vs_portkey_node: rps('gateway') / rps('portkey-node'),
+    a_overhead_p50_vs_portkey_node: over('gateway', 'p50') / over('portkey-node', 'p50'),
   };
   const ratios = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, round3(v)]));
   const r = (k: string) => ratios[k] ?? NaN_;

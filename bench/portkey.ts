@@ -3,14 +3,15 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CHAT, CHAT_STREAM, post } from './client';
-import { freePort, track, type Target } from './runtime';
+import { freePort, startWorker, track, type Target } from './runtime';
 
 /**
- * Portkey's open-source gateway (`@portkey-ai/gateway`, a devDependency), the peer a user would otherwise pick, as
- * its npm package ships it: the Node build (`build/start-server.js --headless`, Hono on @hono/node-server), run by
- * the Node that runs the benchmark (Node 24 under `npm run bench`). The package ships no Workers build or source to
- * make one from. Calls reach a provider at a custom host by Portkey's own headers: `x-portkey-provider: openai` and
- * `x-portkey-custom-host: <mock>/v1`, on Portkey's path `/v1/chat/completions`.
+ * Portkey's open-source gateway (`@portkey-ai/gateway`, a devDependency), the peer a user would otherwise pick, two
+ * ways: on the same workerd as the gateway (`startPortkeyWorkerd`: its Hono app bundled for workerd by
+ * bench/build.mjs from the package's Node build; bench/portkey-workerd/entry.mjs), and as the package ships it, the
+ * Node build (`build/start-server.js --headless`, Hono on @hono/node-server) run by the Node that runs the benchmark
+ * (Node 24 under `npm run bench`). Calls reach a provider at a custom host by Portkey's own headers:
+ * `x-portkey-provider: openai` and `x-portkey-custom-host: <mock>/v1`, on Portkey's path `/v1/chat/completions`.
  */
 export const PORTKEY_PATH = '/v1/chat/completions';
 
@@ -28,8 +29,15 @@ export function portkeyVersion(): string {
   return (require('@portkey-ai/gateway/package.json') as { version: string }).version;
 }
 
+export const PORTKEY_WORKERD_BUNDLE = 'bench/.build/portkey-workerd/index.js';
+
+/** Portkey on workerd (the bundle bench/build.mjs makes); `upstream` is the mock its calls go to (by header). */
+export async function startPortkeyWorkerd(upstream: string, name = 'portkey'): Promise<Target> {
+  return { ...(await startWorker(name, PORTKEY_WORKERD_BUNDLE, {})), headers: portkeyHeaders(upstream) };
+}
+
 /** Starts Portkey's Node build on a free port; `upstream` is the mock its calls go to (by header). */
-export async function startPortkey(upstream: string, name = 'portkey'): Promise<Target> {
+export async function startPortkey(upstream: string, name = 'portkey-node'): Promise<Target> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [portkeyEntry(), '--headless', `--port=${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -8,7 +8,7 @@ import { ratiosAndGoals, spanCounts, type Accounting } from './goals';
 import { ingestLoad, settledCount } from './ingest-load';
 import { heapUsedMb } from './inspector';
 import { startOtlpSink } from './otlp-sink';
-import { PORTKEY_PATH, portkeyHeaders, portkeyVersion, startPortkey, verifyPortkey } from './portkey';
+import { PORTKEY_PATH, portkeyHeaders, portkeyVersion, startPortkey, startPortkeyWorkerd, verifyPortkey } from './portkey';
 import { printResult } from './print';
 import { startFloor, startGateway, startWorker, type Target } from './runtime';
 
@@ -76,8 +76,11 @@ async function main(): Promise<void> {
   const minimal = await startWorker('minimal', 'bench/minimal-proxy.js', { UPSTREAM: upstream.url });
   const proxyOnly = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'none' }, 'proxy-only');
   const gateway = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayUpstream.url, ...asUser });
-  const portkey = await startPortkey(upstream.url);
+  // Portkey on the same workerd (the peer of the goals), and as its package runs it (Node).
+  const portkey = await startPortkeyWorkerd(upstream.url);
   await verifyPortkey(portkey, upstream.url, streaming.url);
+  const portkeyNode = await startPortkey(upstream.url);
+  await verifyPortkey(portkeyNode, upstream.url, streaming.url);
   const floorS = await startFloor(streaming.url, 'floor-stream');
   const minimalS = await startWorker('minimal-stream', 'bench/minimal-stream.js', { UPSTREAM: streaming.url });
   const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayStreaming.url, ...asUser }, 'gateway-stream');
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
     { target: proxyOnly, path: proxyPath },
     { target: gateway, path: proxyPath },
     { target: portkey, path: PORTKEY_PATH },
+    { target: portkeyNode, path: PORTKEY_PATH },
   ];
   const streamTargets: Path[] = [
     { target: { ...direct, url: streaming.url }, path: '/v1/chat/completions' },
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       quick,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
-      portkey: { version: portkeyVersion(), build: 'Node (build/start-server.js --headless)' },
+      portkey: { version: portkeyVersion(), build: "'portkey': its Hono app on the same workerd (bundled from the package's Node build); 'portkey-node': the Node build, Node " + process.version },
       seconds: Math.round((Date.now() - started) / 1000),
       a: { medians: aMed, overheadMs: Object.fromEntries(targets.map((t) => [t.target.name, { p50: over(t.target.name, 'p50'), p99: over(t.target.name, 'p99') }])) },
       b: bMed,
@@ -231,7 +235,7 @@ async function main(): Promise<void> {
     console.log(`\nwritten ${file}`);
   } finally {
     await Promise.all(
-      [floor, minimal, proxyOnly, gateway, portkey, floorS, minimalS, gatewayS, pumpD, pumpE, gatewayInspect.target, floorInspect.target]
+      [floor, minimal, proxyOnly, gateway, portkey, portkeyNode, floorS, minimalS, gatewayS, pumpD, pumpE, gatewayInspect.target, floorInspect.target]
         .map((t) => t.dispose())
         .concat([upstream.close(), streaming.close(), gatewayUpstream.close(), gatewayStreaming.close(), sink.close()]),
     );
