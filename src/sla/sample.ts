@@ -59,7 +59,7 @@ const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as numb
  * Object checks every sample it is sent, so the common case — a well-formed sample — is checked by hand, accepting
  * only what `sampleSchema` accepts (a copy with the schema's keys and none other); anything else goes to the schema,
  * which refuses it with its own messages. Measured (`npm run bench:micro`, Node 24): 0.11 µs a sample against 1.1 µs
-for the schema; the schema's share of the gateway's CPU under load was ~0.6 % (`npm run bench:profile -- --otlp`).
+ * for the schema; the schema's share of the gateway's CPU under load was ~0.6 % (`npm run bench:profile -- --otlp`).
  */
 export function checkSample(s: unknown): Sample {
   if (typeof s === 'object' && s !== null && Object.getPrototypeOf(s) === Object.prototype && Object.keys(s).length === SAMPLE_KEYS) {
