@@ -22,12 +22,12 @@ import { startFloor, startGateway, startWorker, type Target } from './runtime';
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
 const SEQ_CALLS = quick ? 1000 : 2000;
-const LOAD_SECONDS = quick ? 6 : 15;
-const STREAM_CALLS = quick ? 60 : 200;
+const LOAD_SECONDS = quick ? 6 : 12;
+const STREAM_CALLS = quick ? 60 : 100;
 const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
 const pumpBundle = 'bench/.build/ingest/ingest-worker.js';
 const INGEST_RECORDS = quick ? 20_000 : 60_000;
-const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 60 };
+const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 30 };
 
 function rssMb(pid: number | null): number {
   if (pid === null) return NaN;
