@@ -1,10 +1,12 @@
-// `npm run bench:table [result.json]`: the README's benchmark table (Markdown) from a `npm run bench` result, the
-// newest in bench/results by default, so that the README quotes a run and not hand-copied figures.
+// `npm run bench:table [result.json ...]`: the README's benchmark table (Markdown) from a `npm run bench` result, the
+// newest in bench/results by default, so that the README quotes a run and not hand-copied figures. Given several
+// results, the table is the first one's, followed by each goal's range over all of them.
 import fs from 'node:fs';
 import path from 'node:path';
 
+const files = process.argv.slice(2);
 const file =
-  process.argv[2] ??
+  files[0] ??
   path.join('bench/results', fs.readdirSync('bench/results').filter((f) => /^\d{4}-.*Z\.json$/.test(f)).sort().at(-1) ?? '');
 const r = JSON.parse(fs.readFileSync(file, 'utf8'));
 const n = (x, d = 2) => (typeof x === 'number' && !Number.isNaN(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
@@ -49,4 +51,26 @@ const lines = [
     .join('; ')}.`,
   `- Machine: ${r.machine.cpus} × ${r.machine.model}, ${r.machine.platform}, load generator Node ${r.machine.node}; run took ${r.seconds} s.`,
 ];
+if (files.length > 1) {
+  const runs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const range = (values) => {
+    const v = values.filter((x) => typeof x === 'number' && !Number.isNaN(x));
+    return v.length ? `${Math.min(...v)} – ${Math.max(...v)}` : '–';
+  };
+  lines.push(
+    '',
+    `Range over ${runs.length} runs (${runs.map((x) => x.date).join(', ')}):`,
+    '',
+    '| goal (gateway with Durable Objects and span export on) | range | met in |',
+    '| --- | ---: | ---: |',
+    ...r.goals.map((g0) => {
+      const gs = runs.map((x) => x.goals.find((y) => y.key === g0.key));
+      return `| ${g0.key === 'sla_counted' || g0.key === 'spans_accounted' ? g0.key.replace('_', ' ') : g0.what}: ${g0.key === 'sla_counted' || g0.key === 'spans_accounted' ? 'nothing lost' : g0.goal} | ${g0.key === 'sla_counted' || g0.key === 'spans_accounted' ? '–' : range(gs.map((x) => x?.value))} | ${gs.filter((x) => x?.met).length} of ${runs.length} |`;
+    }),
+    `| against the bare worker: overhead p50 × | ${range(runs.map((x) => x.ratios.a_overhead_p50))} | |`,
+    `| against the bare worker: req/s × | ${range(runs.map((x) => x.ratios.b_rps))} | |`,
+    `| against the bare worker: stream TTFB overhead × | ${range(runs.map((x) => x.ratios.c_ttfb_overhead))} | |`,
+    `| against Portkey's Node build: req/s × | ${range(runs.map((x) => x.ratios.b_rps_vs_portkey_node))} | |`,
+  );
+}
 console.log(lines.join('\n'));
