@@ -22,7 +22,7 @@ import { startFloor, startGateway, startWorker, type Target } from './runtime';
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
 const SEQ_CALLS = quick ? 1000 : 2000;
-const LOAD_SECONDS = quick ? 6 : 12;
+const LOAD_SECONDS = quick ? 6 : 15;
 const STREAM_CALLS = quick ? 60 : 100;
 const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
 const pumpBundle = 'bench/.build/ingest/ingest-worker.js';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
 
     phase('(b) 50 connections');
     // (b) 50 connections; CPU time of each target's process measured around each run.
-    const { b: bMed, cpuMsPerRequest } = await loadInterleaved(targets, 50, Math.max(1, Math.round(LOAD_SECONDS / 3)), 3, '/tmp/llm-sla-bench.lua');
+    const { b: bMed, cpuMsPerRequest } = await loadInterleaved(targets, 50, Math.max(1, Math.round(LOAD_SECONDS / ROUNDS)), ROUNDS, '/tmp/llm-sla-bench.lua');
 
     phase('(c) streaming');
     // (c) streaming: 20 chunks 5 ms apart, the targets taking turns call by call.
