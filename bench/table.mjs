@@ -20,7 +20,7 @@ const mark = (key) => {
   const x = goal(key);
   return x ? `${x.value} (${x.goal}${x.met ? '' : ', missed'})` : '–';
 };
-const names = ['direct', 'floor', 'minimal', 'proxy-only', 'gateway', 'portkey'];
+const names = ['direct', 'floor', 'minimal', 'proxy-only', 'gateway', 'portkey', 'portkey-node'];
 const streamNames = ['direct', 'floor', 'minimal-stream', 'gateway', 'portkey'];
 const lines = [
   `Result: \`${file}\` (${r.date}); Portkey: \`@portkey-ai/gateway\` ${r.portkey.version}, ${r.portkey.build}.`,
