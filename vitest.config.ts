@@ -28,6 +28,9 @@ export default defineConfig({
                   // Span counts reach /metrics after every call (production: at most once a second per isolate),
                   // so a test reads them right after settle(); the interval itself has its own test.
                   TELEMETRY_COUNTS_INTERVAL_MS: '0',
+                  // /metrics and /sla read the registry's summary fresh on every read (production: at most a minute
+                  // old), so a test reads its calls right after settle(); the caching has its own test.
+                  SUMMARY_MAX_AGE_MS: '0',
                 },
               },
             };
@@ -44,6 +47,9 @@ export default defineConfig({
           name: 'node',
           include: ['test/node/**/*.test.ts'],
           environment: 'node',
+          // One file at a time: each starts its own `wrangler dev` (and clients.test.ts imports the AI SDK and
+          // LangChain); side by side on a small machine they starve dev-server.test.ts's streaming-timing check.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },

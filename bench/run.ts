@@ -11,6 +11,7 @@ import { startOtlpSink } from './otlp-sink';
 import { PORTKEY_PATH, portkeyHeaders, portkeyVersion, startPortkey, startPortkeyWorkerd, verifyPortkey } from './portkey';
 import { printResult } from './print';
 import { startFloor, startGateway, startWorker, type Target } from './runtime';
+import { telemetryVolume } from './telemetry-volume';
 
 /**
  * `npm run bench`: the gateway as a user runs it (Durable Objects and span export on) against the mock directly, a
@@ -189,6 +190,9 @@ async function main(): Promise<void> {
       scenarios[name] = { connections, seconds, rps: r.rps, p99Ms: r.p99Ms, errorRate: r.requests ? r.errors / r.requests : NaN };
     }
 
+    phase('telemetry volume');
+    const tv = await telemetryVolume({ startGateway, bundle, upstreamUrl: upstream.url, quick });
+
     phase('nothing lost');
     // Nothing lost: every call a gateway made (its own mock counted them) is counted in /sla, and each one's span is
     // accounted for in /metrics (exported, unsampled or dropped, counted); the collector got every span exported
@@ -222,6 +226,7 @@ async function main(): Promise<void> {
       f: { memory, cpuMsPerRequest },
       scenarios,
       telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
+      telemetryVolume: tv,
       accounting,
       slaCount: accounting[0]?.slaCount ?? NaN,
       gatewayCalls: accounting[0]?.calls ?? NaN,
@@ -232,6 +237,7 @@ async function main(): Promise<void> {
     const file = `bench/results/${result.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     printResult(result);
+    console.log(`\ntelemetry volume: ${JSON.stringify(tv)}`);
     console.log(`\nwritten ${file}`);
   } finally {
     await Promise.all(

@@ -1,17 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import { evaluateAlarm, type AlertRecord } from '../src/service/alerting';
+import { serviceConfig } from '../src/config/resolve';
+import type { RegistryState, RouteEntry } from '../src/objects';
+import { OVERFLOW_ROUTE, type Admission } from '../src/bounds/routes';
+import { evaluateAlarm, type AlertPayload, type AlertRecord } from '../src/service/alerting';
+import { collectMetrics } from '../src/service/metrics';
+import { defaultWindow } from '../src/service/sla-config';
+import { buildSlaReport } from '../src/service/sla-report';
+import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
 
-export interface RouteEntry {
-  route: string;
-  shards: number;
-}
-
-/** What `/sla` needs from the registry in one call. */
-export interface RegistryState {
-  routes: RouteEntry[];
-  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
-  configOverride: string | null;
-}
+export type { RegistryState, RouteEntry } from '../src/objects';
 
 const EVALUATION_INTERVAL_MS = 60_000;
 /** An isolate whose telemetry totals have not changed for this long is folded into the retired sums. */
@@ -23,6 +20,7 @@ const ISOLATE_IDLE_MS = 24 * 3600_000;
  */
 export class SlaRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly summaries = new SummaryCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,9 +88,20 @@ export class SlaRegistry extends DurableObject<Env> {
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
-  async register(entries: RouteEntry[]): Promise<void> {
+  /**
+   * Registers routes, at most `maxRoutes` of them (the overflow route is always admitted, beyond the cap). Answers
+   * which of `entries` are known now and whether the cap is reached; the caller files the others as overflow.
+   */
+  async register(entries: RouteEntry[], maxRoutes: number = Number.POSITIVE_INFINITY): Promise<Admission> {
     const now = Date.now();
+    let count = this.routeCount();
+    const admitted: string[] = [];
     for (const e of entries) {
+      const known = this.sql.exec('SELECT 1 FROM routes WHERE route = ?', e.route).toArray().length > 0;
+      if (!known && e.route !== OVERFLOW_ROUTE) {
+        if (count >= maxRoutes) continue;
+        count++;
+      }
       this.sql.exec(
         `INSERT INTO routes (route, shards, first_seen) VALUES (?, ?, ?)
          ON CONFLICT(route) DO UPDATE SET shards = max(shards, excluded.shards)`,
@@ -100,8 +109,15 @@ export class SlaRegistry extends DurableObject<Env> {
         e.shards,
         now,
       );
+      admitted.push(e.route);
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+    return { admitted, full: count >= maxRoutes };
+  }
+
+  /** Routes registered, not counting the overflow route. */
+  private routeCount(): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes WHERE route != ?', OVERFLOW_ROUTE).one().n;
   }
 
   state(): RegistryState {
@@ -109,22 +125,75 @@ export class SlaRegistry extends DurableObject<Env> {
     return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
   }
 
+  /** The runtime SLA config alone (what an isolate refreshes its copy from; route objects judge calls by it). */
+  configOverride(): string | null {
+    return this.getMeta('sla_config');
+  }
+
+  /**
+   * What /metrics and /sla need, in one RPC: the fan-out over every route runs here at most once per
+   * `query.maxAgeMs` (shared by concurrent readers), so a scrape costs one RPC whatever the number of routes.
+   */
+  async summary(query: SummaryQuery): Promise<RegistrySummary> {
+    const now = Date.now();
+    const { routes, configOverride } = this.state();
+    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, counters: this.counters() };
+    const metrics = query.metrics
+      ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
+      : null;
+    if (query.sla) {
+      const cfg = slaConfigOf(query.sla.envConfig, configOverride);
+      if (!cfg.ok) out.configProblems = cfg.problems;
+      else {
+        const window = query.sla.window ?? defaultWindow(cfg.config);
+        // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
+        const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
+        out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
+      }
+    }
+    if (metrics) {
+      const m = await metrics;
+      out.metrics = m.value;
+      out.metricsAt = m.at;
+    }
+    return out;
+  }
+
+  /** Fan-outs the summary has run since this object started (tests, the benchmark). */
+  summaryRefreshes(): number {
+    return this.summaries.refreshes;
+  }
+
   setConfig(json: string | null): void {
+    this.summaries.clear();
     if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
     else this.setMeta('sla_config', json);
   }
 
   /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
   forget(route: string | null): void {
+    this.summaries.clear();
     if (route === null) {
       this.sql.exec('DELETE FROM routes');
       this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');
+      this.sql.exec('DELETE FROM meta WHERE key = ?', 'burn_state');
       return;
     }
     this.sql.exec('DELETE FROM routes WHERE route = ?', route);
     const states = this.alertStates();
     delete states[route];
     this.setMeta('alert_state', JSON.stringify(states));
+  }
+
+  /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
+  async recordAlerts(alerts: { ts: number; route: string; payload: AlertPayload }[]): Promise<void> {
+    for (const a of alerts) this.insertAlert(a.ts, a.route, a.payload);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + EVALUATION_INTERVAL_MS);
+  }
+
+  private insertAlert(ts: number, route: string, payload: AlertPayload): void {
+    this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
+    this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
   }
 
   alerts(limit = 100): AlertRecord[] {
@@ -141,13 +210,12 @@ export class SlaRegistry extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     try {
-      await evaluateAlarm(this.env, this.state(), now, {
+      await evaluateAlarm(this.env, serviceConfig(this.env), this.state(), now, {
         states: this.alertStates(),
         saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
-        record: (ts, route, payload) => {
-          this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
-          this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
-        },
+        burnStates: JSON.parse(this.getMeta('burn_state') ?? '{}') as import('../src/service/burn-alerts').BurnStates,
+        saveBurnStates: (s) => this.setMeta('burn_state', JSON.stringify(s)),
+        record: (ts, route, payload) => this.insertAlert(ts, route, payload),
         undelivered: () =>
           this.sql
             .exec<{ id: number; payload: string; attempts: number }>('SELECT id, payload, attempts FROM alerts WHERE delivered = 0 AND attempts < 10 ORDER BY id')

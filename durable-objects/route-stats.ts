@@ -3,6 +3,8 @@ import { RouteCounters } from '../src/sla/counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../src/sla/window';
 import { MINUTE_MS, WindowStore, type AddResult } from '../src/sla/store';
 import type { MetricsSeries } from '../src/report/types';
+import { SloJudge } from '../src/service/slo-judge';
+import type { SloWindowCounts } from '../src/sla/slo';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
 export interface IngestBatch {
@@ -15,8 +17,8 @@ export interface IngestBatch {
 export interface RouteSnapshot {
   route: string | null;
   merged: WindowData;
-  /** Minute windows in the range, oldest first (only when asked for). */
-  series: WindowData[] | null;
+  /** Good/bad counts over the burn windows and the SLO period (only when a period is given). */
+  slo: SloWindowCounts | null;
 }
 
 export interface RouteMetrics {
@@ -38,6 +40,8 @@ export class RouteStats extends DurableObject<Env> {
   private route: string | null;
   /** The alarm time set by this instance, to avoid a storage read per ingest. */
   private alarmAt: number | null = null;
+  /** Error budget counters: calls judged good or bad when filed (src/service/slo-judge.ts). */
+  private slo: SloJudge;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -48,9 +52,11 @@ export class RouteStats extends DurableObject<Env> {
     this.store = WindowStore.fromRows(rows.map((r) => [r.key, JSON.parse(r.data) as unknown] as const), Date.now());
     this.counters = RouteCounters.fromJSON(this.meta('counters'));
     this.route = this.meta('route') as string | null;
+    this.slo = SloJudge.load(this.sql, env, Date.now());
   }
 
   async ingest(batch: IngestBatch): Promise<AddResult> {
+    await this.slo.refreshConfig(Date.now());
     const now = Date.now();
     if (this.route === null) {
       this.route = batch.route;
@@ -58,25 +64,30 @@ export class RouteStats extends DurableObject<Env> {
     }
     const result = this.store.add(batch.samples, now);
     this.counters.addBatch(batch.samples, batch.models, batch.droppedBefore, result.droppedLate + result.rejected);
+    this.slo.judge(batch.route, batch.samples, now);
     this.persist();
     await this.scheduleRollover(now);
     return result;
   }
 
-  /** The route's windows over [from, to) merged into one, and the minute series when asked. */
-  snapshot(from: number, to: number, withSeries = false): RouteSnapshot {
-    const windows = this.store.windowsFor(from, to);
-    const merged = mergeWindows(windows, from, to - from);
+  /** The route's windows over [from, to) merged into one, and the SLO counts when a period is given. */
+  snapshot(from: number, to: number, sloPeriodHours: number | null = null): RouteSnapshot {
+    const merged = mergeWindows(this.store.windowsFor(from, to), from, to - from);
     return {
       route: this.route,
       merged: serializeWindow(merged),
-      series: withSeries ? windows.filter((w) => w.durationMs === 60_000).map(serializeWindow) : null,
+      slo: sloPeriodHours === null ? null : this.slo.windows(Date.now(), sloPeriodHours),
     };
   }
 
-  /** The minute windows over [from, to), oldest first, unmerged: the dashboard's per-minute charts. */
+  /** The minute windows over [from, to), oldest first, unmerged: the per-minute series of `/sla/<route>` and the dashboard. */
   minutes(from: number, to: number): WindowData[] {
     return this.store.windowsFor(from, to).filter((w) => w.durationMs === MINUTE_MS).map(serializeWindow);
+  }
+
+  /** Good/bad counts over the burn windows and the last `periodHours` (for /metrics). */
+  sloCounts(periodHours: number): SloWindowCounts {
+    return this.slo.windows(Date.now(), periodHours);
   }
 
   metrics(): RouteMetrics {
@@ -92,6 +103,7 @@ export class RouteStats extends DurableObject<Env> {
     this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     this.store = new WindowStore();
     this.counters = new RouteCounters();
+    this.slo = SloJudge.load(this.sql, this.env, Date.now());
     if (this.route !== null) this.setMeta('route', this.route);
   }
 
@@ -100,6 +112,7 @@ export class RouteStats extends DurableObject<Env> {
     const now = Date.now();
     this.alarmAt = null;
     this.store.rollover(now);
+    this.slo.expire(now);
     this.persist();
     await this.scheduleRollover(now);
   }
@@ -110,12 +123,14 @@ export class RouteStats extends DurableObject<Env> {
       this.sql.exec('INSERT OR REPLACE INTO windows (key, data) VALUES (?, ?)', row.key, JSON.stringify(row.data));
     }
     this.store.markClean();
+    this.slo.persist();
     this.setMeta('counters', this.counters.toJSON());
   }
 
   private async scheduleRollover(now: number): Promise<void> {
-    const next = this.store.nextRolloverAt(now);
-    if (next === null) return;
+    const times = [this.store.nextRolloverAt(now), this.slo.nextExpiryAt(now)].filter((t): t is number => t !== null);
+    if (times.length === 0) return;
+    const next = Math.min(...times);
     this.alarmAt ??= await this.ctx.storage.getAlarm();
     if (this.alarmAt === null || this.alarmAt > next) {
       await this.ctx.storage.setAlarm(next);

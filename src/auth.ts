@@ -1,4 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
+import type { ServiceConfig } from './config/service';
+import type { AppEnv } from './context';
 import { GatewayError } from './errors';
 
 const encoder = new TextEncoder();
@@ -17,16 +19,11 @@ export function bearer(header: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-function secret(env: Env, name: 'ADMIN_TOKEN' | 'SLA_READ_TOKEN'): string | null {
-  const v = (env as unknown as Record<string, unknown>)[name];
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
 /** The tokens that open reads (`SLA_READ_TOKEN`, and `ADMIN_TOKEN` when set); empty when reads are open to all. */
-export function readTokens(env: Env): string[] {
-  const read = secret(env, 'SLA_READ_TOKEN');
+export function readTokens(service: Pick<ServiceConfig, 'readToken' | 'adminToken'>): string[] {
+  const read = service.readToken;
   if (read === null) return [];
-  const admin = secret(env, 'ADMIN_TOKEN');
+  const admin = service.adminToken;
   return admin === null ? [read] : [read, admin];
 }
 
@@ -34,10 +31,9 @@ export function readTokens(env: Env): string[] {
  * `read`: SLA reports and metrics need `SLA_READ_TOKEN` as a bearer token when it is set (the admin token works
  * too). `admin`: refused unless `ADMIN_TOKEN` is set and presented.
  */
-export const requireToken = (level: 'read' | 'admin'): MiddlewareHandler<{ Bindings: Env }> =>
+export const requireToken = (level: 'read' | 'admin'): MiddlewareHandler<AppEnv> =>
   async function requireToken(c, next) {
-    const admin = secret(c.env, 'ADMIN_TOKEN');
-    const read = secret(c.env, 'SLA_READ_TOKEN');
+    const { adminToken: admin, readToken: read } = c.get('service');
     const given = bearer(c.req.header('authorization'));
     if (level === 'admin' && admin === null) {
       throw new GatewayError(403, 'forbidden', 'Admin endpoints are disabled: set the ADMIN_TOKEN secret to enable them.');

@@ -12,6 +12,7 @@ export type GatewayErrorCode =
   | 'not_found'
   | 'unauthorized'
   | 'forbidden'
+  | 'budget_exceeded'
   | 'internal_error';
 
 const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
@@ -25,6 +26,7 @@ const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
   not_found: 'invalid_request_error',
   unauthorized: 'invalid_request_error',
   forbidden: 'invalid_request_error',
+  budget_exceeded: 'insufficient_quota',
   internal_error: 'server_error',
 };
 
@@ -39,6 +41,7 @@ const ANTHROPIC_TYPE: Record<GatewayErrorCode, string> = {
   not_found: 'not_found_error',
   unauthorized: 'authentication_error',
   forbidden: 'permission_error',
+  budget_exceeded: 'rate_limit_error',
   internal_error: 'api_error',
 };
 
@@ -68,10 +71,10 @@ export class GatewayError extends Error {
       this.format === 'anthropic'
         ? { type: 'error', error: { type: ANTHROPIC_TYPE[this.code], message: this.message } }
         : { error: { message: this.message, type: OPENAI_TYPE[this.code], param: null, code: this.code } };
-    return new Response(JSON.stringify(body), {
-      status: this.status,
-      headers: { 'content-type': 'application/json', 'x-gateway-error': this.code },
-    });
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-gateway-error': this.code };
+    // A spent budget does not come back in seconds: the official SDKs honour x-should-retry and do not retry.
+    if (this.code === 'budget_exceeded') headers['x-should-retry'] = 'false';
+    return new Response(JSON.stringify(body), { status: this.status, headers });
   }
 }
 

@@ -2,6 +2,7 @@ import { createGateway } from './app';
 
 export { RouteStats } from '../durable-objects/route-stats';
 export { SlaRegistry } from '../durable-objects/registry';
+export { TeamBudgets } from '../durable-objects/team-budgets';
 
 const gateway = createGateway();
 

@@ -4,12 +4,14 @@ import type { Provider } from '../providers/types';
 import { DEFAULT_PRICES } from '../pricing/prices';
 import type { PriceTable } from '../pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
+import { resolveService, type ServiceConfig } from './service';
+import { parseBudgets, type BudgetConfig } from '../budget/config';
 import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
-/** Config in force: every default filled in, every value checked. */
-export interface ResolvedConfig {
+/** Config in force: every default filled in, every value checked. Every var the worker reads is here. */
+export interface ResolvedConfig extends ServiceConfig {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly upstreamTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -26,6 +28,10 @@ export interface ResolvedConfig {
   readonly ingestMaxBytes: number;
   /** Most spans or timings in one ingest request; a larger batch gets 413. */
   readonly ingestMaxItems: number;
+  /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/bounds/routes.ts). */
+  readonly maxRoutes: number;
+  /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
+  readonly summaryMaxAgeMs: number;
   readonly prices: PriceTable;
   /** `GATEWAY_KEYS` (key -> team), or null when unset. Secret: never log or return it. */
   readonly gatewayKeys: Readonly<Record<string, string>> | null;
@@ -33,11 +39,14 @@ export interface ResolvedConfig {
   readonly managedKeys: ReadonlyMap<string, string>;
   /** Span export, or null when no OTLP endpoint is set (or its settings are invalid: see `telemetryProblems`). */
   readonly telemetry: TelemetryConfig | null;
+  /** `BUDGETS` (team cost budgets), or null when unset: then the proxy does no budget work at all. */
+  readonly budgets: BudgetConfig | null;
   /** Invalid telemetry settings do not stop the proxy (telemetry never reaches the client): /healthz lists them. */
   readonly telemetryProblems: readonly string[];
 }
 
-export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[] };
+/** When the config is invalid, `service` still holds the tokens, the SLA config and the webhook. */
+export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[]; service: ServiceConfig };
 
 const cache = new WeakMap<object, ConfigResult>();
 
@@ -50,6 +59,12 @@ export function resolveConfig(env: object): ConfigResult {
     cache.set(env, result);
   }
   return result;
+}
+
+/** The part of the config the SLA routes, the dashboard and the alarm need, valid config or not. */
+export function serviceConfig(env: object): ServiceConfig {
+  const result = resolveConfig(env);
+  return result.ok ? result.config : result.service;
 }
 
 function describe(error: z.ZodError, prefix = ''): string[] {
@@ -72,6 +87,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
     INGEST_MAX_BYTES: asString('INGEST_MAX_BYTES'),
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
+    MAX_ROUTES: asString('MAX_ROUTES'),
+    SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -114,7 +131,12 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     );
   }
 
-  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const budgetsVar = asString('BUDGETS');
+  const budgets = budgetsVar === undefined || budgetsVar.trim() === '' ? null : parseBudgets(budgetsVar);
+  if (budgets && !budgets.ok) problems.push(...budgets.problems);
+
+  const service = resolveService(asString);
+  if (!parsed.success || problems.length > 0) return { ok: false, problems, service };
   const env = parsed.data;
   const telemetry = resolveTelemetry(Object.fromEntries(TELEMETRY_VARS.map((k) => [k, asString(k)])));
   if (telemetry.problems.length > 0) {
@@ -123,6 +145,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
   return {
     ok: true,
     config: {
+      ...service,
       providers,
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       maxRequestBytes: env.MAX_REQUEST_BYTES,
@@ -135,11 +158,14 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
       ingestMaxBytes: env.INGEST_MAX_BYTES,
       ingestMaxItems: env.INGEST_MAX_ITEMS,
+      maxRoutes: env.MAX_ROUTES,
+      summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,
       telemetry: telemetry.config,
       telemetryProblems: telemetry.problems,
+      budgets: budgets?.ok ? budgets.budgets : null,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
-export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico'] as const;
+export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
 
 const providerName = z
   .string()
@@ -107,6 +107,12 @@ export const envSchema = z.object({
   FLUSH_MAX_RECORDS: positiveInt(500),
   INGEST_MAX_BYTES: positiveInt(5 * 1024 * 1024),
   INGEST_MAX_ITEMS: positiveInt(10_000),
+  MAX_ROUTES: positiveInt(500).pipe(z.number().max(10_000)),
+  SUMMARY_MAX_AGE_MS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
+    .pipe(z.number({ error: 'expected a number' }).int().min(0).max(3_600_000)),
 });
 
 

@@ -12,8 +12,21 @@ export type SamplerKind =
 
 /** Span export settings, resolved from the standard `OTEL_*` vars and our `TELEMETRY_*` ones. */
 export interface TelemetryConfig {
-  /** Full URL spans are posted to (OTLP/HTTP JSON). */
-  readonly tracesUrl: string;
+  /** Full URL spans are posted to (OTLP/HTTP JSON); null: no span export (metrics only). */
+  readonly tracesUrl: string | null;
+  /** Full URL the GenAI client metrics are posted to; null: no metrics export. */
+  readonly metricsUrl: string | null;
+  /** `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]COMPRESSION`: how each signal's exports are encoded. */
+  readonly compression: { readonly traces: Compression; readonly metrics: Compression };
+  /** `OTEL_METRIC_EXPORT_INTERVAL` (ms): at most one metrics export per isolate per interval. */
+  readonly metricsIntervalMs: number;
+  /** `OTEL_SAMPLING_TARGET_PER_S`: adaptive head sampling aims at this many spans/s per isolate; null: off. */
+  readonly samplingTargetPerS: number | null;
+  /** `OTEL_SAMPLING_MIN_RATIO`, `OTEL_SAMPLING_MAX_RATIO`: bounds of an adaptive head ratio. */
+  readonly samplingMinRatio: number;
+  readonly samplingMaxRatio: number;
+  /** `TELEMETRY_QUEUE_OVERFLOW`: which span a full queue drops. */
+  readonly overflow: 'drop_newest' | 'drop_oldest';
   /** `OTEL_EXPORTER_OTLP_HEADERS`. Secret (collector credentials): never logged or exported. */
   readonly headers: Readonly<Record<string, string>>;
   readonly serviceName: string;
@@ -44,7 +57,15 @@ export interface TelemetryConfig {
   readonly countsIntervalMs: number;
 }
 
+export type Compression = 'none' | 'gzip';
+
 const optional = z.string().optional();
+
+/** `none` or `gzip`, or unset (then `fallback`). */
+const compressionVar = optional.transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim().toLowerCase())).pipe(z.enum(['none', 'gzip']).optional());
+
+/** A ratio var from 0 to 1, `fallback` when unset or empty. */
+const ratioVar = (fallback: number) => optional.transform((s) => (s === undefined || s.trim() === '' ? fallback : Number(s))).pipe(z.number({ error: 'expected a number' }).min(0).max(1));
 
 /** An integer var from `min` to `max`, `fallback` when unset or empty. */
 const intVar = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -71,6 +92,16 @@ const httpUrl = z
 export const telemetrySchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: compressionVar,
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compressionVar,
+  OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compressionVar,
+  OTEL_METRICS_EXPORTER: optional.transform((s) => (s === undefined || s.trim() === '' ? 'otlp' : s.trim().toLowerCase())).pipe(z.enum(['otlp', 'none'])),
+  OTEL_METRIC_EXPORT_INTERVAL: intVar(60_000, 100),
+  OTEL_SAMPLING_TARGET_PER_S: optional.transform((s) => (s === undefined || s.trim() === '' ? null : Number(s))).pipe(z.number({ error: 'expected a number' }).positive().nullable()),
+  OTEL_SAMPLING_MIN_RATIO: ratioVar(0.001),
+  OTEL_SAMPLING_MAX_RATIO: ratioVar(1),
+  TELEMETRY_QUEUE_OVERFLOW: optional.transform((s) => (s === undefined || s.trim() === '' ? 'drop_newest' : s.trim().toLowerCase())).pipe(z.enum(['drop_newest', 'drop_oldest'])),
   OTEL_EXPORTER_OTLP_HEADERS: optional,
   OTEL_SERVICE_NAME: optional,
   OTEL_TRACES_SAMPLER: optional
@@ -108,12 +139,23 @@ export function resolveTelemetry(raw: Record<string, string | undefined>): { con
   const problems: string[] = [];
   const headers = parseOtlpHeaders(v.OTEL_EXPORTER_OTLP_HEADERS, problems);
   const ratios = parsePriorityRatios(v.TELEMETRY_PRIORITY_RATIOS, v.OTEL_TRACES_SAMPLER_ARG, problems);
-  const tracesUrl = v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (v.OTEL_EXPORTER_OTLP_ENDPOINT && `${v.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
-  if (problems.length > 0 || !tracesUrl) return { config: null, problems };
+  const base = v.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
+  const tracesUrl = v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : null);
+  const metricsUrl = v.OTEL_METRICS_EXPORTER === 'none' ? null : (v.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? (base ? `${base}/v1/metrics` : null));
+  if (v.OTEL_SAMPLING_MIN_RATIO > v.OTEL_SAMPLING_MAX_RATIO) problems.push('OTEL_SAMPLING_MIN_RATIO: must not exceed OTEL_SAMPLING_MAX_RATIO');
+  if (problems.length > 0 || (!tracesUrl && !metricsUrl)) return { config: null, problems };
+  const compression = v.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none';
   return {
     problems,
     config: {
       tracesUrl,
+      metricsUrl,
+      compression: { traces: v.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? compression, metrics: v.OTEL_EXPORTER_OTLP_METRICS_COMPRESSION ?? compression },
+      metricsIntervalMs: v.OTEL_METRIC_EXPORT_INTERVAL,
+      samplingTargetPerS: v.OTEL_SAMPLING_TARGET_PER_S,
+      samplingMinRatio: v.OTEL_SAMPLING_MIN_RATIO,
+      samplingMaxRatio: v.OTEL_SAMPLING_MAX_RATIO,
+      overflow: v.TELEMETRY_QUEUE_OVERFLOW,
       headers,
       serviceName: v.OTEL_SERVICE_NAME?.trim() || 'llm-sla-gateway',
       sampler: v.OTEL_TRACES_SAMPLER,

@@ -30,7 +30,7 @@ export function dashboardPage(): string {
 <h2>Routes</h2><p id="no-routes" class="none" hidden>No calls recorded yet: send traffic through the gateway.</p><div id="routes"></div>
 <h2>Recent alerts</h2><table id="alerts"><thead><tr><th>Time</th><th>Route</th><th>Status</th><th>Was</th><th>Violations</th><th>Delivered</th></tr></thead><tbody id="alerts-body"></tbody></table>
 </main>
-<script src="${assetUrl('uplot.js')}"></script><script src="${assetUrl('app.js')}"></script>
+<script src="${assetUrl('app.js')}"></script><script src="${assetUrl('uplot.js')}"></script>
 </body></html>`;
 }
 

@@ -14,7 +14,8 @@ export interface DashboardAlert {
   id: number;
   at: string;
   delivered: boolean;
-  type: 'sla.violated' | 'sla.recovered';
+  /** As `AlertPayload['type']` (src/service/alerting.ts), spelled out: this file is read by the browser's type check. */
+  type: 'sla.violated' | 'sla.recovered' | 'slo.burn' | 'slo.burn_resolved' | 'budget.warning' | 'budget.exhausted';
   route: string;
   status: string;
   previous_status: string;

@@ -1,3 +1,4 @@
+import { capLabel } from '../bounds/labels';
 import { costUsd, findPrice, type PriceTable } from '../pricing/cost';
 import { ROUTE_KEY, type CallRecord } from '../record';
 import type { Usage } from '../usage/types';
@@ -88,13 +89,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
   const priceProvider = text(attrs, 'gen_ai.provider.name', 64) ?? APP_PROVIDER;
   return {
     ts: startMs,
-    route,
+    // The labels' one rule (src/bounds/labels.ts), as for proxied calls; the price lookup sees the models whole.
+    route: capLabel('route', route),
     provider: APP_PROVIDER,
     format: 'openai',
     operation: 'other',
-    team,
-    requestModel,
-    responseModel,
+    team: capLabel('team', team),
+    requestModel: capLabel('model', requestModel),
+    responseModel: capLabel('model', responseModel),
     stream: false,
     status: 0,
     outcome: stage.ok ? 'success' : 'upstream_error',

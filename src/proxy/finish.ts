@@ -1,3 +1,5 @@
+import { capLabel } from '../bounds/labels';
+import { maskJson, redact, secretsOf } from '../bounds/mask';
 import type { ResolvedConfig } from '../config/resolve';
 import { readAnthropicBody } from '../formats/anthropic';
 import type { ResponseFacts } from '../formats/facts';
@@ -52,7 +54,8 @@ export async function buildRecord(
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
   const stream = call.stream || json?.['stream'] === true;
-  const requestModel = str(json?.['model']);
+  // Labels are capped here, where they enter the record (`src/bounds/labels.ts`); the price lookup sees them whole.
+  const rawRequestModel = str(json?.['model']);
   const outcome = classify({
     status: call.status,
     clientAborted: call.clientAborted,
@@ -68,18 +71,18 @@ export async function buildRecord(
     usage = await estimateUsage(requestText(json), facts.outputText.toString());
     if (usage) usageSource = 'estimated';
   }
-  const model = facts.responseModel ?? requestModel;
+  const model = facts.responseModel ?? rawRequestModel;
   const firstByte = end.firstByteAt ?? call.headersAt;
   const port = call.upstream.port === '' ? (call.upstream.protocol === 'https:' ? 443 : 80) : Number(call.upstream.port);
   return {
     ts: call.start,
-    route: call.route,
+    route: capLabel('route', call.route),
     provider: call.provider.name,
     format: call.provider.format,
     operation: call.operation,
-    team: call.team,
-    requestModel,
-    responseModel: facts.responseModel,
+    team: capLabel('team', call.team),
+    requestModel: capLabel('model', rawRequestModel),
+    responseModel: capLabel('model', facts.responseModel),
     stream,
     status: call.status,
     outcome,
@@ -96,8 +99,14 @@ export async function buildRecord(
     server: { address: call.upstream.hostname, port },
     trace: call.trace,
     priority: call.priority,
-    content: config.captureContent ? { request: json, outputText: facts.outputText.toString() } : null,
+    content: config.captureContent ? maskedContent(json, facts.outputText.toString(), config) : null,
   };
+}
+
+/** Captured content, masked once here for every place it goes (logs, memory, spans): `src/bounds/mask.ts`. */
+function maskedContent(json: unknown, outputText: string, config: ResolvedConfig): CallRecord['content'] {
+  const secrets = secretsOf(config);
+  return { request: maskJson(json, secrets), outputText: redact(outputText, secrets) };
 }
 
 function paramsOf(json: ReturnType<RequestBody['json']>): RequestParams {

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve';
 import { GatewayError } from '../errors';
 import { ResponseFacts } from '../formats/facts';
+import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget/gate';
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../providers/operation';
 import type { Provider } from '../providers/types';
@@ -22,6 +23,8 @@ export interface ProxyDeps {
   readonly config: ResolvedConfig;
   readonly recorder: Recorder;
   readonly now: () => number;
+  /** Team budgets, only when `BUDGETS` is set (src/budget/gate.ts). */
+  readonly budget?: BudgetCache | null;
 }
 
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
@@ -37,10 +40,9 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const format = provider.format;
   const target = upstreamUrl(provider, rest, url.search);
   const operation = operationFromPath(req.method, target.pathname);
+  // An invalid x-sla-route never breaks the call: the default route key (the caller adds the warning header).
   const routeHeader = req.headers.get('x-sla-route');
-  if (routeHeader !== null && !ROUTE_KEY.test(routeHeader)) {
-    throw new GatewayError(400, 'invalid_request', 'x-sla-route must be 1-128 chars of letters, digits, . _ : / -', format);
-  }
+  const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
   const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
   const teamHeader = access.team || req.headers.get('x-sla-team');
@@ -60,7 +62,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     start,
     provider,
     operation,
-    route: routeHeader ?? `${provider.name}/${operation}`,
+    route: route ?? `${provider.name}/${operation}`,
     team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
     body,
     upstream: target,
@@ -72,6 +74,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     clientAborted: false,
     timedOut: false,
   };
+  // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
+  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
   const facts = new ResponseFacts();
   const aborter = new AbortController();
   const onClientAbort = () => {
@@ -86,7 +90,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const record = (end: CallEnd) =>
     afterResponse()
       .then(() => buildRecord(call, end, facts, config))
-      .then((r) => safeRecord(deps.recorder, r));
+      .then((r) => (ticket === null ? safeRecord(deps.recorder, r) : Promise.all([safeRecord(deps.recorder, r), ticket.cache.spend(r, ticket.reservation)]).then(() => undefined)));
 
   let upstream: Response;
   // One timer per call: until the headers, and for a small JSON body until its last byte.
@@ -116,13 +120,14 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   call.stream ||= kind === 'sse';
   const length = contentLengthOf(upstream.headers);
   if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
-    return smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
+    const res = smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
+    return ticket === null ? res : res.then((r) => stampBudget(ticket, r));
   }
   clearTimeout(timer);
   if (upstream.body === null) {
     req.signal.removeEventListener('abort', onClientAbort);
     ctx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
-    return clientResponse(null, upstream, false);
+    return stampBudget(ticket, clientResponse(null, upstream, false));
   }
   const strip = injected && kind === 'sse';
   const observed = observeBody(upstream.body, facts, {
@@ -142,7 +147,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
       })
       .catch(countLost),
   );
-  return clientResponse(observed.body, upstream, strip);
+  return stampBudget(ticket, clientResponse(observed.body, upstream, strip));
 }
 
 /**

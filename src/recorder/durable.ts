@@ -1,9 +1,12 @@
+import { routeStats } from '../bounds/counts';
+import { FULL_RECHECK_MS, OVERFLOW_ROUTE, type Admission } from '../bounds/routes';
 import type { ResolvedConfig } from '../config/resolve';
 import type { CallRecord } from '../record';
 import { sampleOf, type Sample } from '../sla/window';
-import { routeStub } from '../service/sla-report';
+import { registry, routeStub } from '../objects';
 import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
+import { changedTotals, forgetReported, isolateId } from '../isolate-counts';
 
 /** Counters of this isolate's flushes, for /metrics and tests. */
 export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
@@ -27,13 +30,16 @@ export class DurableObjectRecorder implements Recorder {
   private size = 0;
   /** The batch being filled (see `openBatch`: only the requests that flush it wait for it). */
   private batch: Batch<object> | null = null;
+  /** Routes the registry admitted (at most `maxRoutes` + the overflow route): no registry RPC for them again. */
   private readonly registered = new Set<string>();
+  /** Until when unknown routes go to the overflow route without asking (the registry said the cap is reached). */
+  private fullUntil = 0;
   private droppedUnreported = 0;
   private nextShard = 0;
 
   constructor(
     private readonly env: Env,
-    private readonly config: Pick<ResolvedConfig, 'routeShards' | 'flushIntervalMs' | 'flushMaxRecords'>,
+    private readonly config: Pick<ResolvedConfig, 'routeShards' | 'flushIntervalMs' | 'flushMaxRecords'> & Partial<Pick<ResolvedConfig, 'maxRoutes'>>,
   ) {}
 
   record(record: CallRecord): Promise<void> | void {
@@ -64,12 +70,51 @@ export class DurableObjectRecorder implements Recorder {
   private async send(batch: Map<string, Pending>): Promise<void> {
     if (batch.size === 0) return;
     flushStats.flushes++;
+    const routed = await this.admit(batch);
+    await Promise.all([...routed].map(([route, p]) => this.sendRoute(route, p)));
+    // This isolate's drop, warning and bound totals, only when they changed (one more RPC, rarely).
+    const totals = changedTotals();
+    if (totals) await registry(this.env).reportTotals(isolateId(), totals).catch(forgetReported);
+  }
+
+  /**
+   * The batch with routes past the cap folded into the overflow route. Known routes cost nothing; fresh ones are
+   * registered in one RPC whose answer says which were admitted, and whether the cap is reached (then unknown routes
+   * go to the overflow route unasked for a minute). A registry that cannot be reached admits the routes this time.
+   */
+  private async admit(batch: Map<string, Pending>): Promise<Map<string, Pending>> {
     const fresh = [...batch.keys()].filter((r) => !this.registered.has(r));
-    if (fresh.length > 0) {
-      const ok = await withRetries(() => registry(this.env).register(fresh.map((route) => ({ route, shards: this.config.routeShards }))));
-      if (ok) for (const r of fresh) this.registered.add(r);
+    if (fresh.length === 0) return batch;
+    const max = this.config.maxRoutes ?? Number.POSITIVE_INFINITY;
+    let refused: string[] = [];
+    if (Date.now() < this.fullUntil) refused = fresh.filter((r) => r !== OVERFLOW_ROUTE);
+    else {
+      const entries = fresh.map((route) => ({ route, shards: this.config.routeShards }));
+      const reply: { answer?: Admission | void } = {};
+      const ok = await withRetries(async () => (reply.answer = await registry(this.env).register(entries, max)));
+      if (!ok) return batch;
+      const admitted = new Set(reply.answer ? reply.answer.admitted : fresh);
+      for (const r of admitted) this.registered.add(r);
+      refused = fresh.filter((r) => !admitted.has(r));
+      if (reply.answer?.full) this.fullUntil = Date.now() + FULL_RECHECK_MS;
     }
-    await Promise.all([...batch].map(([route, p]) => this.sendRoute(route, p)));
+    if (refused.length === 0) return batch;
+    const out = new Map(batch);
+    let overflow = out.get(OVERFLOW_ROUTE);
+    if (!overflow) out.set(OVERFLOW_ROUTE, (overflow = { samples: [], models: [] }));
+    for (const r of refused) {
+      const p = out.get(r);
+      if (!p) continue;
+      out.delete(r);
+      overflow.samples.push(...p.samples);
+      overflow.models.push(...p.models);
+      routeStats.overflowCalls += p.samples.length;
+    }
+    if (!this.registered.has(OVERFLOW_ROUTE)) {
+      const ok = await withRetries(() => registry(this.env).register([{ route: OVERFLOW_ROUTE, shards: this.config.routeShards }], max));
+      if (ok) this.registered.add(OVERFLOW_ROUTE);
+    }
+    return out;
   }
 
   private async sendRoute(route: string, p: Pending): Promise<void> {
@@ -90,9 +135,6 @@ export class DurableObjectRecorder implements Recorder {
   }
 }
 
-export function registry(env: Env): DurableObjectStub<import('../../durable-objects/registry').SlaRegistry> {
-  return env.SLA_REGISTRY.get(env.SLA_REGISTRY.idFromName('registry'));
-}
 
 async function withRetries(fn: () => Promise<unknown>): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {

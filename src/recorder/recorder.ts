@@ -5,7 +5,10 @@ export interface Recorder {
   record(record: CallRecord): void | Promise<void>;
 }
 
-/** One JSON line per call on the worker's log (`wrangler tail`, Workers Logs). Holds no key or body content. */
+/**
+ * One JSON line per call on the worker's log (`wrangler tail`, Workers Logs). Holds no key; message content only
+ * with content capture on, masked where the record was built (`src/bounds/mask.ts`).
+ */
 export class LogRecorder implements Recorder {
   record(record: CallRecord): void {
     console.log(JSON.stringify({ msg: 'llm_call', ...record }));

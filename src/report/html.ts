@@ -1,4 +1,5 @@
-import type { RouteDetailReport, RouteReport, SlaReport } from './types';
+import { errorBudgetHtml } from './error-budget-render';
+import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = '–';
@@ -17,7 +18,7 @@ function page(title: string, body: string): string {
 const badge = (status: string) => `<span class="badge ${esc(status)}">${esc(status.replace('_', ' '))}</span>`;
 
 function row(name: string, r: RouteReport): string {
-  const cells = [r.count, pct(r.success_rate), r.throughput_rps.toFixed(2), ms(r.latency?.p50), ms(r.latency?.p95), ms(r.latency?.p99), ms(r.ttft?.p95), `${r.tokens.input} / ${r.tokens.output}`, r.cost_usd === null ? dash : r.cost_usd.toFixed(6)];
+  const cells = [r.count, pct(r.success_rate), r.throughput_rps.toFixed(2), ms(r.latency?.p50), ms(r.latency?.p95), ms(r.latency?.p99), ms(r.ttft?.p95), `${r.tokens.input} / ${r.tokens.output}`, r.cost_usd === null ? dash : formatUsd(r.cost_usd)];
   return `<tr><td>${esc(name)}</td><td>${badge(r.sla.status)}</td>${cells.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`;
 }
 
@@ -32,7 +33,7 @@ export function renderSlaHtml(report: SlaReport): string {
   const rows = Object.entries(report.routes).map(([name, r]) => row(name, r)).join('') + row('overall', report.overall);
   return page(
     `SLA report (${report.window})`,
-    `<h1>SLA report ${badge(status)}</h1><p>Window ${esc(report.window)} · generated ${esc(report.generated_at)}</p><table>${HEAD}${rows}</table>${violations(report.violations.map((v) => v.message))}`,
+    `<h1>SLA report ${badge(status)}</h1><p>Window ${esc(report.window)} · generated ${esc(report.generated_at)}</p><table>${HEAD}${rows}</table>${errorBudgetHtml(report.routes, esc)}${violations(report.violations.map((v) => v.message))}`,
   );
 }
 
@@ -43,6 +44,6 @@ export function renderRouteHtml(d: RouteDetailReport): string {
     .join('');
   return page(
     `Route ${d.route}`,
-    `<h1>Route ${esc(d.route)} ${badge(d.stats.sla.status)}</h1><p>Window ${esc(d.window)} · generated ${esc(d.generated_at)}</p><table>${HEAD}${row(d.route, d.stats)}</table>${violations(d.stats.sla.violations.map((v) => v.message))}<h2>Per minute</h2><table><tr><th>Minute</th><th>Calls</th><th>Success</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>TTFT p95 ms</th></tr>${series}</table>`,
+    `<h1>Route ${esc(d.route)} ${badge(d.stats.sla.status)}</h1><p>Window ${esc(d.window)} · generated ${esc(d.generated_at)}</p><table>${HEAD}${row(d.route, d.stats)}</table>${errorBudgetHtml({ [d.route]: d.stats }, esc)}${violations(d.stats.sla.violations.map((v) => v.message))}<h2>Per minute</h2><table><tr><th>Minute</th><th>Calls</th><th>Success</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>TTFT p95 ms</th></tr>${series}</table>`,
   );
 }

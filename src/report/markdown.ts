@@ -1,4 +1,5 @@
-import type { RouteDetailReport, RouteReport, SlaReport } from './types';
+import { errorBudgetMarkdown } from './error-budget-render';
+import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
 
 const dash = '–';
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? dash : v.toFixed(1));
@@ -7,7 +8,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const STATUS = { passed: '✅ passed', failed: '❌ failed', insufficient_data: '⚪ insufficient data' } as const;
 
 function row(name: string, r: RouteReport): string {
-  return `| ${cell(name)} | ${STATUS[r.sla.status]} | ${r.count} | ${pct(r.success_rate)} | ${r.throughput_rps.toFixed(2)} | ${ms(r.latency?.p50)} | ${ms(r.latency?.p95)} | ${ms(r.latency?.p99)} | ${ms(r.ttft?.p95)} | ${r.tokens.input} / ${r.tokens.output} | ${r.cost_usd === null ? dash : r.cost_usd.toFixed(6)} |`;
+  return `| ${cell(name)} | ${STATUS[r.sla.status]} | ${r.count} | ${pct(r.success_rate)} | ${r.throughput_rps.toFixed(2)} | ${ms(r.latency?.p50)} | ${ms(r.latency?.p95)} | ${ms(r.latency?.p99)} | ${ms(r.ttft?.p95)} | ${r.tokens.input} / ${r.tokens.output} | ${r.cost_usd === null ? dash : formatUsd(r.cost_usd)} |`;
 }
 
 const HEAD = [
@@ -25,6 +26,7 @@ export function renderSlaMarkdown(report: SlaReport): string {
     ...HEAD,
     ...Object.entries(report.routes).map(([name, r]) => row(name, r)),
     row('**overall**', report.overall),
+    ...errorBudgetMarkdown(report.routes),
     '',
     '## Violations',
     '',
@@ -42,6 +44,7 @@ export function renderRouteMarkdown(d: RouteDetailReport): string {
     '',
     ...HEAD,
     row(d.route, d.stats),
+    ...errorBudgetMarkdown({ [d.route]: d.stats }),
     '',
     '## Violations',
     '',

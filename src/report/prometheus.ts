@@ -91,15 +91,20 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
     }
   }
   out.family('llm_sla_cost_usd_total', 'counter', 'Cost of calls with a known price, in USD.');
-  for (const m of models) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
+  for (const m of models) {
+    // Unknown cost is absent, never 0: a model with no priced call has no sample (series kept before `pricedCount`
+    // existed count as priced when they hold a cost).
+    const priced = m.s.some((s) => (s.pricedCount ?? (s.costUsd > 0 ? 1 : 0)) > 0);
+    if (priced) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
+  }
   out.family('llm_sla_dropped_records_total', 'counter', 'Call records lost on the way to the Durable Objects.');
   out.sample('llm_sla_dropped_records_total', {}, snapshot.droppedRecords + (extra.droppedLocal ?? 0));
   out.family('llm_sla_dropped_samples_total', 'counter', 'Samples the windows could not file (too old or malformed).');
   out.sample('llm_sla_dropped_samples_total', {}, snapshot.droppedSamples);
   const t = snapshot.telemetry ?? {};
   const n = (k: string) => t[k] ?? 0;
-  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full, export failed).');
-  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_export_failed']) {
+  out.family('llm_sla_telemetry_spans_total', 'counter', 'Call spans by fate: exported, unsampled, or dropped (breaker open, queue full: new span refused or oldest evicted, export failed).');
+  for (const result of ['exported', 'unsampled', 'dropped_breaker_open', 'dropped_queue_full', 'dropped_queue_evicted', 'dropped_export_failed']) {
     out.sample('llm_sla_telemetry_spans_total', { result }, n(`spans_${result}`));
   }
   out.family('llm_sla_telemetry_exports_total', 'counter', 'OTLP export requests by result (failed includes timeouts).');
@@ -107,5 +112,26 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_telemetry_exports_total', { result: 'failed' }, n('exports_failed'));
   out.family('llm_sla_telemetry_breaker_opens_total', 'counter', 'Times the span export circuit breaker opened.');
   out.sample('llm_sla_telemetry_breaker_opens_total', {}, n('breaker_opens'));
+  out.family('llm_sla_internal_failures_total', 'counter', 'Measurement failures the client never saw: a call record that could not be built, a recorder that threw.');
+  out.sample('llm_sla_internal_failures_total', { stage: 'record' }, n('gateway_records_lost'));
+  out.sample('llm_sla_internal_failures_total', { stage: 'recorder' }, n('gateway_recorder_failures'));
+  out.family('llm_sla_token_estimator_total', 'counter', 'Token estimator (js-tiktoken) loads and failures to load; a failure leaves usage unknown.');
+  out.sample('llm_sla_token_estimator_total', { result: 'loaded' }, n('gateway_estimator_loads'));
+  out.sample('llm_sla_token_estimator_total', { result: 'failed' }, n('gateway_estimator_failures'));
+  out.family('llm_sla_warnings_total', 'counter', 'Calls answered with an x-sla-warning header, by warning.');
+  out.sample('llm_sla_warnings_total', { warning: 'invalid_route_header' }, n('gateway_warning_invalid_route_header'));
+  out.family('llm_sla_labels_cut_total', 'counter', 'Labels (model, team, route) cut to their length or charset bound before they were recorded.');
+  for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
+  out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
+  out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
+  out.family('llm_sla_telemetry_export_bytes_total', 'counter', 'Body bytes of span exports sent (after gzip when on).');
+  out.sample('llm_sla_telemetry_export_bytes_total', {}, n('export_bytes'));
+  out.family('llm_sla_telemetry_metric_exports_total', 'counter', 'GenAI metrics exports by result (cumulative totals: a failed one is carried by the next).');
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'ok' }, n('metric_exports_ok'));
+  out.sample('llm_sla_telemetry_metric_exports_total', { result: 'failed' }, n('metric_exports_failed'));
+  out.family('llm_sla_telemetry_metric_points_overflow_total', 'counter', 'GenAI metric points folded into the otel.metric.overflow series (series limit reached).');
+  out.sample('llm_sla_telemetry_metric_points_overflow_total', {}, n('metric_points_overflow'));
+  out.family('llm_sla_analytics_points_failed_total', 'counter', 'Analytics Engine data points the binding refused.');
+  out.sample('llm_sla_analytics_points_failed_total', {}, n('analytics_points_failed'));
   return out.toString();
 }

@@ -1,8 +1,14 @@
 import type { RouteStats, Verdict, Violation } from '../sla/evaluate';
+import type { ErrorBudget } from '../sla/slo';
 import type { Outcome } from '../sla/window';
 
-/** One route (or the overall line) in a report: its stats and its verdict. */
-export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict };
+/** One route (or the overall line) in a report: its stats, its verdict, and its error budget (null without an SLO). */
+export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict; error_budget?: ErrorBudget | null };
+
+/** A cost for reading: 6 decimals, or 2 significant digits below a millionth of a dollar (never a bare 0). */
+export function formatUsd(usd: number): string {
+  return usd !== 0 && Math.abs(usd) < 1e-6 ? usd.toPrecision(2) : usd.toFixed(6);
+}
 
 /** `GET /sla`: every known route judged over one window. */
 export interface SlaReport {
@@ -18,17 +24,9 @@ export interface SlaReport {
   routes: Record<string, RouteReport>;
 }
 
-/** One minute of a route, for `GET /sla/<route>` and the dashboard's charts. Latencies in ms, null when no data. */
-export interface SeriesPoint {
-  start: string;
-  count: number;
-  success_rate: number | null;
-  throughput_rps: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  ttft_p95: number | null;
-}
+/** One minute of a route, for `GET /sla/<route>` and the dashboard's charts (one type, one path: `routeSeries`). */
+export type { MinutePoint as SeriesPoint } from '../sla/series';
+import type { MinutePoint as SeriesPoint } from '../sla/series';
 
 /** `GET /sla/<route>`. */
 export interface RouteDetailReport {
@@ -63,7 +61,10 @@ export interface MetricsSeries {
   ttft: HistogramCounts;
   inputTokens: number;
   outputTokens: number;
+  /** Sum over the calls with a known price. */
   costUsd: number;
+  /** Calls with a known price; 0 means the cost is unknown (absent from /metrics, never 0). Absent in data kept before it existed. */
+  pricedCount?: number;
 }
 
 export interface MetricsSnapshot {

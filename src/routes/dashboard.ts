@@ -3,34 +3,25 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { bearer, readTokens, sameSecret } from '../auth';
 import { DASHBOARD_ASSETS } from '../dashboard/assets.generated';
 import { DASHBOARD_CSP, dashboardPage, loginPage } from '../dashboard/page';
+import { SESSION_S, sessionValue, validSession } from '../dashboard/session';
 import { GatewayError } from '../errors';
-import { registry } from '../recorder/durable';
+import { registry } from '../objects';
 import { buildDashboardData } from '../service/dashboard';
 import { context, windowOf } from './sla';
+import type { AppEnv } from '../context';
 
 const COOKIE = 'llm_sla_dashboard';
-const SESSION_S = 12 * 3600;
 const ALERTS_SHOWN = 20;
-const encoder = new TextEncoder();
-
-/**
- * The session cookie holds a digest of the token, never the token: rotating `SLA_READ_TOKEN` ends every session,
- * and a leaked cookie does not open `/sla` or `/metrics` (which take the token itself).
- */
-async function sessionValue(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`llm-sla-dashboard\u0000${token}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Reads are open (no `SLA_READ_TOKEN`), or a valid bearer token or session cookie came with the request. */
-async function allowed(c: Context<{ Bindings: Env }>): Promise<boolean> {
-  const tokens = readTokens(c.env);
+async function allowed(c: Context<AppEnv>): Promise<boolean> {
+  const tokens = readTokens(c.get('service'));
   if (tokens.length === 0) return true;
   const given = bearer(c.req.header('authorization'));
   const session = getCookie(c, COOKIE) ?? null;
   for (const token of tokens) {
     if (given !== null && (await sameSecret(given, token))) return true;
-    if (session !== null && (await sameSecret(session, await sessionValue(token)))) return true;
+    if (session !== null && (await validSession(session, token, Math.floor(Date.now() / 1000)))) return true;
   }
   return false;
 }
@@ -45,7 +36,7 @@ const htmlHeaders = {
 };
 
 /** `/dashboard`: the live SLA dashboard, its data, its sign-in and its bundled assets (uPlot, the page script). */
-export const dashboardRoutes = new Hono<{ Bindings: Env }>();
+export const dashboardRoutes = new Hono<AppEnv>();
 
 dashboardRoutes.get('/dashboard', async (c) => {
   if (await allowed(c)) return c.body(dashboardPage(), 200, htmlHeaders);
@@ -53,13 +44,13 @@ dashboardRoutes.get('/dashboard', async (c) => {
 });
 
 dashboardRoutes.post('/dashboard/login', async (c) => {
-  const tokens = readTokens(c.env);
+  const tokens = readTokens(c.get('service'));
   if (tokens.length === 0) return c.redirect('/dashboard', 303);
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const given = typeof form['token'] === 'string' ? form['token'].trim() : '';
   for (const token of tokens) {
     if (given === '' || !(await sameSecret(given, token))) continue;
-    setCookie(c, COOKIE, await sessionValue(token), {
+    setCookie(c, COOKIE, await sessionValue(token, Math.floor(Date.now() / 1000)), {
       path: '/dashboard',
       httpOnly: true,
       sameSite: 'Strict',
@@ -78,7 +69,7 @@ dashboardRoutes.post('/dashboard/logout', (c) => {
 
 dashboardRoutes.get('/dashboard/data', async (c) => {
   if (!(await allowed(c))) throw new GatewayError(401, 'unauthorized', 'Missing or invalid bearer token or dashboard session.');
-  const { state, config } = await context(c.env);
+  const { state, config } = await context(c.env, c.get('service'));
   const window = windowOf(c, config);
   const alerts = await registry(c.env).alerts(ALERTS_SHOWN);
   const data = await buildDashboardData(c.env.ROUTE_STATS, state.routes, config, window, Date.now(), alerts);

@@ -1,12 +1,13 @@
 import { Hono, type Context } from 'hono';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve';
+import type { ResolvedConfig } from '../config/resolve';
 import { GatewayError } from '../errors';
 import { ingestOtlp, ingestTimings, type IngestResult } from '../ingest/batch';
 import { readIngestBody } from '../ingest/body';
 import { encodeStatus, encodeTraceResponse } from '../ingest/otlp-proto';
 import { TEAM } from '../ingest/stage';
 import { GatewayKeys } from '../proxy/access';
-import { registry } from '../recorder/durable';
+import { registry } from '../objects';
+import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 
 export interface IngestDeps {
@@ -23,13 +24,7 @@ export const IDEMPOTENCY_TTL_MS = 15 * 60_000;
 const PROTOBUF = /^application\/(?:x-)?protobuf\b/i;
 const JSON_TYPE = /^application\/json\b/i;
 
-type Ctx = Context<{ Bindings: Env }>;
-
-function configOf(c: Ctx): ResolvedConfig {
-  const result = resolveConfig(c.env);
-  if (!result.ok) throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${result.problems.join('; ')}`);
-  return result.config;
-}
+type Ctx = Context<AppEnv>;
 
 const keyCache = new WeakMap<ResolvedConfig, Promise<GatewayKeys>>();
 
@@ -68,10 +63,10 @@ function grpcCode(status: number): number {
  * `POST /v1/traces` (OTLP/HTTP, JSON or protobuf, gzip accepted) and `POST /v1/timings` (a JSON array): stages of
  * an application's pipeline that the gateway does not proxy, recorded per route into the same Durable Objects.
  */
-export function ingestRoutes(deps: IngestDeps): Hono<{ Bindings: Env }> {
-  const traces = new Hono<{ Bindings: Env }>();
+export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
+  const traces = new Hono<AppEnv>();
   traces.post('/v1/traces', async (c) => {
-    const config = configOf(c);
+    const config = configOf(c.get('configResult'));
     const team = await teamOf(c, config);
     const type = c.req.header('content-type') ?? '';
     const encoding = PROTOBUF.test(type) ? 'protobuf' : JSON_TYPE.test(type) ? 'json' : null;
@@ -97,10 +92,10 @@ export function ingestRoutes(deps: IngestDeps): Hono<{ Bindings: Env }> {
     return c.json({ code: grpcCode(status), message }, status as 400);
   });
 
-  const app = new Hono<{ Bindings: Env }>();
+  const app = new Hono<AppEnv>();
   app.route('/', traces);
   app.post('/v1/timings', async (c) => {
-    const config = configOf(c);
+    const config = configOf(c.get('configResult'));
     const team = await teamOf(c, config);
     const key = c.req.header('idempotency-key') ?? null;
     if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError(400, 'invalid_request', 'idempotency-key must be 1-128 chars of letters, digits, . _ : -');

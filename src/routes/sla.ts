@@ -1,16 +1,23 @@
 import { Hono, type Context } from 'hono';
 import { requireToken } from '../auth';
 import { GatewayError } from '../errors';
-import { registry } from '../recorder/durable';
-import { mergeHistogram, renderPrometheus } from '../report/prometheus';
+import { registry, routeStub } from '../objects';
+import { renderPrometheus } from '../report/prometheus';
 import { renderRouteHtml, renderSlaHtml } from '../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../report/markdown';
-import type { MetricsSeries, MetricsSnapshot } from '../report/types';
+import type { MetricsSnapshot } from '../report/types';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../sla/config';
-import { defaultWindow, slaConfigInForce } from '../service/sla-config';
-import { buildRouteReport, buildSlaReport, routeStub } from '../service/sla-report';
+import { defaultWindow, rememberOverride, slaConfigInForce } from '../service/sla-config';
+import { buildRouteReport } from '../service/sla-report';
 import { flushStats } from '../recorder/durable';
-import type { RegistryState } from '../../durable-objects/registry';
+import { isolateId, isolateTotals } from '../isolate-counts';
+import type { RegistryState } from '../objects';
+import type { ServiceConfig } from '../config/service';
+import type { AppEnv } from '../context';
+import { renderSloMetrics } from '../report/prometheus-slo';
+import { routeBudgets } from '../service/slo-report';
+import { renderBudgetMetrics } from '../report/prometheus-budgets';
+import { teamBudgetsForMetrics } from '../service/budget-report';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -25,55 +32,70 @@ function formatOf(c: Context): Format {
 }
 
 /** Registry state and the SLA config in force; a broken config is a 500 with every problem listed. */
-export async function context(env: Env): Promise<{ state: RegistryState; config: SlaConfig }> {
+export async function context(env: Env, service: ServiceConfig): Promise<{ state: RegistryState; config: SlaConfig }> {
   const state = await registry(env).state();
-  const cfg = slaConfigInForce(env, state.configOverride);
+  rememberOverride(env, state.configOverride);
+  return { state, config: configInForce(service, state.configOverride) };
+}
+
+function configInForce(service: ServiceConfig, override: string | null): SlaConfig {
+  const cfg = slaConfigInForce(service, override);
   if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
-  return { state, config: cfg.config };
+  return cfg.config;
 }
 
 export function windowOf(c: Context, config: SlaConfig): string {
   const w = c.req.query('window') ?? defaultWindow(config);
-  try {
-    parseWindow(w);
-  } catch (e) {
-    throw new GatewayError(400, 'invalid_request', (e as Error).message);
-  }
+  validWindow(w);
   return w;
 }
 
 /** `/sla*` and `/metrics`: answered from the Durable Objects. */
-export const slaRoutes = new Hono<{ Bindings: Env }>();
+export const slaRoutes = new Hono<AppEnv>();
 const read = requireToken('read');
 const admin = requireToken('admin');
 
 slaRoutes.get('/sla', read, async (c) => {
-  const { state, config } = await context(c.env);
-  const report = await buildSlaReport(c.env.ROUTE_STATS, state.routes, config, windowOf(c, config), Date.now());
+  // One registry RPC: the report comes from its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
+  const asked = c.req.query('window');
+  if (asked !== undefined) validWindow(asked);
+  const envConfig = c.get('service').slaText;
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), sla: { window: asked ?? null, envConfig } });
+  if (summary.configProblems) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${summary.configProblems.join('; ')}`);
+  const report = summary.sla;
+  if (!report) throw new GatewayError(500, 'internal_error', 'The registry returned no report.');
   const format = formatOf(c);
   if (format === 'md') return c.body(renderSlaMarkdown(report), 200, { 'content-type': 'text/markdown; charset=utf-8' });
   if (format === 'html') return c.html(renderSlaHtml(report));
   return c.json(report);
 });
 
+/** The SLA config in force and where it comes from, or the gateway's one error shape (500) listing the problems. */
+function configAnswer(service: ServiceConfig, override: string | null): { source: string; config: SlaConfig } {
+  const cfg = slaConfigInForce(service, override);
+  if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
+  return { source: cfg.source, config: cfg.config };
+}
+
 slaRoutes.get('/sla/config', read, async (c) => {
-  const state = await registry(c.env).state();
-  const cfg = slaConfigInForce(c.env, state.configOverride);
-  return cfg.ok ? c.json({ source: cfg.source, config: cfg.config }) : c.json({ error: 'invalid SLA config', problems: cfg.problems }, 500);
+  const { configOverride } = await registry(c.env).state();
+  rememberOverride(c.env, configOverride);
+  return c.json(configAnswer(c.get('service'), configOverride));
 });
 
 slaRoutes.put('/sla/config', admin, async (c) => {
   const text = await c.req.text();
   const parsed = parseSlaConfig(text);
-  if (!parsed.ok) return c.json({ error: 'invalid SLA config', problems: parsed.problems }, 400);
+  if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `SLA config is invalid: ${parsed.problems.join('; ')}`);
   await registry(c.env).setConfig(text);
+  rememberOverride(c.env, text);
   return c.json({ source: 'runtime', config: parsed.config });
 });
 
 slaRoutes.delete('/sla/config', admin, async (c) => {
   await registry(c.env).setConfig(null);
-  const cfg = slaConfigInForce(c.env, null);
-  return c.json(cfg.ok ? { source: cfg.source, config: cfg.config } : { error: 'invalid SLA config', problems: cfg.problems });
+  rememberOverride(c.env, null);
+  return c.json(configAnswer(c.get('service'), null));
 });
 
 slaRoutes.get('/sla/alerts', read, async (c) => {
@@ -92,8 +114,13 @@ slaRoutes.post('/sla/reset', admin, async (c) => {
 });
 
 slaRoutes.get('/sla/*', read, async (c) => {
-  const route = decodeURIComponent(new URL(c.req.url).pathname.slice('/sla/'.length));
-  const { state, config } = await context(c.env);
+  let route: string;
+  try {
+    route = decodeURIComponent(new URL(c.req.url).pathname.slice('/sla/'.length));
+  } catch {
+    throw new GatewayError(400, 'invalid_request', 'The path holds a percent-escape that does not decode.');
+  }
+  const { state, config } = await context(c.env, c.get('service'));
   const entry = state.routes.find((r) => r.route === route);
   if (!entry) throw new GatewayError(404, 'not_found', `No calls recorded for route ${JSON.stringify(route)}.`);
   const detail = await buildRouteReport(c.env.ROUTE_STATS, entry, config, windowOf(c, config), Date.now());
@@ -104,39 +131,35 @@ slaRoutes.get('/sla/*', read, async (c) => {
 });
 
 slaRoutes.get('/metrics', read, async (c) => {
-  const [{ routes }, telemetry] = await Promise.all([registry(c.env).state(), registry(c.env).counters()]);
-  const parts = await Promise.all(
-    routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
-  );
-  // Shards of one route hold the same model/outcome series: add them up.
-  const byRoute = new Map<string, Map<string, MetricsSeries>>();
-  let droppedRecords = 0;
-  let droppedSamples = 0;
-  for (const p of parts) {
-    const series = byRoute.get(p.route) ?? new Map<string, MetricsSeries>();
-    byRoute.set(p.route, series);
-    for (const s of p.series) {
-      const key = `${s.model}\u0000${s.outcome}`;
-      const prev = series.get(key);
-      if (!prev) series.set(key, structuredClone(s));
-      else {
-        prev.count += s.count;
-        prev.inputTokens += s.inputTokens;
-        prev.outputTokens += s.outputTokens;
-        prev.costUsd += s.costUsd;
-        mergeHistogram(prev.duration, s.duration);
-        mergeHistogram(prev.ttft, s.ttft);
-      }
-    }
-    droppedRecords += p.droppedRecords;
-    droppedSamples += p.droppedSamples;
-  }
-  const snapshot: MetricsSnapshot = {
-    routes: [...byRoute].map(([route, series]) => ({ route, series: [...series.values()] })),
-    droppedRecords,
-    droppedSamples,
-    telemetry,
-  };
-  const text = renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported });
+  // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
+  await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
+  // One registry RPC for every route's counters, whatever their number: its summary (SUMMARY_MAX_AGE_MS). Routes with
+  // an SLO are also asked for their good/bad counts (error budget and burn-rate gauges).
+  const [summary, override] = await Promise.all([
+    registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true }),
+    registry(c.env).state(),
+  ]);
+  const cfg = slaConfigInForce(c.get('service'), override.configOverride);
+  const now = Date.now();
+  const budgets = cfg.ok ? routeBudgets(c.env.ROUTE_STATS, override.routes, cfg.config, now) : Promise.resolve([]);
+  const teams = teamBudgetsForMetrics(c.env, now);
+  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
+  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
+  const text =
+    renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
+
+/** `SUMMARY_MAX_AGE_MS` (its default when the config is invalid: /metrics still answers). */
+function summaryMaxAge(c: Context<AppEnv>): number {
+  const result = c.get('configResult');
+  return result.ok ? result.config.summaryMaxAgeMs : 60_000;
+}
+
+function validWindow(w: string): void {
+  try {
+    parseWindow(w);
+  } catch (e) {
+    throw new GatewayError(400, 'invalid_request', (e as Error).message);
+  }
+}

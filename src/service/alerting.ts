@@ -1,13 +1,17 @@
 import { trackStatus, type AlertState } from '../sla/alerts';
 import { alertAfter, targetsFor } from '../sla/config';
 import type { RouteReport } from '../report/types';
-import type { RegistryState, RouteEntry } from '../../durable-objects/registry';
+import type { ServiceConfig } from '../config/service';
+import type { RegistryState, RouteEntry } from '../objects';
 import { buildSlaReport } from './sla-report';
 import { slaConfigInForce } from './sla-config';
+import { trackBurn, type BurnStates } from './burn-alerts';
+import type { ErrorBudget } from '../sla/slo';
 
 /** What is POSTed to `ALERT_WEBHOOK_URL`; `text` makes it a valid Slack incoming-webhook message as is. */
 export interface AlertPayload {
-  type: 'sla.violated' | 'sla.recovered';
+  /** `slo.*`: burn-rate alerts (`burn-alerts.ts`); `budget.*`: team cost budgets (`budget/alerts.ts`). */
+  type: 'sla.violated' | 'sla.recovered' | 'slo.burn' | 'slo.burn_resolved' | 'budget.warning' | 'budget.exhausted';
   route: string;
   status: string;
   previous_status: string;
@@ -15,6 +19,10 @@ export interface AlertPayload {
   at: string;
   violations: string[];
   stats: { count: number; success_rate: number | null; p95_ms: number | null; p99_ms: number | null; throughput_rps: number };
+  /** Burn-rate alerts: the route's error budget when it fired or resolved. */
+  error_budget?: ErrorBudget | null;
+  /** Team budget alerts: the team, period and spend. */
+  budget?: { team: string; period: 'day' | 'month'; key: string; spent_usd: number; limit_usd: number; threshold: number };
   text: string;
 }
 
@@ -29,6 +37,8 @@ export interface AlertRecord {
 export interface AlertStore {
   states: Record<string, AlertState>;
   saveStates(states: Record<string, AlertState>): void;
+  burnStates: BurnStates;
+  saveBurnStates(states: BurnStates): void;
   record(ts: number, route: string, payload: AlertPayload): void;
   undelivered(): { id: number; attempts: number; payload: string }[];
   markAttempt(id: number, delivered: boolean): void;
@@ -37,8 +47,8 @@ export interface AlertStore {
 const BACKOFF_MS = [0, 250, 1000];
 
 /** One evaluation: each route over its own window, alerts on passed <-> failed changes confirmed `alert_after` times. */
-export async function evaluateAlarm(env: Env, registry: RegistryState, now: number, store: AlertStore): Promise<void> {
-  const cfg = slaConfigInForce(env, registry.configOverride);
+export async function evaluateAlarm(env: Env, service: ServiceConfig, registry: RegistryState, now: number, store: AlertStore): Promise<void> {
+  const cfg = slaConfigInForce(service, registry.configOverride);
   if (cfg.ok) {
     const byWindow = new Map<string, RouteEntry[]>();
     for (const r of registry.routes) {
@@ -46,6 +56,7 @@ export async function evaluateAlarm(env: Env, registry: RegistryState, now: numb
       byWindow.set(w, [...(byWindow.get(w) ?? []), r]);
     }
     const states = { ...store.states };
+    const burn: BurnStates = {};
     for (const [window, routes] of byWindow) {
       const report = await buildSlaReport(env.ROUTE_STATS, routes, cfg.config, window, now);
       for (const [route, r] of Object.entries(report.routes)) {
@@ -53,11 +64,15 @@ export async function evaluateAlarm(env: Env, registry: RegistryState, now: numb
         states[route] = state;
         const alerting = change && change.from !== 'insufficient_data' && change.to !== 'insufficient_data';
         if (alerting) store.record(now, route, payload(route, r, change.from, window, now));
+        const burning = trackBurn(store.burnStates[route] ?? [], route, r, now);
+        if (burning.state.length > 0) burn[route] = burning.state;
+        for (const a of burning.alerts) store.record(now, route, a);
       }
     }
     store.saveStates(states);
+    store.saveBurnStates(burn);
   }
-  const url = webhookUrl(env);
+  const url = service.alertWebhookUrl;
   if (url === null) return;
   for (const pending of store.undelivered()) store.markAttempt(pending.id, await deliver(url, pending.payload));
 }
@@ -83,17 +98,6 @@ function payload(route: string, r: RouteReport, previous: string, window: string
     },
     text: [`${head} (window ${window})`, ...messages.map((m) => `• ${m}`)].join('\n'),
   };
-}
-
-function webhookUrl(env: Env): string | null {
-  const raw = (env as unknown as Record<string, unknown>)['ALERT_WEBHOOK_URL'];
-  if (typeof raw !== 'string' || raw === '') return null;
-  try {
-    const u = new URL(raw);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
 }
 
 /** POSTs one alert, retried with backoff; true once a 2xx came back. Never throws. */

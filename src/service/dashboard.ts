@@ -1,29 +1,11 @@
 import type { DashboardAlert, DashboardData, DashboardRoute } from '../dashboard/types';
-import { targetsFor, type SlaConfig } from '../sla/config';
-import { minuteSeries } from '../sla/series';
-import { deserializeWindow } from '../sla/window';
+import type { SlaConfig } from '../sla/config';
 import type { AlertRecord } from './alerting';
-import { buildSlaReport, routeStub, windowRange } from './sla-report';
-import type { RouteStats as RouteStatsDO } from '../../durable-objects/route-stats';
-import type { RouteEntry } from '../../durable-objects/registry';
+import { buildSlaReport, routeSeries, SERIES_MINUTES, windowRange } from './sla-report';
+import type { RouteEntry, RouteStatsNamespace } from '../objects';
+
 
 const MINUTE = 60_000;
-/** The charts' span: the minute windows a route object keeps. */
-export const SERIES_MINUTES = 60;
-
-/** The last `minutes` whole minutes up to and including the current one, per minute, merged across shards. */
-export async function routeSeries(
-  ns: DurableObjectNamespace<RouteStatsDO>,
-  entry: RouteEntry,
-  config: SlaConfig,
-  now: number,
-  minutes = SERIES_MINUTES,
-): Promise<DashboardRoute['series']> {
-  const { from, to } = windowRange(now, minutes * MINUTE);
-  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).minutes(from, to)));
-  const windows = shards.flat().map((data) => deserializeWindow(data));
-  return minuteSeries(windows, from, to, targetsFor(config, entry.route).count_client_errors);
-}
 
 export function dashboardAlert(r: AlertRecord): DashboardAlert {
   const a = r.alert;
@@ -41,7 +23,7 @@ export function dashboardAlert(r: AlertRecord): DashboardAlert {
 
 /** `GET /dashboard/data`: the `/sla` report over `window`, each route's last hour per minute, recent alerts. */
 export async function buildDashboardData(
-  ns: DurableObjectNamespace<RouteStatsDO>,
+  ns: RouteStatsNamespace,
   routes: readonly RouteEntry[],
   config: SlaConfig,
   window: string,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from './issues';
+import { resolveSlo, sloSchema, type ResolvedSlo } from './slo';
 
 const MINUTE = 60_000;
 const MAX_WINDOW_MS = 24 * 60 * MINUTE;
@@ -38,6 +39,8 @@ const targets = z.strictObject({
   min_samples: z.number().int().min(1).optional(),
   window: window.optional(),
   count_client_errors: z.boolean().optional(),
+  /** Error budget: see docs/sla.md. */
+  slo: sloSchema.optional(),
 });
 
 /** Route keys as the gateway accepts them (x-sla-route), plus `*` for "any run of characters". */
@@ -65,13 +68,21 @@ export interface ResolvedTargets extends Omit<Targets, 'min_samples' | 'window' 
   count_client_errors: boolean;
   /** The `routes` key that matched, null when only `default` applies. */
   matched: string | null;
+  /** Targets the config left unset that the gateway's built-in defaults fill in (`BUILTIN_TARGETS`). */
+  builtin: string[];
 }
 
 export const DEFAULT_MIN_SAMPLES = 10;
 export const DEFAULT_WINDOW = '5m';
 export const DEFAULT_ALERT_AFTER = 2;
 
-/** No targets: every route passes once it has enough samples. */
+/**
+ * Targets in force whatever the config says, unless it sets them itself: a route failing most of its calls must
+ * never read as `passed` because nobody wrote an SLA. `min_success_rate: 0` in the config turns the floor off.
+ */
+export const BUILTIN_TARGETS = { min_success_rate: 0.95 } as const satisfies Targets;
+
+/** No targets of its own: only `BUILTIN_TARGETS` apply. */
 export const DEFAULT_SLA_CONFIG: SlaConfig = { default: {}, routes: {} };
 
 /** The `SLA_CONFIG` var. Missing or blank means `DEFAULT_SLA_CONFIG`. */
@@ -115,17 +126,27 @@ export function targetsFor(config: SlaConfig, route: string | null): ResolvedTar
   const defined = (t: Targets | undefined) => Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined));
   const merged: Targets = { ...defined(config.default), ...defined(own) };
   const window = merged.window ?? DEFAULT_WINDOW;
+  const builtin = (Object.keys(BUILTIN_TARGETS) as (keyof typeof BUILTIN_TARGETS)[]).filter((k) => merged[k] === undefined);
   return {
+    ...Object.fromEntries(builtin.map((k) => [k, BUILTIN_TARGETS[k]])),
     ...merged,
     min_samples: merged.min_samples ?? DEFAULT_MIN_SAMPLES,
     window,
     window_ms: parseWindow(window),
     count_client_errors: merged.count_client_errors ?? config.count_client_errors ?? false,
     matched,
+    builtin,
   };
 }
 
 /** Consecutive evaluations with a new status before it alerts. */
 export function alertAfter(config: SlaConfig): number {
   return config.alert_after ?? DEFAULT_ALERT_AFTER;
+}
+
+/** The SLO in force for a route (null: the overall view, or no `slo` configured). */
+export function sloFor(config: SlaConfig, route: string | null): ResolvedSlo | null {
+  if (route === null) return null;
+  const t = targetsFor(config, route);
+  return resolveSlo(t.slo, t.count_client_errors);
 }

@@ -36,6 +36,7 @@ export class RouteCounters {
         inputTokens: 0,
         outputTokens: 0,
         costUsd: 0,
+        pricedCount: 0,
       };
       this.series.set(key, series);
     }
@@ -44,7 +45,10 @@ export class RouteCounters {
     if (s.ttftMs !== null) addToHistogram(series.ttft, TTFT_BUCKETS_S, s.ttftMs / 1000);
     series.inputTokens += s.inputTokens;
     series.outputTokens += s.outputTokens;
-    series.costUsd += s.costUsd ?? 0;
+    if (s.costUsd !== null) {
+      series.costUsd += s.costUsd;
+      series.pricedCount = (series.pricedCount ?? 0) + 1;
+    }
   }
 
   private modelName(model: string): string {

@@ -87,7 +87,8 @@ export function summarize(merged: WindowStats, windowMs: number, countClientErro
     latency: rounded(latency),
     ttft: rounded(ttft),
     tokens: { input: merged.inputTokens, output: merged.outputTokens },
-    cost_usd: priced > 0 ? round(merged.costUsd, 6) : null,
+    // Significant digits, not decimals: an embeddings call costs 6e-8 USD and must not read as 0.
+    cost_usd: priced > 0 ? Number(merged.costUsd.toPrecision(12)) : null,
     cost_unknown: merged.costUnknown,
     outcomes: Object.fromEntries(OUTCOMES.map((k) => [k, o[k]])) as Record<Outcome, number>,
     window_ms: windowMs,

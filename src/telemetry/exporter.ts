@@ -1,18 +1,30 @@
-import { OTLPExporter, type SpanImpl } from '@microlabs/otel-cf-workers';
+import type { SpanImpl } from '@microlabs/otel-cf-workers';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { TelemetryConfig } from '../config/telemetry';
 import { openBatch, type Batch } from '../settle';
 import { Breaker } from './breaker';
+import { postOtlp, type Posted } from './otlp-http';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
 export interface TelemetryCounts {
   spans_exported: number;
   spans_unsampled: number;
   spans_dropped_breaker_open: number;
+  /** drop_newest: a new span refused by a full queue. */
   spans_dropped_queue_full: number;
+  /** drop_oldest: the oldest waiting span evicted by a full queue for a new one. */
+  spans_dropped_queue_evicted: number;
   spans_dropped_export_failed: number;
   exports_ok: number;
   exports_failed: number;
+  /** Body bytes of span exports put on the wire (after gzip when it is on). */
+  export_bytes: number;
   breaker_opens: number;
+  /** GenAI metrics exports (`metrics.ts`): answered 2xx, or failed (the next carries the same cumulative totals). */
+  metric_exports_ok: number;
+  metric_exports_failed: number;
+  /** Metric points folded into the overflow series because a metric reached its series limit. */
+  metric_points_overflow: number;
 }
 
 export const TELEMETRY_COUNTERS: readonly (keyof TelemetryCounts)[] = [
@@ -20,22 +32,29 @@ export const TELEMETRY_COUNTERS: readonly (keyof TelemetryCounts)[] = [
   'spans_unsampled',
   'spans_dropped_breaker_open',
   'spans_dropped_queue_full',
+  'spans_dropped_queue_evicted',
   'spans_dropped_export_failed',
   'exports_ok',
   'exports_failed',
+  'export_bytes',
   'breaker_opens',
+  'metric_exports_ok',
+  'metric_exports_failed',
+  'metric_points_overflow',
 ];
 
 export function zeroCounts(): TelemetryCounts {
   return Object.fromEntries(TELEMETRY_COUNTERS.map((k) => [k, 0])) as unknown as TelemetryCounts;
 }
 
-/** How an export is sent: otel-cf-workers' OTLP/HTTP JSON exporter in production; tests may pass their own. */
-export type SendSpans = (spans: SpanImpl[]) => Promise<boolean>;
+/** How an export is sent: OTLP/HTTP JSON in production (`otlpSender`); tests may pass their own. */
+export type SendSpans = (spans: SpanImpl[]) => Promise<Posted | boolean>;
 
-export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers'>): SendSpans {
-  const exporter = new OTLPExporter({ url: config.tracesUrl, headers: { ...config.headers } });
-  return (spans) => new Promise((resolve) => exporter.export(spans, (result) => resolve(result.code === 0)));
+/** OTLP/HTTP JSON, serialized by OpenTelemetry's own transformer, gzipped when the traces compression says so. */
+export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers' | 'compression'>): SendSpans {
+  const url = config.tracesUrl;
+  if (url === null) return () => Promise.resolve(false);
+  return (spans) => postOtlp(url, config.headers, JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array(), config.compression.traces);
 }
 
 interface Spans {
@@ -47,7 +66,8 @@ interface Spans {
  * or at once when `maxBatch` wait. `add()` (run inside the call's `ctx.waitUntil`) never throws and returns nothing,
  * except to the call that opened the batch and the one that filled it: those run the export and wait for it
  * (`openBatch`). Bounded: spans waiting plus spans in unanswered exports never exceed
- * `maxQueue`; beyond that, while the breaker is open, and when an export fails or times out, spans are dropped and
+ * `maxQueue`; beyond that the `overflow` strategy drops the new span (`drop_newest`) or evicts the oldest waiting one
+ * (`drop_oldest`; spans already in an export cannot be taken back, so then the new one is dropped). While the breaker is open, and when an export fails or times out, spans are dropped and
  * counted. Nothing here can delay or fail a response.
  */
 export class SpanQueue {
@@ -59,7 +79,7 @@ export class SpanQueue {
   private inFlight = 0;
 
   constructor(
-    private readonly config: Pick<TelemetryConfig, 'scheduleDelayMs' | 'maxBatch' | 'maxQueue' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerCooldownMs'>,
+    private readonly config: Pick<TelemetryConfig, 'scheduleDelayMs' | 'maxBatch' | 'maxQueue' | 'overflow' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerCooldownMs'>,
     private readonly send: SendSpans,
     private readonly now: () => number = Date.now,
   ) {
@@ -82,8 +102,14 @@ export class SpanQueue {
       return;
     }
     if (this.size >= this.config.maxQueue) {
-      this.count('spans_dropped_queue_full');
-      return;
+      const waiting = this.batch?.fields.spans;
+      if (this.config.overflow === 'drop_oldest' && waiting && waiting.length > 0) {
+        waiting.shift();
+        this.count('spans_dropped_queue_evicted');
+      } else {
+        this.count('spans_dropped_queue_full');
+        return;
+      }
     }
     let wait: Promise<void> | undefined;
     if (!this.batch) {
@@ -115,7 +141,14 @@ export class SpanQueue {
     const n = spans.length;
     this.inFlight += n;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const answered = this.send(spans).catch(() => false);
+    const answered = this.send(spans).then(
+      (r) => {
+        if (typeof r === 'boolean') return r;
+        this.count('export_bytes', r.bytes);
+        return r.ok;
+      },
+      () => false,
+    );
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.exportTimeoutMs)));
     const ok = await Promise.race([answered, timedOut]);
     clearTimeout(timer);

@@ -27,6 +27,8 @@ export const ATTR = {
   SERVER_PORT: 'server.port',
   HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
   ERROR_TYPE: 'error.type',
+  /** Metrics only: `input` or `output` on `gen_ai.client.token.usage`. */
+  GEN_AI_TOKEN_TYPE: 'gen_ai.token.type',
 
   /** Route key the call is aggregated under (`openai/chat`, or the `x-sla-route` header). */
   SLA_ROUTE: 'llm_sla.route',
@@ -41,6 +43,11 @@ export const ATTR = {
   SLA_TIME_TO_FIRST_BYTE: 'llm_sla.time_to_first_byte',
   /** Why the span was kept: head (sampled), error or slow (tail rules). */
   SLA_SAMPLED_BY: 'llm_sla.sampled_by',
+  /**
+   * The probability the span was kept with (1 for errors and slow calls, which are always kept): `1 / p` calls stand
+   * behind it. Absent when a caller's sampled flag decided (its probability is the caller's).
+   */
+  SLA_SAMPLING_PROBABILITY: 'llm_sla.sampling.probability',
 } as const;
 
 /** `gen_ai.provider.name` well-known values where ours differ from the conventions'. */

@@ -6,10 +6,12 @@ import type { TelemetryConfig } from '../config/telemetry';
 import type { CallRecord } from '../record';
 import type { Recorder } from '../recorder/recorder';
 import { targetsFor } from '../sla/config';
-import { slaConfigInForce } from '../service/sla-config';
+import { knownOverride, slaConfigInForce } from '../service/sla-config';
+import { AdaptiveRate } from './adaptive';
 import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
 import { ATTR } from './keys';
-import { headKeeps, parseTraceparent, tailReason } from './sampling';
+import { MetricsExporter, type PostOtlp } from './metrics-export';
+import { headDecision, parseTraceparent, tailReason, thresholdFor } from './sampling';
 import { spanAttributes, spanName } from './span';
 
 /** Where this isolate's telemetry totals go so that `/metrics` can show them whichever isolate answers. */
@@ -18,19 +20,26 @@ export type ReportCounts = (isolate: string, totals: TelemetryCounts) => Promise
 const VERSION = '0.1.0';
 
 /**
- * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP with otel-cf-workers' exporter. Runs
+ * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP (JSON, optionally gzipped). Runs
  * where every recorder runs: in `ctx.waitUntil`, after the response is complete, so the span covers the whole call
  * (a stream until its last byte) and its export can never delay or break the response.
  *
  * Why not otel-cf-workers' `instrument()` around the handler: it ends its spans when the handler returns (the
  * headers, not a stream's last byte), fixes the exporter per isolate, posts an empty export for unsampled traces,
  * never calls `postProcessor` (upstream #207), and wraps env and ctx in proxies on every request. Building the span
- * from the record uses the library's span and exporter without any of that on the response path.
+ * from the record uses the library's span type (serialized by OpenTelemetry's OTLP JSON transformer, posted by
+ * `otlp-http.ts`, gzipped when configured) without any of that on the response path. The same recorder feeds the
+ * GenAI client metrics (`metrics-export.ts`) when a metrics endpoint is configured.
  */
 export class SpanRecorder implements Recorder {
   readonly queue: SpanQueue;
+  /** Adaptive head sampling (`OTEL_SAMPLING_TARGET_PER_S`), or null. */
+  readonly adaptive: AdaptiveRate | null;
+  /** GenAI client metrics export, or null when no metrics endpoint is configured. */
+  readonly metrics: MetricsExporter | null;
   private readonly resource;
   private readonly secrets: string[];
+  private readonly now: () => number;
 
   constructor(
     private readonly telemetry: TelemetryConfig,
@@ -38,35 +47,80 @@ export class SpanRecorder implements Recorder {
     secrets: readonly string[],
     private readonly report: ReportCounts | null,
     send: SendSpans = otlpSender(telemetry),
+    /** Tests drive time (adaptive sampling, the metrics interval) and may post metrics their own way. */
+    options: { now?: () => number; postMetrics?: PostOtlp } = {},
   ) {
-    this.queue = new SpanQueue(telemetry, send);
+    this.now = options.now ?? Date.now;
+    this.queue = new SpanQueue(telemetry, send, this.now);
     this.secrets = [...secrets];
-    this.resource = resourceFromAttributes({
+    this.adaptive = telemetry.samplingTargetPerS === null ? null : new AdaptiveRate(telemetry.samplingTargetPerS);
+    const resource = {
       'service.name': telemetry.serviceName,
       'service.version': VERSION,
       'telemetry.sdk.name': '@microlabs/otel-cf-workers',
       'telemetry.sdk.language': 'js',
       'cloud.provider': 'cloudflare',
       'cloud.platform': 'cloudflare.workers',
-    });
+    };
+    this.resource = resourceFromAttributes(resource);
+    this.metrics =
+      telemetry.metricsUrl === null
+        ? null
+        : new MetricsExporter(
+            telemetry,
+            // Cumulative series from many isolates: each isolate is its own instance, or their totals would clash.
+            { ...resource, 'telemetry.sdk.name': 'llm-sla-gateway', 'service.instance.id': this.isolate },
+            { name: 'llm-sla-gateway', version: VERSION },
+            (key, n) => this.queue.count(key, n),
+            this.now,
+            options.postMetrics,
+          );
   }
 
   record(record: CallRecord): Promise<void> | void {
-    const parent = parseTraceparent(record.trace.traceparent);
-    const traceId = parent?.traceId ?? randomHex(16);
-    const head = headKeeps(this.telemetry, record, traceId, parent);
-    const keptBy = head ? 'head' : tailReason(record, this.telemetry.slowMs ?? this.slowMsFor(record.route));
-    let exported: Promise<void> | void = undefined;
-    if (keptBy === null) this.queue.count('spans_unsampled');
-    else exported = this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy));
-    // The counts are reported after this call's export, if it waits for one; most calls wait for nothing.
-    return exported ? exported.then(() => this.reportCounts()) : this.reportCounts();
+    const exported = this.telemetry.tracesUrl === null ? undefined : this.sample(record);
+    const measured = this.metrics?.record(record);
+    // The counts are reported after this call's exports, if it waits for any; most calls wait for nothing.
+    if (!exported && !measured) return this.reportCounts();
+    return Promise.all([exported, measured]).then(() => this.reportCounts());
   }
 
-  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string): SpanImpl {
+  /** Head decision (adaptive when configured), tail rules, then the span into the queue. */
+  private sample(record: CallRecord): Promise<void> | void {
+    const parent = parseTraceparent(record.trace.traceparent);
+    const traceId = parent?.traceId ?? randomHex(16);
+    const t = this.telemetry;
+    const slowMs = () => t.slowMs ?? this.slowMsFor(record.route);
+    let adaptive = null;
+    let tail: 'error' | 'slow' | null | undefined;
+    if (this.adaptive) {
+      // The call is over: whether the tail rules keep it is known, and such calls count as fixed demand.
+      tail = tailReason(record, slowMs());
+      const now = this.now();
+      adaptive = { scale: this.adaptive.scale(now), min: t.samplingMinRatio, max: t.samplingMaxRatio };
+      const fixed = tail !== null || record.priority === 'critical' || (parent !== null && t.sampler.startsWith('parentbased_'));
+      this.adaptive.observe(fixed ? (parent && !parent.sampled && tail === null ? 0 : 1) : t.ratios[record.priority], fixed, now);
+    }
+    const head = headDecision(t, record, traceId, parent, adaptive);
+    // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
+    if (tail === undefined) tail = head.probability === 1 || (head.keep && head.probability === null) ? null : tailReason(record, slowMs());
+    const keptBy = head.keep ? 'head' : tail;
+    if (keptBy === null) {
+      this.queue.count('spans_unsampled');
+      return;
+    }
+    const probability = keptBy !== 'head' || tail !== null ? 1 : head.probability;
+    return this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy, probability));
+  }
+
+  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {
     const { attributes, dropped } = spanAttributes(record, this.telemetry, this.secrets);
     attributes[ATTR.SLA_SAMPLED_BY] = keptBy;
-    const traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
+    let traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
+    if (probability !== null) {
+      attributes[ATTR.SLA_SAMPLING_PROBABILITY] = probability;
+      traceState = withThreshold(traceState ?? createTraceState(), thresholdFor(probability).th);
+    }
     const span = new SpanImpl({
       name: spanName(record),
       attributes,
@@ -124,6 +178,12 @@ export class SpanRecorder implements Recorder {
   }
 }
 
+/** Sets `th` in the OpenTelemetry `ot` tracestate entry, keeping its other sub-keys (`rv`...). */
+function withThreshold(state: ReturnType<typeof createTraceState>, th: string) {
+  const others = (state.get('ot') ?? '').split(';').filter((kv) => kv !== '' && !kv.startsWith('th:'));
+  return state.set('ot', [`th:${th}`, ...others].join(';'));
+}
+
 function safeTraceState(raw: string) {
   try {
     return createTraceState(raw);
@@ -155,7 +215,8 @@ export function spanRecorderFor(config: ResolvedConfig, env: Env, report: Report
       ...Object.values(telemetry.headers),
     ];
     const slowMsFor = (route: string): number | null => {
-      const sla = slaConfigInForce(env, null);
+      // The config in force, a runtime override (`PUT /sla/config`) included: this isolate's copy of it.
+      const sla = slaConfigInForce(config, knownOverride(env));
       return sla.ok ? (targetsFor(sla.config, route).max_p95_ms ?? null) : null;
     };
     recorders.set(config, (r = new SpanRecorder(telemetry, slowMsFor, secrets, report)));

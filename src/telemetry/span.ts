@@ -1,3 +1,4 @@
+import { redact } from '../bounds/mask';
 import type { CallRecord } from '../record';
 import { ATTR, OPERATION_NAMES, PROVIDER_NAMES } from './keys';
 import { inputMessages, outputMessages, systemInstructions, type Message } from './messages';
@@ -107,14 +108,4 @@ function fitJson(messages: Message[], limit: number, shape: (m: Message[]) => un
 
 function cut(s: string, limit: number): string {
   return s.length > limit ? s.slice(0, limit) : s;
-}
-
-/** Strings shaped like provider keys or bearer tokens. */
-const KEY_SHAPES = /\b(?:sk-[A-Za-z0-9_-]{8,}|sk_[A-Za-z0-9_-]{16,}|gsk_[A-Za-z0-9]{16,}|xai-[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{20,})|\bBearer\s+[A-Za-z0-9._~+/-]+=*/g;
-
-/** Masks the configured secrets and anything shaped like a key in captured content. */
-export function redact(s: string, secrets: readonly string[]): string {
-  let out = s;
-  for (const secret of secrets) if (secret.length >= 8 && out.includes(secret)) out = out.replaceAll(secret, '[REDACTED]');
-  return out.replace(KEY_SHAPES, '[REDACTED]');
 }

@@ -30,6 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     UPSTREAM_ANTHROPIC: mock.url,
     RECORDER: 'durable',
     FLUSH_INTERVAL_MS: '100',
+    // /sla and /metrics read fresh (production: the registry's summary, at most a minute old): the tests poll.
+    SUMMARY_MAX_AGE_MS: '0',
     SLA_READ_TOKEN: READ_TOKEN,
     SLA_CONFIG: JSON.stringify(E2E_SLA_CONFIG),
   }).catch(async (e: unknown) => {

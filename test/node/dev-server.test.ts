@@ -45,6 +45,8 @@ beforeAll(async () => {
       '--var', `UPSTREAM_ANTHROPIC:${mock.url}`,
       '--var', 'RECORDER:durable,log',
       '--var', 'FLUSH_INTERVAL_MS:100',
+      // /sla and /metrics read fresh, not the registry's summary of up to a minute ago: the test polls for its calls.
+      '--var', 'SUMMARY_MAX_AGE_MS:0',
       // A fresh local state: calls from an earlier run would still be in /sla's window.
       '--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-dev-')),
     ],

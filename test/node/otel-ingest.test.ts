@@ -45,6 +45,8 @@ beforeAll(async () => {
       '--inspector-port', String(await freePort()),
       '--var', 'RECORDER:durable',
       '--var', 'FLUSH_INTERVAL_MS:100',
+      // /sla and /metrics read fresh, not the registry's summary of up to a minute ago: the test polls for its calls.
+      '--var', 'SUMMARY_MAX_AGE_MS:0',
       '--var', `SLA_CONFIG:${JSON.stringify(SLA_CONFIG)}`,
       '--var', `GATEWAY_KEYS:${JSON.stringify({ [KEY]: 'pipeline' })}`,
       '--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-otel-')),

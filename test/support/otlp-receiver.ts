@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { listenLocal, type Listening } from './listen';
 
 /** One span as the receiver decoded it from OTLP/HTTP JSON. */
@@ -6,6 +7,8 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string;
+  /** W3C tracestate the span carries ('' when none). */
+  traceState: string;
   name: string;
   kind: number;
   startNs: string;
@@ -20,10 +23,16 @@ export type OtlpReceiver = Listening;
 
 interface Scope {
   spans: ReceivedSpan[];
+  /** Every metrics export body, parsed (OTLP/HTTP JSON `ExportMetricsServiceRequest`). */
+  metrics: unknown[];
   requests: number;
   answered: number;
   empty: number;
-  mode: { status: number; delayMs: number; hangUp: boolean };
+  metricRequests: number;
+  /** Requests that came gzipped, and the body bytes received (as sent, before gunzip). */
+  gzipped: number;
+  bytes: number;
+  mode: { status: number; delayMs: number; hangUp: boolean; requireGzip: boolean };
 }
 
 type OtlpValue = {
@@ -57,6 +66,7 @@ interface ExportRequest {
         traceId: string;
         spanId: string;
         parentSpanId?: string;
+        traceState?: string;
         name: string;
         kind: number;
         startTimeUnixNano: string | number;
@@ -77,6 +87,7 @@ export function decodeExport(body: ExportRequest): ReceivedSpan[] {
         traceId: s.traceId,
         spanId: s.spanId,
         parentSpanId: s.parentSpanId ?? '',
+        traceState: s.traceState ?? '',
         name: s.name,
         kind: s.kind,
         startNs: String(s.startTimeUnixNano),
@@ -93,8 +104,11 @@ export function decodeExport(body: ExportRequest): ReceivedSpan[] {
 /**
  * An OTLP/HTTP collector on 127.0.0.1 speaking the JSON encoding. Each test uses its own scope: the endpoint
  * `<url>/<scope>` receives at `/<scope>/v1/traces`.
- * - `GET /__otlp/<scope>/spans`: the decoded spans; `GET /__otlp/<scope>/stats`: requests, answered, empty.
- * - `POST /__otlp/<scope>/mode?status=500&delayMs=2000&hangUp=1`: how the collector misbehaves for that scope.
+ * `/<scope>/v1/metrics` takes metrics exports. `content-encoding: gzip` bodies are gunzipped.
+ * - `GET /__otlp/<scope>/spans`: the decoded spans; `GET /__otlp/<scope>/metrics`: the metrics export bodies;
+ *   `GET /__otlp/<scope>/stats`: requests, answered, empty (traces), metricRequests, gzipped, bytes (both).
+ * - `POST /__otlp/<scope>/mode?status=500&delayMs=2000&hangUp=1&requireGzip=1`: how the collector misbehaves for
+ *   that scope (`requireGzip`: 415 to any body not gzipped, as collectors configured to require it answer).
  * - `GET /__otlp/raw`: every request received (headers and body text) for the secret scan.
  */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
@@ -102,7 +116,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const raw: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
   const scopeOf = (name: string): Scope => {
     let s = scopes.get(name);
-    if (!s) scopes.set(name, (s = { spans: [], requests: 0, answered: 0, empty: 0, mode: { status: 200, delayMs: 0, hangUp: false } }));
+    if (!s) scopes.set(
+        name,
+        (s = { spans: [], metrics: [], requests: 0, answered: 0, empty: 0, metricRequests: 0, gzipped: 0, bytes: 0, mode: { status: 200, delayMs: 0, hangUp: false, requireGzip: false } }),
+      );
     return s;
   };
   const server = http.createServer((req, res) => {
@@ -117,25 +134,59 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         const scope = scopeOf(parts[2] ? parts[1] ?? '' : '');
         const what = parts[2];
         if (what === 'spans') return res.end(JSON.stringify(scope.spans));
-        if (what === 'stats') return res.end(JSON.stringify({ requests: scope.requests, answered: scope.answered, empty: scope.empty }));
+        if (what === 'metrics') return res.end(JSON.stringify(scope.metrics));
+        if (what === 'stats') {
+          const { requests, answered, empty, metricRequests, gzipped, bytes } = scope;
+          return res.end(JSON.stringify({ requests, answered, empty, metricRequests, gzipped, bytes }));
+        }
         if (what === 'mode' && req.method === 'POST') {
           scope.mode = {
             status: Number(url.searchParams.get('status') ?? 200),
             delayMs: Number(url.searchParams.get('delayMs') ?? 0),
             hangUp: url.searchParams.get('hangUp') === '1',
+            requireGzip: url.searchParams.get('requireGzip') === '1',
           };
           return res.end('{}');
         }
         res.statusCode = 404;
         return res.end('{}');
       }
-      if (req.method !== 'POST' || parts.length !== 3 || parts[1] !== 'v1' || parts[2] !== 'traces') {
+      const signal = parts[2];
+      if (req.method !== 'POST' || parts.length !== 3 || parts[1] !== 'v1' || (signal !== 'traces' && signal !== 'metrics')) {
         res.statusCode = 404;
         return res.end('{}');
       }
       const scope = scopeOf(parts[0] ?? '');
-      const text = Buffer.concat(chunks).toString('utf8');
+      const body = Buffer.concat(chunks);
+      const gzipped = req.headers['content-encoding'] === 'gzip';
+      scope.bytes += body.length;
+      if (gzipped) scope.gzipped++;
+      if (scope.mode.requireGzip && !gzipped) {
+        res.statusCode = 415;
+        return res.end('{"code":3,"message":"this collector requires content-encoding: gzip"}');
+      }
+      let text: string;
+      try {
+        text = (gzipped ? gunzipSync(body) : body).toString('utf8');
+      } catch {
+        res.statusCode = 400;
+        return res.end('{"code":3,"message":"bad gzip body"}');
+      }
       raw.push({ headers: req.headers, body: text });
+      if (signal === 'metrics') {
+        scope.metricRequests++;
+        if (scope.mode.status >= 400) {
+          res.statusCode = scope.mode.status;
+          return res.end('{"code":13,"message":"collector failure (test)"}');
+        }
+        try {
+          scope.metrics.push(JSON.parse(text));
+          return res.end('{}');
+        } catch {
+          res.statusCode = 400;
+          return res.end('{"code":3,"message":"unparsable export"}');
+        }
+      }
       scope.requests++;
       if (scope.mode.hangUp) {
         req.socket.destroy();

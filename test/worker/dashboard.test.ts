@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { DashboardData } from '../../src/dashboard/types';
 import { DASHBOARD_ASSETS } from '../../src/dashboard/assets.generated';
 import { DASHBOARD_CSP } from '../../src/dashboard/page';
-import { registry } from '../../src/recorder/durable';
+import { SESSION_S, sessionValue } from '../../src/dashboard/session';
+import { registry } from '../../src/objects';
 import type { SlaReport } from '../../src/report/types';
-import { routeStub } from '../../src/service/sla-report';
+import { routeStub } from '../../src/objects';
 import { gateway, GW, jsonPost } from './helpers';
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
@@ -137,7 +138,7 @@ describe('GET /dashboard', () => {
     expect(ok.status).toBe(303);
     expect(ok.headers.get('location')).toBe('/dashboard');
     const setCookie = ok.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/^llm_sla_dashboard=[0-9a-f]{64}; Max-Age=43200; Path=\/dashboard; HttpOnly; SameSite=Strict$/);
+    expect(setCookie).toMatch(/^llm_sla_dashboard=\d+\.[0-9a-f]{64}; Max-Age=43200; Path=\/dashboard; HttpOnly; SameSite=Strict$/);
     expect(setCookie).not.toContain(READ);
     const cookie = setCookie.split(';')[0] ?? '';
     expect((await gw.fetch(`${GW}/dashboard`, { headers: { cookie } })).status).toBe(200);
@@ -145,6 +146,19 @@ describe('GET /dashboard', () => {
     // The session opens the dashboard only, not the token-guarded API.
     expect((await gw.fetch(`${GW}/sla`, { headers: { cookie } })).status).toBe(401);
     expect((await gw.fetch(`${GW}/dashboard/data`, { headers: { cookie: 'llm_sla_dashboard=' + '0'.repeat(64) } })).status).toBe(401);
+    // Signed with its issue time: another issue time breaks the signature, and the server ends it after 12 h.
+    const [issued, mac] = (cookie.split('=')[1] ?? '').split('.');
+    const moved = `llm_sla_dashboard=${Number(issued) + 1}.${mac}`;
+    expect((await gw.fetch(`${GW}/dashboard/data`, { headers: { cookie: moved } })).status).toBe(401);
+    const now = Math.floor(Date.now() / 1000);
+    const stale = `llm_sla_dashboard=${await sessionValue(READ, now - SESSION_S - 1)}`;
+    expect((await gw.fetch(`${GW}/dashboard/data`, { headers: { cookie: stale } })).status).toBe(401);
+    const lastMinute = `llm_sla_dashboard=${await sessionValue(READ, now - SESSION_S + 60)}`;
+    expect((await gw.fetch(`${GW}/dashboard/data`, { headers: { cookie: lastMinute } })).status).toBe(200);
+    // The pre-signing cookie (an unsalted digest of the token, no issue time) opens nothing.
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`llm-sla-dashboard\u0000${READ}`));
+    const legacy = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect((await gw.fetch(`${GW}/dashboard/data`, { headers: { cookie: `llm_sla_dashboard=${legacy}` } })).status).toBe(401);
     // A rotated token ends the session.
     const rotated = gateway({ SLA_READ_TOKEN: 'another-read-token' });
     expect((await rotated.fetch(`${GW}/dashboard/data`, { headers: { cookie } })).status).toBe(401);

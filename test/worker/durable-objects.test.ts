@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { RouteStats } from '../../durable-objects/route-stats';
-import { routeStub } from '../../src/service/sla-report';
+import { routeStub } from '../../src/objects';
 import type { Sample } from '../../src/sla/window';
 
 const MINUTE = 60_000;
@@ -34,9 +34,9 @@ describe('RouteStats Durable Object', () => {
     await runInDurableObject(stub, (_o: RouteStats, state) => {
       expect(rows(state).filter((k) => k.startsWith('m:'))).toHaveLength(3);
     });
-    const snap = await stub.snapshot(now - 10 * MINUTE, now + MINUTE, true);
+    const snap = await stub.snapshot(now - 10 * MINUTE, now + MINUTE);
     expect(snap.merged.count).toBe(3);
-    expect(snap.series).toHaveLength(3);
+    expect(await stub.minutes(now - 10 * MINUTE, now + MINUTE)).toHaveLength(3);
     const metrics = await stub.metrics();
     expect(metrics).toMatchObject({ route: 'do.rows', droppedRecords: 4 });
     expect(metrics.series.map((s) => [s.model, s.outcome, s.count]).sort()).toEqual([

@@ -55,7 +55,7 @@ describe('routing and headers', () => {
     const res = await gw.fetch(`${GW}/nope/v1/chat/completions`, jsonPost(chat));
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      error: { message: 'Unknown provider "nope".', type: 'invalid_request_error', param: null, code: 'unknown_provider' },
+      error: { message: expect.stringMatching(/^Unknown provider "nope" \(configured: openai, anthropic, /), type: 'invalid_request_error', param: null, code: 'unknown_provider' },
     });
     expect(await gw.settle()).toHaveLength(0);
   });
@@ -117,11 +117,13 @@ describe('routing and headers', () => {
     expect(only(await gw.settle())).toMatchObject({ operation: 'other', route: 'openai/other' });
   });
 
-  it('refuses an invalid x-sla-route in the provider shape', async () => {
+  it('passes a call with an invalid x-sla-route through, with a warning, under the default route key', async () => {
     const gw = gateway();
     const res = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(chat, { 'x-sla-route': 'bad route!' }));
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { type: string }).type).toBe('error');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-sla-warning')).toContain('x-sla-route ignored');
+    await res.arrayBuffer();
+    expect(only(await gw.settle()).route).toBe('anthropic/messages');
   });
 
   it('refuses paths that would leave the provider base URL', async () => {

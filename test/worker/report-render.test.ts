@@ -10,7 +10,7 @@ function route(name: string, latencies: number[], target: number): RouteReport {
   const w = emptyWindow(0, 300_000);
   for (const ms of latencies) addSample(w, { ts: 1, outcome: 'success', totalMs: ms, ttftMs: null, inputTokens: 1, outputTokens: 2, costUsd: 0.5 });
   const { exact: _e, ...stats } = summarize(w, 300_000, false);
-  return { ...stats, sla: evaluateRoute(name, summarize(w, 300_000, false), { max_p95_ms: target, min_samples: 1, window: '5m', window_ms: 300_000, count_client_errors: false, matched: null }) };
+  return { ...stats, sla: evaluateRoute(name, summarize(w, 300_000, false), { max_p95_ms: target, min_samples: 1, window: '5m', window_ms: 300_000, count_client_errors: false, matched: null, builtin: [] }) };
 }
 
 const evil = 'rag.<script>alert(1)</script>|x';

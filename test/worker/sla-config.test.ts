@@ -140,15 +140,18 @@ describe('targetsFor', () => {
       window_ms: 900_000,
       count_client_errors: false,
       matched: 'openai/chat',
+      builtin: [],
     });
     expect(targetsFor(config, 'rag.search')).toMatchObject({ min_success_rate: 0.95, max_p95_ms: 2000, count_client_errors: true });
     // The overall view and unmatched routes take default alone; built-in defaults fill the rest.
     expect(targetsFor(parsed({}), null)).toEqual({
+      min_success_rate: 0.95,
       min_samples: 10,
       window: '5m',
       window_ms: 300_000,
       count_client_errors: false,
       matched: null,
+      builtin: ['min_success_rate'],
     });
   });
 

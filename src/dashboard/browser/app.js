@@ -12,7 +12,6 @@
 
 const WINDOWS = ['5m', '15m', '1h', '6h', '24h'];
 const REFRESH_MS = 10_000;
-const UPlot = window.uPlot;
 /** Minutes with data are dotted, so a lone minute between empty ones still shows. */
 const DOTS = { show: true, size: 5 };
 
@@ -145,7 +144,21 @@ function draw(chart, box, spec, rebuild) {
   }
   chart?.destroy();
   box.replaceChildren();
-  return new UPlot({ ...spec.opts, width: chartWidth(box), height: 220 }, spec.data, box);
+  return new window.uPlot({ ...spec.opts, width: chartWidth(box), height: 220 }, spec.data, box);
+}
+
+/**
+ * The route's error budget: what is left over the SLO period, and the burn rates; empty without an SLO.
+ * @param {import('../../sla/slo').ErrorBudget | null} b
+ */
+function budgetLine(b) {
+  if (b === null) return '';
+  const burn = (/** @type {keyof typeof b.burn_rates} */ w) => {
+    const x = b.burn_rates[w];
+    return `${w} ${x === null ? DASH : `${x.toFixed(1)}x`}`;
+  };
+  const alerts = b.burning.length ? ` · burning: ${b.burning.join(', ')}` : '';
+  return `Error budget ${(b.budget_remaining * 100).toFixed(1)}% left of ${b.period} (${(b.objective * 100).toFixed(2)}%) · burn ${['5m', '1h', '6h', '3d'].map((w) => burn(/** @type {keyof typeof b.burn_rates} */ (w))).join(' · ')}${alerts}`;
 }
 
 /** @param {DashboardRoute} r */
@@ -158,6 +171,7 @@ function routeCard(r) {
       { className: 'route-card', data: { route: r.route } },
       el('header', {}, el('h3', { text: r.route }), el('span', { className: 'status' })),
       el('p', { className: 'figures' }),
+      el('p', { className: 'budget' }),
       el('ul', { className: 'route-violations' }),
       el('div', { className: 'charts' }, el('div', { className: 'chart latency' }), el('div', { className: 'chart traffic' })),
     );
@@ -170,6 +184,7 @@ function routeCard(r) {
   card.querySelector('.figures')?.replaceChildren(
     `${s.count} calls · success ${pct(s.success_rate)} · ${rps(s.throughput_rps)} req/s · p50 ${ms(s.latency?.p50)} · p95 ${ms(s.latency?.p95)} · p99 ${ms(s.latency?.p99)} · TTFT p95 ${ms(s.ttft?.p95)}`,
   );
+  card.querySelector('.budget')?.replaceChildren(budgetLine(s.error_budget ?? null));
   card.querySelector('.route-violations')?.replaceChildren(...s.sla.violations.map((v) => el('li', { text: v.message })));
   const spec = chartsOf(r);
   const sig = JSON.stringify([spec.latency.opts.series?.map((x) => x.label), spec.traffic.opts.series?.map((x) => x.label)]);
@@ -224,6 +239,8 @@ function render(data) {
     b.entry.traffic = draw(b.entry.traffic, b.trafficBox, b.spec.traffic, rebuild);
     b.entry.sig = b.sig;
   }
+  // When the first data were drawn, in ms since the navigation began (the page's own clock, for tests and users).
+  document.body.dataset['loadedMs'] ??= String(Math.round(performance.now()));
   document.body.dataset['loaded'] = 'true';
   document.body.dataset['generatedAt'] = data.generated_at;
 }
@@ -235,9 +252,21 @@ function showError(message) {
   box.hidden = message === '';
 }
 
+/** @param {string} window */
+const fetchData = (window) => fetch(`/dashboard/data?window=${encodeURIComponent(window)}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+
+// The first data request starts as this script runs, while uPlot's script (after this one) is fetched and parsed;
+// it is drawn once the document (uPlot included) is ready.
+/** @type {Promise<Response> | null} */
+let first = fetchData(selected);
+const ready = new Promise((resolve) => (document.readyState === 'loading' ? document.addEventListener('DOMContentLoaded', resolve, { once: true }) : resolve(null)));
+
 async function load() {
   try {
-    const res = await fetch(`/dashboard/data?window=${encodeURIComponent(selected)}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    const asked = first ?? fetchData(selected);
+    first = null;
+    const res = await asked;
+    await ready;
     if (res.status === 401) {
       location.reload(); // the session ended: the page shows the sign-in form
       return;

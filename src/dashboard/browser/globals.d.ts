@@ -1,4 +1,4 @@
-// The page loads uPlot's IIFE build (a global) before app.js.
+// The page loads uPlot's IIFE build (a global) right after app.js, which draws once the document is ready.
 import type uPlot from 'uplot';
 
 declare global {

@@ -1,0 +1,54 @@
+import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../sla/config';
+
+export type SlaConfigResult = { ok: true; config: SlaConfig; source: 'runtime' | 'env' | 'default' } | { ok: false; problems: string[] };
+
+/**
+ * The vars the SLA routes, the dashboard and the registry's alarm need. Resolved with the rest of the config, and
+ * also when the rest is invalid (a bad `PROVIDERS` must not open the read endpoints or stop alerts); an invalid
+ * `SLA_CONFIG` is carried as its problems (the proxy keeps working, `/sla` answers 500 with them).
+ */
+export interface ServiceConfig {
+  /** The `SLA_CONFIG` var (a config set with `PUT /sla/config` overrides it: `slaConfigInForce`). */
+  readonly sla: SlaConfigResult;
+  /** The `SLA_CONFIG` var's text, null when unset: the registry's summary is keyed by it. */
+  readonly slaText: string | null;
+  /** `SLA_READ_TOKEN`, null when reads are open. Secret. */
+  readonly readToken: string | null;
+  /** `ADMIN_TOKEN`, null when admin endpoints are off. Secret. */
+  readonly adminToken: string | null;
+  /** `ALERT_WEBHOOK_URL` (http or https), null when unset or invalid. */
+  readonly alertWebhookUrl: string | null;
+}
+
+export function resolveService(asString: (name: string) => string | undefined): ServiceConfig {
+  const secret = (name: string) => {
+    const v = asString(name);
+    return v !== undefined && v !== '' ? v : null;
+  };
+  return {
+    sla: slaVar(asString('SLA_CONFIG')),
+    slaText: asString('SLA_CONFIG')?.trim() ? (asString('SLA_CONFIG') ?? null) : null,
+    readToken: secret('SLA_READ_TOKEN'),
+    adminToken: secret('ADMIN_TOKEN'),
+    alertWebhookUrl: webhookUrl(asString('ALERT_WEBHOOK_URL')),
+  };
+}
+
+function slaVar(raw: string | undefined): SlaConfigResult {
+  if (raw === undefined || raw.trim() === '') return { ok: true, config: DEFAULT_SLA_CONFIG, source: 'default' };
+  const parsed = parseSlaConfig(raw);
+  if (!parsed.ok) console.error(`llm-sla-gateway: invalid SLA_CONFIG:\n  ${parsed.problems.join('\n  ')}`);
+  return parsed.ok ? { ok: true, config: parsed.config, source: 'env' } : parsed;
+}
+
+function webhookUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u.toString();
+  } catch {
+    // reported below
+  }
+  console.error('llm-sla-gateway: ALERT_WEBHOOK_URL is not an http(s) URL: alerts are recorded but not sent');
+  return null;
+}

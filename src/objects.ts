@@ -1,0 +1,33 @@
+/**
+ * The Durable Objects as the worker sees them: their stubs and the shapes they exchange. The stub types come from
+ * the generated `Env` (`wrangler types`), so nothing under src/ imports durable-objects/ (the objects import their
+ * shared types from here, never the other way round).
+ */
+
+/** The namespace of the per-route objects, as bound in `Env`. */
+export type RouteStatsNamespace = Env['ROUTE_STATS'];
+export type RouteStatsStub = ReturnType<RouteStatsNamespace['get']>;
+export type RegistryStub = ReturnType<Env['SLA_REGISTRY']['get']>;
+
+/** A route the registry knows, and how many objects (shards) hold it. */
+export interface RouteEntry {
+  route: string;
+  shards: number;
+}
+
+/** What `/sla` needs from the registry in one call. */
+export interface RegistryState {
+  routes: RouteEntry[];
+  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
+  configOverride: string | null;
+}
+
+/** The one registry object. */
+export function registry(env: Pick<Env, 'SLA_REGISTRY'>): RegistryStub {
+  return env.SLA_REGISTRY.get(env.SLA_REGISTRY.idFromName('registry'));
+}
+
+/** The Durable Object of one shard of a route. */
+export function routeStub(ns: RouteStatsNamespace, route: string, shard: number): RouteStatsStub {
+  return ns.get(ns.idFromName(`${route}#${shard}`));
+}

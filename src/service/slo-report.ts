@@ -1,0 +1,22 @@
+import { sloFor, targetsFor, type SlaConfig } from '../sla/config';
+import { errorBudget, sumWindowCounts, type ErrorBudget } from '../sla/slo';
+import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../objects';
+
+/** The error budget of every route that has an SLO, counts summed over its shards (for /metrics). */
+export async function routeBudgets(
+  ns: RouteStatsNamespace,
+  routes: readonly RouteEntry[],
+  config: SlaConfig,
+  now: number,
+): Promise<{ route: string; budget: ErrorBudget }[]> {
+  const withSlo = routes.flatMap((r) => {
+    const slo = sloFor(config, r.route);
+    return slo ? [{ entry: r, slo }] : [];
+  });
+  return Promise.all(
+    withSlo.map(async ({ entry, slo }) => {
+      const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).sloCounts(slo.period_hours)));
+      return { route: entry.route, budget: errorBudget(slo, sumWindowCounts(shards), now, targetsFor(config, entry.route).min_samples) };
+    }),
+  );
+}

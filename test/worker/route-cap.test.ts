@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { OVERFLOW_ROUTE } from '../../src/bounds/routes';
+import { parseConfig } from '../../src/config/resolve';
+import { registry } from '../../src/objects';
+import type { SlaReport } from '../../src/report/types';
+import { gateway, GW, jsonPost } from './helpers';
+
+type Gateway = ReturnType<typeof gateway>;
+const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
+
+async function call(gw: Gateway, route: string): Promise<void> {
+  const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': route }));
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
+}
+
+async function sla(gw: Gateway): Promise<SlaReport> {
+  const res = await gw.fetch(`${GW}/sla?window=5m`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as SlaReport;
+}
+
+describe('MAX_ROUTES', () => {
+  it('defaults to 500 and is validated', () => {
+    const ok = parseConfig({});
+    expect(ok.ok && ok.config.maxRoutes).toBe(500);
+    const bad = parseConfig({ MAX_ROUTES: '0' });
+    expect(bad.ok).toBe(false);
+  });
+
+  it('past the cap, calls are still proxied and recorded under _overflow, and counted in /metrics', async () => {
+    const gw = gateway({ MAX_ROUTES: '3' }, { durable: true });
+    for (let i = 1; i <= 5; i++) await call(gw, `cap.r${i}`);
+    expect(await gw.settle()).toHaveLength(5);
+
+    const report = await sla(gw);
+    const named = Object.keys(report.routes).filter((r) => r !== OVERFLOW_ROUTE);
+    expect(named).toHaveLength(3);
+    expect(report.routes[OVERFLOW_ROUTE]?.count).toBe(2);
+    expect(report.overall.count).toBe(5);
+    const { routes } = await registry(gw.env).state();
+    expect(routes.map((r) => r.route).sort()).toEqual([...named, OVERFLOW_ROUTE].sort());
+
+    // Known routes keep their own series; new ones keep going to the overflow route.
+    await call(gw, named[0] as string);
+    await call(gw, 'cap.r6');
+    await gw.settle();
+    const after = await sla(gw);
+    expect(after.routes[named[0] as string]?.count).toBe(2);
+    expect(after.routes[OVERFLOW_ROUTE]?.count).toBe(3);
+    expect(Object.keys(after.routes)).toHaveLength(4);
+
+    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
+    expect(metrics).toContain('llm_sla_route_overflow_total 3');
+    expect(metrics).toContain(`llm_sla_requests_total{route="${OVERFLOW_ROUTE}",model="gpt-4o-mini",outcome="success"} 3`);
+    // A client cannot name the overflow route itself: the header is ignored (the call goes through, with a warning).
+    const forged = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': OVERFLOW_ROUTE }));
+    expect(forged.status).toBe(200);
+    expect(forged.headers.get('x-sla-warning')).toMatch(/x-sla-route ignored/);
+    await forged.arrayBuffer();
+  });
+});
+
+describe('/metrics and /sla cost one registry RPC, the fan-out runs once per SUMMARY_MAX_AGE_MS', () => {
+  it('scrapes within the max age share one fan-out over the routes', async () => {
+    const cached = gateway({ SUMMARY_MAX_AGE_MS: '60000' }, { durable: true });
+    const fresh = gateway({}, { durable: true }); // SUMMARY_MAX_AGE_MS=0 in the tests' env: every read fans out
+    const line = (n: number) => `llm_sla_requests_total{route="cap.cached",model="gpt-4o-mini",outcome="success"} ${n}`;
+    const reg = registry(cached.env);
+    await call(cached, 'cap.cached');
+    await cached.settle();
+    expect(await (await fresh.fetch(`${GW}/metrics`)).text()).toContain(line(1));
+    const before = await reg.summaryRefreshes();
+
+    // Within the max age, scrapes are served from that summary: no fan-out, the next call shows at the next refresh.
+    expect(await (await cached.fetch(`${GW}/metrics`)).text()).toContain(line(1));
+    await call(cached, 'cap.cached');
+    await cached.settle();
+    expect(await (await cached.fetch(`${GW}/metrics`)).text()).toContain(line(1));
+    expect(await reg.summaryRefreshes()).toBe(before);
+    expect(await (await fresh.fetch(`${GW}/metrics`)).text()).toContain(line(2));
+    expect(await reg.summaryRefreshes()).toBe(before + 1);
+
+    // /sla likewise: the fresh read fans out, the reads within the max age share its report.
+    const f = await sla(fresh);
+    expect(f.routes['cap.cached']?.count).toBe(2);
+    const a = await sla(cached);
+    const b = await sla(cached);
+    expect(a.generated_at).toBe(f.generated_at);
+    expect(b).toEqual(f);
+    expect(await reg.summaryRefreshes()).toBe(before + 2);
+  });
+});
