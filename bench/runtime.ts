@@ -66,7 +66,11 @@ const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, 
 function capnp(name: string, port: number, modulePath: string, vars: Record<string, string>, durable: boolean): string {
   const bindings = Object.entries(vars).map(([k, v]) => text(k, v));
   if (durable) {
-    bindings.push('(name = "ROUTE_STATS", durableObjectNamespace = "RouteStats")', '(name = "SLA_REGISTRY", durableObjectNamespace = "SlaRegistry")');
+    bindings.push(
+      '(name = "ROUTE_STATS", durableObjectNamespace = "RouteStats")',
+      '(name = "SLA_REGISTRY", durableObjectNamespace = "SlaRegistry")',
+      '(name = "TEAM_BUDGETS", durableObjectNamespace = "TeamBudgets")',
+    );
   }
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -86,6 +90,7 @@ const worker :Workerd.Worker = (
   ${durable ? `durableObjectNamespaces = [
     (className = "RouteStats", uniqueKey = "${name}-route-stats", enableSql = true),
     (className = "SlaRegistry", uniqueKey = "${name}-registry", enableSql = true),
+    (className = "TeamBudgets", uniqueKey = "${name}-team-budgets", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-disk"),` : ''}
 );
