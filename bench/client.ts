@@ -21,15 +21,15 @@ export interface Timing {
   status: number;
 }
 
-/** One POST over `agent`, timed with hrtime: to the first body byte and to the last. */
-export function post(agent: http.Agent, base: string, path: string, body: string): Promise<Timing> {
+/** One POST over `agent`, timed with hrtime: to the first body byte and to the last. `headers` are added (a target's own). */
+export function post(agent: http.Agent, base: string, path: string, body: string, headers: Record<string, string> = {}): Promise<Timing> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, base);
     const start = process.hrtime.bigint();
     let first = 0n;
     const req = http.request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'content-length': Buffer.byteLength(body) } },
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'content-length': Buffer.byteLength(body), ...headers } },
       (res) => {
         res.on('data', () => {
           if (first === 0n) first = process.hrtime.bigint();
@@ -47,11 +47,11 @@ export function post(agent: http.Agent, base: string, path: string, body: string
 }
 
 /** `n` calls one after another on one kept-alive connection. */
-export async function sequential(base: string, path: string, body: string, n: number): Promise<Timing[]> {
+export async function sequential(base: string, path: string, body: string, n: number, headers: Record<string, string> = {}): Promise<Timing[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const out: Timing[] = [];
   try {
-    for (let i = 0; i < n; i++) out.push(await post(agent, base, path, body));
+    for (let i = 0; i < n; i++) out.push(await post(agent, base, path, body, headers));
   } finally {
     agent.destroy();
   }
@@ -70,10 +70,11 @@ function wrkAvailable(): boolean {
   return spawnSync('wrk', ['--version']).error === undefined;
 }
 
-const WRK_LUA = `wrk.method = "POST"
+const wrkLua = (headers: Record<string, string>) => `wrk.method = "POST"
 wrk.body = '${CHAT}'
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer sk-bench"
+${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n')}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("RESULT %d %d %f %f\\n", summary.requests, e.status + e.connect + e.read + e.write + e.timeout, latency:percentile(99), summary.duration))
@@ -81,9 +82,17 @@ done = function(summary, latency, requests)
 end`;
 
 /** `connections` clients hammering for `seconds`: wrk when installed (C, microsecond latencies), else Node. */
-export async function load(base: string, path: string, connections: number, seconds: number, luaPath: string, fs: typeof import('node:fs')): Promise<LoadResult> {
+export async function load(
+  base: string,
+  path: string,
+  connections: number,
+  seconds: number,
+  luaPath: string,
+  fs: typeof import('node:fs'),
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
   if (wrkAvailable()) {
-    fs.writeFileSync(luaPath, WRK_LUA);
+    fs.writeFileSync(luaPath, wrkLua(headers));
     // Asynchronously: the mock upstream lives in this process and must keep answering while wrk runs.
     const stdout = await new Promise<string>((resolve) => {
       const child = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', luaPath, `${base}${path}`]);
@@ -109,7 +118,7 @@ export async function load(base: string, path: string, connections: number, seco
     Array.from({ length: connections }, async () => {
       while (Date.now() < until) {
         try {
-          const t = await post(agent, base, path, CHAT);
+          const t = await post(agent, base, path, CHAT, headers);
           if (t.status !== 200) errors++;
           latencies.push(t.totalMs);
         } catch {

@@ -46,13 +46,16 @@ function chatEvents(chunks: number, includeUsage: boolean): string[] {
   return lines;
 }
 
-export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ url: string; close(): Promise<void> }> {
+export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ url: string; state: { served: number }; close(): Promise<void> }> {
+  /** Requests answered (begun), to check that a gateway counted every call it made. */
+  const state = { served: 0 };
   const withUsage = chatEvents(opts.chunks, true);
   const withoutUsage = chatEvents(opts.chunks, false);
   const server = createServer((req, res) => {
     const body: Buffer[] = [];
     req.on('data', (c: Buffer) => body.push(c));
     req.on('end', () => {
+      state.served++;
       const text = Buffer.concat(body).toString('utf8');
       const stream = text.includes('"stream":true');
       const fault = req.headers['x-fault'];
@@ -105,6 +108,7 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    state,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

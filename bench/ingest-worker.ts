@@ -5,6 +5,7 @@ import { DurableObjectRecorder, flushStats } from '../src/recorder/durable';
 
 export { RouteStats } from '../durable-objects/route-stats';
 export { SlaRegistry } from '../durable-objects/registry';
+export { TeamBudgets } from '../durable-objects/team-budgets';
 
 /**
  * The gateway plus one benchmark-only endpoint, `POST /__bench/pump?n=&routes=&spreadMinutes=&batch=`, that feeds

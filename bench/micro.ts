@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Bench } from 'tinybench';
 import { ResponseFacts } from '../src/formats/facts';
 import { onOpenAIEvent } from '../src/formats/openai';
+import { checkSample, sampleSchema } from '../src/sla/sample';
 import { QuantileSketch } from '../src/sla/sketch';
 import { observeBody } from '../src/stream/observe';
 import { parseSseEvent, SseSplitter } from '../src/stream/sse';
@@ -31,6 +32,7 @@ const sketchOf = (n: number, seed: number) => {
   return s;
 };
 const windows = Array.from({ length: 60 }, (_, i) => JSON.stringify(sketchOf(2000, i + 1).toJSON()));
+const samples = Array.from({ length: 100 }, (_, i) => ({ ts: 1700000000000 + i, outcome: 'success', totalMs: 10 + i, ttftMs: i % 2 ? null : 5, inputTokens: 12, outputTokens: 20, costUsd: 0.0001 }));
 const oneThousandTokens = 'The quick brown fox jumps over the lazy dog. '.repeat(100); // ~1,000 cl100k tokens
 
 async function observeStream(): Promise<void> {
@@ -81,6 +83,13 @@ async function main(): Promise<void> {
     })
     .add('tokens: estimate ~1k tokens (js-tiktoken cl100k)', async () => {
       await estimateUsage(oneThousandTokens, '');
+    })
+    // What a Durable Object does to every sample it is sent: checked by hand, or through the zod schema.
+    .add('samples: check 100 (checkSample)', () => {
+      for (const x of samples) checkSample(x);
+    })
+    .add('samples: check 100 (sampleSchema.safeParse)', () => {
+      for (const x of samples) sampleSchema.safeParse(x);
     });
   await bench.run();
   const rows = bench.tasks.map((t) => {

@@ -1,27 +1,34 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { CHAT, CHAT_STREAM, load, median, pct, sequential, type LoadResult, type Timing } from './client';
+import { CHAT, CHAT_STREAM, load, median, pct, sequential } from './client';
+import { loadInterleaved, sequentialInterleaved, type Path } from './compare';
 import { startFastUpstream } from './fast-upstream';
+import { ratiosAndGoals, spanCounts, type Accounting } from './goals';
 import { ingestLoad, settledCount } from './ingest-load';
 import { heapUsedMb } from './inspector';
 import { startOtlpSink } from './otlp-sink';
-import { cpuSeconds, startFloor, startGateway, type Target } from './runtime';
+import { PORTKEY_PATH, portkeyHeaders, portkeyVersion, startPortkey, startPortkeyWorkerd, verifyPortkey } from './portkey';
+import { printResult } from './print';
+import { startFloor, startGateway, startWorker, type Target } from './runtime';
 import { telemetryVolume } from './telemetry-volume';
 
 /**
- * `npm run bench`: the gateway against a bare pass-through worker (the floor) on the same runtime and the mock
- * provider directly, interleaved over rounds, medians quoted. Everything on 127.0.0.1; bounded in time.
+ * `npm run bench`: the gateway as a user runs it (Durable Objects and span export on) against the mock directly, a
+ * bare pass-through worker (the floor), the least a measuring proxy does (bench/minimal-proxy.js,
+ * bench/minimal-stream.js), the gateway with its telemetry off (proxy only) and Portkey's gateway, the same runtime
+ * for all but Portkey, interleaved, medians quoted; ratios and goals in bench/goals.ts. Everything on 127.0.0.1;
+ * bounded in time.
  */
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
 const SEQ_CALLS = quick ? 1000 : 2000;
 const LOAD_SECONDS = quick ? 6 : 15;
-const STREAM_CALLS = quick ? 60 : 200;
+const STREAM_CALLS = quick ? 60 : 100;
 const bundle = process.env.GATEWAY_BUNDLE ?? 'bench/.build/gateway/index.js';
 const pumpBundle = 'bench/.build/ingest/ingest-worker.js';
 const INGEST_RECORDS = quick ? 20_000 : 60_000;
-const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 60 };
+const SCENARIO_SECONDS = quick ? { normal: 3, peak: 3, stress: 3, sustained: 10 } : { normal: 10, peak: 10, stress: 10, sustained: 30 };
 
 function rssMb(pid: number | null): number {
   if (pid === null) return NaN;
@@ -47,15 +54,6 @@ function postWith(base: string, path: string, body: string, headers: Record<stri
   });
 }
 
-type Path = { target: Target; path: string };
-
-function summarize(timings: Timing[], key: 'totalMs' | 'ttfbMs') {
-  const v = timings.map((t) => t[key]).sort((a, b) => a - b);
-  return { p50: pct(v, 0.5), p90: pct(v, 0.9), p99: pct(v, 0.99) };
-}
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
 const benchStart = Date.now();
 /** Progress on stderr, so a slow or stuck phase shows where it is. */
 function phase(name: string): void {
@@ -63,17 +61,30 @@ function phase(name: string): void {
 }
 
 async function main(): Promise<void> {
-  phase('starting upstreams, collector and workerd targets');
+  phase('starting upstreams, collector, workerd targets and Portkey');
   const upstream = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 0 });
   const streaming = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 5 });
+  // The gateways measured as a user runs them have mocks of their own: what those served is the number of calls
+  // made, against which /sla counts and span counts are checked.
+  const gatewayUpstream = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 0 });
+  const gatewayStreaming = await startFastUpstream({ latencyMs: 0, chunks: 20, spacingMs: 5 });
   // As a user runs it: Durable Object aggregation and span export (to a local collector) on, every call sampled.
   const sink = await startOtlpSink();
   const asUser = { RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
   const direct: Target = { name: 'direct', url: upstream.url, pid: null, dispose: async () => undefined };
   const floor = await startFloor(upstream.url);
-  const gateway = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser });
+  // The measuring floor: the least a proxy that measures calls (streams) must do (bench/README.md).
+  const minimal = await startWorker('minimal', 'bench/minimal-proxy.js', { UPSTREAM: upstream.url });
+  const proxyOnly = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'none' }, 'proxy-only');
+  const gateway = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayUpstream.url, ...asUser });
+  // Portkey on the same workerd (the peer of the goals), and as its package runs it (Node).
+  const portkey = await startPortkeyWorkerd(upstream.url);
+  await verifyPortkey(portkey, upstream.url, streaming.url);
+  const portkeyNode = await startPortkey(upstream.url);
+  await verifyPortkey(portkeyNode, upstream.url, streaming.url);
   const floorS = await startFloor(streaming.url, 'floor-stream');
-  const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: streaming.url, ...asUser }, 'gateway-stream');
+  const minimalS = await startWorker('minimal-stream', 'bench/minimal-stream.js', { UPSTREAM: streaming.url });
+  const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayStreaming.url, ...asUser }, 'gateway-stream');
   const inspectorPort = () => 9300 + Math.floor(Math.random() * 600);
   const gatewayInspect = { port: inspectorPort(), target: null as unknown as Target };
   gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
@@ -82,73 +93,43 @@ async function main(): Promise<void> {
   await sequential(floorInspect.target.url, '/openai/v1/chat/completions', CHAT, 500);
   const pumpD = await startGateway(pumpBundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable' }, 'ingest-d');
   const pumpE = await startGateway(pumpBundle, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable' }, 'ingest-e');
+  const proxyPath = '/openai/v1/chat/completions';
   const targets: Path[] = [
     { target: direct, path: '/v1/chat/completions' },
-    { target: floor, path: '/openai/v1/chat/completions' },
-    { target: gateway, path: '/openai/v1/chat/completions' },
+    { target: floor, path: proxyPath },
+    { target: minimal, path: proxyPath },
+    { target: proxyOnly, path: proxyPath },
+    { target: gateway, path: proxyPath },
+    { target: portkey, path: PORTKEY_PATH },
+    { target: portkeyNode, path: PORTKEY_PATH },
+  ];
+  const streamTargets: Path[] = [
+    { target: { ...direct, url: streaming.url }, path: '/v1/chat/completions' },
+    { target: { ...floorS, name: 'floor' }, path: proxyPath },
+    { target: minimalS, path: proxyPath },
+    { target: { ...gatewayS, name: 'gateway' }, path: proxyPath },
+    { target: { ...portkey, headers: portkeyHeaders(streaming.url) }, path: PORTKEY_PATH },
   ];
   const started = Date.now();
   try {
     phase('warm-up');
     // Warm up every target (isolates, connections, JIT).
-    for (const t of targets) await sequential(t.target.url, t.path, CHAT, 200);
+    for (const t of targets) await sequential(t.target.url, t.path, CHAT, 200, t.target.headers);
+    for (const t of streamTargets) await sequential(t.target.url, t.path, CHAT_STREAM, 20, t.target.headers);
 
     phase('(a) sequential');
-    // (a) one connection, sequential non-streaming calls.
-    const a: Record<string, { p50: number[]; p90: number[]; p99: number[] }> = {};
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const t of targets) {
-        const s = summarize(await sequential(t.target.url, t.path, CHAT, Math.ceil(SEQ_CALLS / ROUNDS)), 'totalMs');
-        const acc = (a[t.target.name] ??= { p50: [], p90: [], p99: [] });
-        acc.p50.push(s.p50);
-        acc.p90.push(s.p90);
-        acc.p99.push(s.p99);
-      }
-    }
-    const aMed = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, { p50: median(v.p50), p90: median(v.p90), p99: median(v.p99) }]));
+    // (a) one connection per target, sequential non-streaming calls, the targets taking turns call by call.
+    const aSeq = await sequentialInterleaved(targets, CHAT, SEQ_CALLS, ROUNDS);
+    const aMed = Object.fromEntries(Object.entries(aSeq).map(([k, v]) => [k, { p50: v.p50, p90: v.p90, p99: v.p99 }]));
 
     phase('(b) 50 connections');
-    // (b) 50 connections; CPU time of the worker processes measured around each run.
-    const b: Record<string, LoadResult[]> = {};
-    const cpu: Record<string, { seconds: number; requests: number }> = {};
-    for (let r = 0; r < 3; r++) {
-      for (const t of targets) {
-        const before = cpuSeconds(t.target.pid);
-        const res = await load(t.target.url, t.path, 50, Math.max(1, Math.round(LOAD_SECONDS / 3)), '/tmp/llm-sla-bench.lua', fs);
-        (b[t.target.name] ??= []).push(res);
-        const c = (cpu[t.target.name] ??= { seconds: 0, requests: 0 });
-        c.seconds += cpuSeconds(t.target.pid) - before;
-        c.requests += res.requests;
-      }
-    }
-    const cpuMsPerRequest = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, (1000 * v.seconds) / v.requests]));
-    const bMed = Object.fromEntries(
-      Object.entries(b).map(([k, v]) => [k, { rps: median(v.map((x) => x.rps)), p99: median(v.map((x) => x.p99Ms)), errors: v.reduce((n, x) => n + x.errors, 0), tool: v[0]?.tool }]),
-    );
+    // (b) 50 connections; CPU time of each target's process measured around each run.
+    const { b: bMed, cpuMsPerRequest } = await loadInterleaved(targets, 50, Math.max(1, Math.round(LOAD_SECONDS / ROUNDS)), ROUNDS, '/tmp/llm-sla-bench.lua');
 
     phase('(c) streaming');
-    // (c) streaming: 20 chunks 5 ms apart.
-    const streamTargets: Path[] = [
-      { target: { ...direct, url: streaming.url }, path: '/v1/chat/completions' },
-      { target: { ...floorS, name: 'floor' }, path: '/openai/v1/chat/completions' },
-      { target: { ...gatewayS, name: 'gateway' }, path: '/openai/v1/chat/completions' },
-    ];
-    const c: Record<string, { ttfb: number[]; total: number[] }> = {};
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const t of streamTargets) {
-        const timings = await sequential(t.target.url, t.path, CHAT_STREAM, Math.ceil(STREAM_CALLS / ROUNDS));
-        const acc = (c[t.target.name] ??= { ttfb: [], total: [] });
-        acc.ttfb.push(summarize(timings, 'ttfbMs').p50);
-        acc.total.push(summarize(timings, 'totalMs').p50);
-      }
-    }
-    const cMed = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, { ttfbP50: median(v.ttfb), totalP50: median(v.total) }]));
-
-    // Nothing lost: every call the gateway answered is counted in /sla.
-    const gatewayCalls = 200 + (a['gateway']?.p50.length ?? 0) * Math.ceil(SEQ_CALLS / ROUNDS) + (b['gateway'] ?? []).reduce((n, x) => n + x.requests, 0);
-    const sla = {
-      overall: { count: await settledCount(async () => ((await (await fetch(`${gateway.url}/sla?window=15m`)).json()) as { overall: { count: number } }).overall.count, gatewayCalls) },
-    };
+    // (c) streaming: 20 chunks 5 ms apart, the targets taking turns call by call.
+    const cSeq = await sequentialInterleaved(streamTargets, CHAT_STREAM, STREAM_CALLS, ROUNDS);
+    const cMed = Object.fromEntries(Object.entries(cSeq).map(([k, v]) => [k, { ttfbP50: v.ttfbP50, totalP50: v.totalP50 }]));
 
     phase('(f) memory');
     // (f) memory: the isolate's live JS heap (inspector, after a full GC) of a gateway that has served traffic,
@@ -212,21 +193,31 @@ async function main(): Promise<void> {
     phase('telemetry volume');
     const tv = await telemetryVolume({ startGateway, bundle, upstreamUrl: upstream.url, quick });
 
+    phase('nothing lost');
+    // Nothing lost: every call a gateway made (its own mock counted them) is counted in /sla, and each one's span is
+    // accounted for in /metrics (exported, unsampled or dropped, counted); the collector got every span exported
+    // (the memory gateway exports to it too).
+    const accounting: Accounting[] = [];
+    for (const [g, up] of [[gateway, gatewayUpstream], [gatewayS, gatewayStreaming]] as const) {
+      const calls = up.state.served;
+      const slaCount = await settledCount(async () => ((await (await fetch(`${g.url}/sla?window=15m`)).json()) as { overall: { count: number } }).overall.count, calls);
+      const spans = async () => spanCounts(await (await fetch(`${g.url}/metrics`)).text());
+      const spansAccounted = await settledCount(async () => Object.values(await spans()).reduce((n, x) => n + x, 0), calls);
+      const fates = await spans();
+      accounting.push({ calls, slaCount, spansAccounted, spansExported: fates['exported'] ?? 0, fates });
+    }
+    const exportedElsewhere = spanCounts(await (await fetch(`${gatewayInspect.target.url}/metrics`)).text())['exported'] ?? 0;
+    const sinkSpans = await settledCount(async () => sink.state.spans, accounting.reduce((n, x) => n + x.spansExported, exportedElsewhere));
+    const { ratios, goals } = ratiosAndGoals({ a: aMed, b: bMed, c: cMed, cpuMsPerRequest }, accounting, sinkSpans - exportedElsewhere);
+
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
-    const ttfbOver = (name: string) => (cMed[name]?.ttfbP50 ?? NaN) - (cMed['direct']?.ttfbP50 ?? NaN);
-    const ratios = {
-      a_overhead_p50: over('gateway', 'p50') / over('floor', 'p50'),
-      a_overhead_p99: over('gateway', 'p99') / over('floor', 'p99'),
-      b_rps: (bMed['gateway']?.rps ?? NaN) / (bMed['floor']?.rps ?? NaN),
-      c_ttfb_overhead: ttfbOver('gateway') / ttfbOver('floor'),
-      f_cpu_per_request: (cpuMsPerRequest['gateway'] ?? NaN) / (cpuMsPerRequest['floor'] ?? NaN),
-    };
     const result = {
       date: new Date().toISOString(),
       quick,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      portkey: { version: portkeyVersion(), build: "'portkey': its Hono app on the same workerd (bundled from the package's Node build); 'portkey-node': the Node build, Node " + process.version },
       seconds: Math.round((Date.now() - started) / 1000),
-      a: { medians: aMed, overheadMs: { floor: { p50: over('floor', 'p50'), p99: over('floor', 'p99') }, gateway: { p50: over('gateway', 'p50'), p99: over('gateway', 'p99') } } },
+      a: { medians: aMed, overheadMs: Object.fromEntries(targets.map((t) => [t.target.name, { p50: over(t.target.name, 'p50'), p99: over(t.target.name, 'p99') }])) },
       b: bMed,
       c: cMed,
       d: dResult,
@@ -236,54 +227,25 @@ async function main(): Promise<void> {
       scenarios,
       telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
       telemetryVolume: tv,
-      slaCount: sla.overall.count,
-      gatewayCalls,
-      ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round3(v)])),
+      accounting,
+      slaCount: accounting[0]?.slaCount ?? NaN,
+      gatewayCalls: accounting[0]?.calls ?? NaN,
+      ratios,
+      goals,
     };
     fs.mkdirSync('bench/results', { recursive: true });
     const file = `bench/results/${result.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    printTable(result);
+    printResult(result);
     console.log(`\ntelemetry volume: ${JSON.stringify(tv)}`);
     console.log(`\nwritten ${file}`);
   } finally {
-    await Promise.all([floor.dispose(), gateway.dispose(), floorS.dispose(), gatewayS.dispose(), pumpD.dispose(), pumpE.dispose(), gatewayInspect.target.dispose(), floorInspect.target.dispose(), upstream.close(), streaming.close(), sink.close()]);
+    await Promise.all(
+      [floor, minimal, proxyOnly, gateway, portkey, portkeyNode, floorS, minimalS, gatewayS, pumpD, pumpE, gatewayInspect.target, floorInspect.target]
+        .map((t) => t.dispose())
+        .concat([upstream.close(), streaming.close(), gatewayUpstream.close(), gatewayStreaming.close(), sink.close()]),
+    );
   }
-}
-
-function printTable(r: {
-  a: { medians: Record<string, { p50: number; p90: number; p99: number }>; overheadMs: Record<string, { p50: number; p99: number }> };
-  b: Record<string, { rps: number; p99: number; errors: number }>;
-  c: Record<string, { ttfbP50: number; totalP50: number }>;
-  ratios: Record<string, number>;
-  slaCount: number;
-  gatewayCalls: number;
-  d: { recordsPerSecond: number; counted: number; sent: number; lost: number };
-  e: { routes: number; windowsPerRoute: number; p50Ms: number; p99Ms: number };
-  g: { spansPerSecond: number; p99Ms: number; singleP50Ms: number; singleP99Ms: number; sent: number; counted: number; rejected: number; dropped: Record<string, number> };
-  f: { memory: { floorHeapMb: number; gatewayHeapMb: number; gatewayWithTokenizerHeapMb: number; floorRssMb: number; gatewayRssMb: number }; cpuMsPerRequest: Record<string, number> };
-  scenarios: Record<string, { connections: number; seconds: number; rps: number; p99Ms: number; errorRate: number }>;
-  telemetry: { exportRequests: number; spansReceived: number };
-}): void {
-  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
-  console.log('\n(a) sequential non-streaming, ms        p50      p90      p99   overhead p50  overhead p99');
-  for (const n of ['direct', 'floor', 'gateway']) {
-    const m = r.a.medians[n];
-    console.log(`    ${n.padEnd(36)} ${f(m?.p50).padStart(7)} ${f(m?.p90).padStart(8)} ${f(m?.p99).padStart(8)} ${f(r.a.overheadMs[n]?.p50).padStart(13)} ${f(r.a.overheadMs[n]?.p99).padStart(13)}`);
-  }
-  console.log(`(b) 50 connections (${(r.b['gateway'] as { tool?: string } | undefined)?.tool ?? '?'})                req/s      p99 ms   errors`);
-  for (const n of ['direct', 'floor', 'gateway']) console.log(`    ${n.padEnd(36)} ${f(r.b[n]?.rps).padStart(9)} ${f(r.b[n]?.p99).padStart(10)} ${String(r.b[n]?.errors ?? '–').padStart(8)}`);
-  console.log('(c) streaming 20 chunks x 5 ms, p50 ms   ttfb     total');
-  for (const n of ['direct', 'floor', 'gateway']) console.log(`    ${n.padEnd(36)} ${f(r.c[n]?.ttfbP50).padStart(7)} ${f(r.c[n]?.totalP50).padStart(9)}`);
-  console.log(`(d) ingestion, one route: ${f(r.d.recordsPerSecond)} records/s; ${r.d.counted} of ${r.d.sent} counted (${r.d.lost} lost)`);
-  console.log(`(e) /sla, ${r.e.routes} routes x ${r.e.windowsPerRoute} windows: p50 ${f(r.e.p50Ms)} ms, p99 ${f(r.e.p99Ms)} ms`);
-  console.log(`(g) OTLP ingestion, one route: one connection, 100 spans a request: p50 ${f(r.g.singleP50Ms)} ms, p99 ${f(r.g.singleP99Ms)} ms; 16 connections: ${f(r.g.spansPerSecond)} spans/s, request p99 ${f(r.g.p99Ms)} ms; ${r.g.counted} of ${r.g.sent} counted; ${r.g.rejected} requests refused; drops ${JSON.stringify(r.g.dropped)}`);
-  const m = r.f.memory;
-  console.log(`(f) isolate heap MB floor ${f(m.floorHeapMb)}, gateway ${f(m.gatewayHeapMb)}, with tokenizer ${f(m.gatewayWithTokenizerHeapMb)} (process RSS floor ${f(m.floorRssMb)}, gateway ${f(m.gatewayRssMb)}); CPU ms/request ${JSON.stringify(Object.fromEntries(Object.entries(r.f.cpuMsPerRequest).map(([k, v]) => [k, Math.round(v * 1000) / 1000])))}`);
-  for (const [name, sc] of Object.entries(r.scenarios)) console.log(`    load ${name.padEnd(10)} ${sc.connections} conns ${sc.seconds} s: ${f(sc.rps)} req/s, p99 ${f(sc.p99Ms)} ms, errors ${(100 * sc.errorRate).toFixed(2)} %`);
-  console.log(`spans exported: ${r.telemetry.spansReceived} in ${r.telemetry.exportRequests} requests`);
-  console.log(`ratios gateway/floor: ${JSON.stringify(r.ratios)}`);
-  console.log(`/sla counted ${r.slaCount} of the ${r.gatewayCalls} calls the gateway answered (load-tool requests included)`);
 }
 
 await main();

@@ -22,15 +22,27 @@ function workerdBinary(): string {
   return path.join(path.dirname(pkg), 'bin', 'workerd');
 }
 
+/** Processes this run started: ended when it exits, even by an error before the targets' `dispose()` is reached. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+});
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 export interface Target {
   name: string;
   url: string;
   /** The workerd process, for memory readings. */
   pid: number | null;
+  /** Headers every call to this target carries (Portkey's routing headers). */
+  headers?: Record<string, string>;
   dispose(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -54,7 +66,11 @@ const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, 
 function capnp(name: string, port: number, modulePath: string, vars: Record<string, string>, durable: boolean): string {
   const bindings = Object.entries(vars).map(([k, v]) => text(k, v));
   if (durable) {
-    bindings.push('(name = "ROUTE_STATS", durableObjectNamespace = "RouteStats")', '(name = "SLA_REGISTRY", durableObjectNamespace = "SlaRegistry")');
+    bindings.push(
+      '(name = "ROUTE_STATS", durableObjectNamespace = "RouteStats")',
+      '(name = "SLA_REGISTRY", durableObjectNamespace = "SlaRegistry")',
+      '(name = "TEAM_BUDGETS", durableObjectNamespace = "TeamBudgets")',
+    );
   }
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -74,6 +90,7 @@ const worker :Workerd.Worker = (
   ${durable ? `durableObjectNamespaces = [
     (className = "RouteStats", uniqueKey = "${name}-route-stats", enableSql = true),
     (className = "SlaRegistry", uniqueKey = "${name}-registry", enableSql = true),
+    (className = "TeamBudgets", uniqueKey = "${name}-team-budgets", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-disk"),` : ''}
 );
@@ -89,6 +106,7 @@ async function serve(name: string, modulePath: string, vars: Record<string, stri
   const child: ChildProcess = spawn(workerdBinary(), ['serve', config, '--experimental', ...(verbose ? ['--verbose'] : []), ...extraArgs], {
     stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'pipe'],
   });
+  track(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;
