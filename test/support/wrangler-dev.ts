@@ -21,7 +21,7 @@ export interface WranglerDev {
  * Resolves once it is ready. `/sla` and `/metrics` are read fresh (`SUMMARY_MAX_AGE_MS=0`) unless `vars` says
  * otherwise: the tests read them right after their calls.
  */
-export async function startWranglerDev(vars: Record<string, string>): Promise<WranglerDev> {
+export async function startWranglerDev(vars: Record<string, string>, readyWithinMs = 60_000): Promise<WranglerDev> {
   const port = await freePort();
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort())];
   for (const [k, v] of Object.entries({ SUMMARY_MAX_AGE_MS: '0', ...vars })) args.push('--var', `${k}:${v}`);
@@ -41,12 +41,12 @@ export async function startWranglerDev(vars: Record<string, string>): Promise<Wr
       await new Promise((r) => dev.once('exit', r));
     }
   };
-  const until = Date.now() + 60_000;
+  const until = Date.now() + readyWithinMs;
   while (!/Ready on/.test(log)) {
     if (dev.exitCode !== null) throw new Error(`wrangler dev exited with ${dev.exitCode}:\n${log}`);
     if (Date.now() > until) {
       await stop();
-      throw new Error(`wrangler dev not ready after 60 s:\n${log}`);
+      throw new Error(`wrangler dev not ready after ${readyWithinMs / 1000} s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
