@@ -3,14 +3,16 @@ import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { CallRecord } from '../src/record';
-import { exportFrame, exportJson, exportObjectsJson, spanJson, spanObject } from '../src/telemetry/otlp-json';
-import { spanAttributes, spanName } from '../src/telemetry/span';
+import { spanAttributes, spanName, type Attributes, type AttributeValue } from '../src/telemetry/span';
 
 /**
- * What one export of 512 gateway spans costs to build and serialise, three ways (`npm run bench:micro`): the
- * span objects kept until the export and serialised by OpenTelemetry's transformer (the gateway before issue 13's
- * encoder); each span written as JSON when it ends (`spanJson`, otlp-json.ts) and the batch joined; and, without
- * otel-cf-workers' span object, the record's attributes straight to the same JSON.
+ * Issue 13's lever "a direct OTLP JSON encoder", measured (`npm run bench:micro`): what one export of 512 gateway
+ * spans costs to build and serialise, four ways that write the same bytes (checked before they are timed):
+ * - what the gateway does: otel-cf-workers' `SpanImpl` per call, kept until the export, serialised by
+ *   OpenTelemetry's `JsonTraceSerializer`;
+ * - each span's JSON written by hand when it ends, the batch joined (tried in the gateway, 56d2f7e, and reverted);
+ * - each span turned into OTLP's JSON shape when it ends, the batch given to `JSON.stringify` once;
+ * - no span object at all: the record's attributes straight to OTLP's shape, the batch stringified once.
  */
 const record: CallRecord = {
   ts: 1_764_680_000_123,
@@ -43,20 +45,24 @@ const limits = { valueLengthLimit: 4096, attributeCountLimit: 128, maxMessages: 
 const resourceAttributes = { 'service.name': 'llm-sla-gateway', 'service.version': '0.1.0', 'cloud.provider': 'cloudflare', 'cloud.platform': 'cloudflare.workers' };
 const resource = resourceFromAttributes(resourceAttributes);
 const scope = { name: 'llm-sla-gateway', version: '0.1.0' };
-const head = { resource: resourceAttributes, scope };
-const frame = exportFrame(head);
 const utf8 = new TextEncoder();
 const BATCH = 512;
+const traceId = (i: number) => (i + 1).toString(16).padStart(32, '0');
+const spanId = (i: number) => (i + 1).toString(16).padStart(16, '0');
 
-function spanImpl(i: number): SpanImpl {
+function attributesOf(i: number): Attributes {
   const { attributes } = spanAttributes({ ...record, ts: record.ts + i }, limits);
   attributes['llm_sla.sampled_by'] = 'head';
+  return attributes;
+}
+
+function spanImpl(i: number): SpanImpl {
   const span = new SpanImpl({
     name: spanName(record),
-    attributes,
+    attributes: attributesOf(i),
     onEnd: () => {},
     resource,
-    spanContext: { traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0'), traceFlags: TraceFlags.SAMPLED },
+    spanContext: { traceId: traceId(i), spanId: spanId(i), traceFlags: TraceFlags.SAMPLED },
     spanKind: SpanKind.CLIENT,
     startTime: record.ts + i,
   });
@@ -65,40 +71,32 @@ function spanImpl(i: number): SpanImpl {
   return span;
 }
 
-/** The record's attributes straight to the span JSON, no span object (what a third way would write). */
-function directJson(i: number): string {
-  return JSON.stringify(directObject(i));
-}
+type AnyValue = { stringValue: string } | { intValue: number } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: AnyValue[] } };
+const anyValue = (v: AttributeValue): AnyValue =>
+  typeof v === 'string'
+    ? { stringValue: v }
+    : typeof v === 'number'
+      ? Number.isInteger(v)
+        ? { intValue: v }
+        : { doubleValue: v }
+      : typeof v === 'boolean'
+        ? { boolValue: v }
+        : { arrayValue: { values: v.map(anyValue) } };
+const keyValues = (a: Readonly<Record<string, AttributeValue>>) => Object.keys(a).map((key) => ({ key, value: anyValue(a[key] as AttributeValue) }));
+/** Whole milliseconds as OTLP's decimal nanoseconds. */
+const nanos = (ms: number) => `${ms}000000`;
 
-function directObject(i: number): object {
-  const { attributes } = spanAttributes({ ...record, ts: record.ts + i }, limits);
-  attributes['llm_sla.sampled_by'] = 'head';
-  const start = record.ts + i;
-  const end = start + record.totalMs;
+/** A span in OTLP JSON's shape, field for field as the transformer writes it (these spans: no parent, events, links). */
+function otlpSpan(name: string, i: number, attributes: Readonly<Record<string, AttributeValue>>, start: number, end: number, droppedAttributesCount: number) {
   return {
-    traceId: (i + 1).toString(16).padStart(32, '0'),
-    spanId: (i + 1).toString(16).padStart(16, '0'),
-    name: spanName(record),
+    traceId: traceId(i),
+    spanId: spanId(i),
+    name,
     kind: SpanKind.CLIENT + 1,
-    startTimeUnixNano: `${start}000000`,
-    endTimeUnixNano: `${end}000000`,
-    attributes: Object.keys(attributes).map((key) => {
-      const v = attributes[key];
-      return {
-        key,
-        value:
-          typeof v === 'string'
-            ? { stringValue: v }
-            : typeof v === 'number'
-              ? Number.isInteger(v)
-                ? { intValue: v }
-                : { doubleValue: v }
-              : typeof v === 'boolean'
-                ? { boolValue: v }
-                : { arrayValue: { values: (v ?? []).map((s) => ({ stringValue: s })) } },
-      };
-    }),
-    droppedAttributesCount: 0,
+    startTimeUnixNano: nanos(start),
+    endTimeUnixNano: nanos(end),
+    attributes: keyValues(attributes),
+    droppedAttributesCount,
     events: [],
     droppedEventsCount: 0,
     status: { code: 0 },
@@ -106,70 +104,67 @@ function directObject(i: number): object {
     droppedLinksCount: 0,
   };
 }
+const fromSpanImpl = (s: SpanImpl, i: number) =>
+  otlpSpan(s.name, i, s.attributes as Record<string, AttributeValue>, record.ts + i, record.ts + i + record.totalMs, s.droppedAttributesCount);
+const fromRecord = (i: number) => otlpSpan(spanName(record), i, attributesOf(i), record.ts + i, record.ts + i + record.totalMs, 0);
 
-const variants: { name: string; run: () => void }[] = [
+const request = (spans: unknown[]) => ({
+  resourceSpans: [{ resource: { attributes: keyValues(resourceAttributes), droppedAttributesCount: 0 }, scopeSpans: [{ scope, spans }] }],
+});
+const suffix = ']}]}]}';
+/** The request's text before its first span: `...,"spans":[`. */
+const prefix = JSON.stringify(request([])).slice(0, -suffix.length);
+
+const variants: { name: string; encode: (n: number) => Uint8Array }[] = [
   {
-    name: 'SpanImpl kept, JsonTraceSerializer',
-    run: () => {
+    name: 'SpanImpl kept, JsonTraceSerializer (the gateway)',
+    encode: (n) => {
       const spans: SpanImpl[] = [];
-      for (let i = 0; i < BATCH; i++) spans.push(spanImpl(i));
-      JsonTraceSerializer.serializeRequest(spans);
+      for (let i = 0; i < n; i++) spans.push(spanImpl(i));
+      return JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array();
     },
   },
   {
-    name: 'SpanImpl -> spanJson when it ends, joined',
-    run: () => {
+    name: 'SpanImpl -> its JSON when it ends, joined',
+    encode: (n) => {
       const spans: string[] = [];
-      for (let i = 0; i < BATCH; i++) spans.push(spanJson(spanImpl(i)));
-      utf8.encode(exportJson(frame, spans));
+      for (let i = 0; i < n; i++) spans.push(JSON.stringify(fromSpanImpl(spanImpl(i), i)));
+      return utf8.encode(prefix + spans.join(',') + suffix);
     },
   },
   {
-    name: 'record -> JSON, no span object, joined',
-    run: () => {
-      const spans: string[] = [];
-      for (let i = 0; i < BATCH; i++) spans.push(directJson(i));
-      utf8.encode(exportJson(frame, spans));
-    },
-  },
-  {
-    name: 'SpanImpl -> OTLP object when it ends, batch stringified',
-    run: () => {
+    name: 'SpanImpl -> OTLP shape when it ends, one stringify',
+    encode: (n) => {
       const spans: object[] = [];
-      for (let i = 0; i < BATCH; i++) spans.push(spanObject(spanImpl(i)));
-      utf8.encode(exportObjectsJson(head, spans));
+      for (let i = 0; i < n; i++) spans.push(fromSpanImpl(spanImpl(i), i));
+      return utf8.encode(JSON.stringify(request(spans)));
     },
   },
   {
-    name: 'record -> OTLP object, no span object, batch stringified',
-    run: () => {
+    name: 'record -> OTLP shape, no span object, one stringify',
+    encode: (n) => {
       const spans: object[] = [];
-      for (let i = 0; i < BATCH; i++) spans.push(directObject(i));
-      utf8.encode(exportObjectsJson(head, spans));
+      for (let i = 0; i < n; i++) spans.push(fromRecord(i));
+      return utf8.encode(JSON.stringify(request(spans)));
     },
   },
 ];
 
 /**
- * The three ways taken in turns, batch by batch, the order rotating (this machine's speed drifts more between
- * tinybench's back-to-back tasks than the differences measured): median µs per span of each. First checks that
- * the three write the same bytes, so that like is timed against like.
+ * The ways taken in turns, batch by batch, the order rotating (this machine's speed drifts more between
+ * tinybench's back-to-back tasks than the differences measured): median µs per span of each.
  */
 export function spanEncodeRounds(rounds = 60): { name: string; usPerSpan: number }[] {
-  const one = (f: (i: number) => string) => f(0);
-  const a = new TextDecoder().decode(JsonTraceSerializer.serializeRequest([spanImpl(0)]));
-  const b = exportJson(frame, [one((i) => spanJson(spanImpl(i)))]);
-  const c = exportJson(frame, [one(directJson)]);
-  const d = exportObjectsJson(head, [spanObject(spanImpl(0))]);
-  const e = exportObjectsJson(head, [directObject(0)]);
-  if (a !== b || a !== c || a !== d || a !== e) throw new Error('span encoders disagree: not timing them');
-  for (const v of variants) v.run(); // warm up
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  const expected = text(variants[0]!.encode(3));
+  for (const v of variants) if (text(v.encode(3)) !== expected) throw new Error(`span encoders disagree (${v.name}): not timing them`);
+  for (const v of variants) v.encode(BATCH); // warm up
   const times = variants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < variants.length; k++) {
       const j = (r + k) % variants.length;
       const t0 = process.hrtime.bigint();
-      variants[j]?.run();
+      variants[j]?.encode(BATCH);
       times[j]?.push(Number(process.hrtime.bigint() - t0) / 1e3 / BATCH);
     }
   }

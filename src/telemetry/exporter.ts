@@ -1,8 +1,9 @@
+import type { SpanImpl } from '@microlabs/otel-cf-workers';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { TelemetryConfig } from '../config/telemetry';
 import { openBatch, type Batch } from '../settle';
 import { Breaker } from './breaker';
 import { postOtlp, type Posted } from './otlp-http';
-import { exportJson } from './otlp-json';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
 export interface TelemetryCounts {
@@ -46,24 +47,18 @@ export function zeroCounts(): TelemetryCounts {
   return Object.fromEntries(TELEMETRY_COUNTERS.map((k) => [k, 0])) as unknown as TelemetryCounts;
 }
 
-/**
- * How an export is sent: each span already OTLP JSON (`spanJson`), posted as one OTLP/HTTP JSON request in
- * production (`otlpSender`); tests may pass their own.
- */
-export type SendSpans = (spans: string[]) => Promise<Posted | boolean>;
+/** How an export is sent: OTLP/HTTP JSON in production (`otlpSender`); tests may pass their own. */
+export type SendSpans = (spans: SpanImpl[]) => Promise<Posted | boolean>;
 
-const utf8 = new TextEncoder();
-
-/** OTLP/HTTP JSON: the spans' texts inside the recorder's resource and scope, gzipped when the traces compression says so. */
-export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers' | 'compression'>, frame: { prefix: string; suffix: string }): SendSpans {
+/** OTLP/HTTP JSON, serialized by OpenTelemetry's own transformer, gzipped when the traces compression says so. */
+export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers' | 'compression'>): SendSpans {
   const url = config.tracesUrl;
   if (url === null) return () => Promise.resolve(false);
-  return (spans) => postOtlp(url, config.headers, utf8.encode(exportJson(frame, spans)), config.compression.traces);
+  return (spans) => postOtlp(url, config.headers, JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array(), config.compression.traces);
 }
 
-/** Spans waiting for an export, each as its OTLP JSON text (a string holds less and costs the collector nothing more). */
 interface Spans {
-  spans: string[];
+  spans: SpanImpl[];
 }
 
 /**
@@ -101,7 +96,7 @@ export class SpanQueue {
     this.version++;
   }
 
-  add(span: string): Promise<void> | void {
+  add(span: SpanImpl): Promise<void> | void {
     if (!this.breaker.accepting(this.now())) {
       this.count('spans_dropped_breaker_open');
       return;
@@ -137,7 +132,7 @@ export class SpanQueue {
     await this.export(batch.fields.spans);
   }
 
-  private async export(spans: string[]): Promise<void> {
+  private async export(spans: SpanImpl[]): Promise<void> {
     if (spans.length === 0) return;
     if (!this.breaker.allow(this.now())) {
       this.count('spans_dropped_breaker_open', spans.length);
@@ -178,7 +173,7 @@ export class SpanQueue {
   }
 }
 
-function sendSafely(send: SendSpans, spans: string[]): Promise<Posted | boolean> {
+function sendSafely(send: SendSpans, spans: SpanImpl[]): Promise<Posted | boolean> {
   try {
     return send(spans);
   } catch (err) {

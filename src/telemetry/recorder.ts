@@ -11,7 +11,6 @@ import { AdaptiveRate } from './adaptive';
 import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
 import { ATTR } from './keys';
 import { MetricsExporter, type PostOtlp } from './metrics-export';
-import { exportFrame, spanJson } from './otlp-json';
 import { headDecision, parseTraceparent, tailReason, thresholdFor } from './sampling';
 import { spanAttributes, spanName } from './span';
 
@@ -19,7 +18,6 @@ import { spanAttributes, spanName } from './span';
 export type ReportCounts = (isolate: string, totals: TelemetryCounts) => Promise<void>;
 
 const VERSION = '0.1.0';
-const SCOPE = { name: 'llm-sla-gateway', version: VERSION };
 
 /**
  * Turns each finished call into one CLIENT span and exports it over OTLP/HTTP (JSON, optionally gzipped). Runs
@@ -29,9 +27,8 @@ const SCOPE = { name: 'llm-sla-gateway', version: VERSION };
  * Why not otel-cf-workers' `instrument()` around the handler: it ends its spans when the handler returns (the
  * headers, not a stream's last byte), fixes the exporter per isolate, posts an empty export for unsampled traces,
  * never calls `postProcessor` (upstream #207), and wraps env and ctx in proxies on every request. Building the span
- * from the record uses the library's span type, written as OTLP JSON when it ends (`otlp-json.ts`, the bytes of
- * OpenTelemetry's own JSON serializer) and posted by `otlp-http.ts`, gzipped when configured, without any of that
- * on the response path. The same recorder feeds the
+ * from the record uses the library's span type (serialized by OpenTelemetry's OTLP JSON transformer, posted by
+ * `otlp-http.ts`, gzipped when configured) without any of that on the response path. The same recorder feeds the
  * GenAI client metrics (`metrics-export.ts`) when a metrics endpoint is configured.
  */
 export class SpanRecorder implements Recorder {
@@ -49,11 +46,12 @@ export class SpanRecorder implements Recorder {
     private readonly slowMsFor: (route: string) => number | null,
     secrets: readonly string[],
     private readonly report: ReportCounts | null,
-    send: SendSpans | null = null,
+    send: SendSpans = otlpSender(telemetry),
     /** Tests drive time (adaptive sampling, the metrics interval) and may post metrics their own way. */
     options: { now?: () => number; postMetrics?: PostOtlp } = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.queue = new SpanQueue(telemetry, send, this.now);
     this.secrets = [...secrets];
     this.adaptive = telemetry.samplingTargetPerS === null ? null : new AdaptiveRate(telemetry.samplingTargetPerS);
     const resource = {
@@ -65,8 +63,6 @@ export class SpanRecorder implements Recorder {
       'cloud.platform': 'cloudflare.workers',
     };
     this.resource = resourceFromAttributes(resource);
-    const frame = exportFrame({ resource, scope: SCOPE });
-    this.queue = new SpanQueue(telemetry, send ?? otlpSender(telemetry, frame), this.now);
     this.metrics =
       telemetry.metricsUrl === null
         ? null
@@ -117,8 +113,7 @@ export class SpanRecorder implements Recorder {
     return this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy, probability));
   }
 
-  /** The call's span, as OTLP JSON the moment it ends: what waits in the queue is its text, not the span object. */
-  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): string {
+  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {
     const { attributes, dropped } = spanAttributes(record, this.telemetry, this.secrets);
     attributes[ATTR.SLA_SAMPLED_BY] = keptBy;
     let traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
@@ -136,11 +131,11 @@ export class SpanRecorder implements Recorder {
       spanKind: SpanKind.CLIENT,
       startTime: record.ts,
     });
-    span.instrumentationScope = SCOPE;
+    span.instrumentationScope = { name: 'llm-sla-gateway', version: VERSION };
     if (dropped > 0) (span as unknown as { _droppedAttributesCount: number })._droppedAttributesCount = dropped;
     if (record.errorType !== null && record.outcome !== 'aborted') span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorType });
     span.end(record.ts + record.totalMs);
-    return spanJson(span);
+    return span;
   }
 
   /** Names this isolate's totals in the registry. */

@@ -416,6 +416,20 @@ describe('a collector that misbehaves', () => {
     expect(counts.spans_exported + counts.spans_dropped_export_failed + counts.spans_dropped_queue_full + counts.spans_dropped_breaker_open).toBe(150);
   });
 
+  it('a sender that throws instead of answering: a failed export, counted, its queue slots freed', async () => {
+    const gw = gateway();
+    await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat(), openaiHeaders))).arrayBuffer();
+    const [record] = await gw.settle();
+    const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', OTEL_BSP_MAX_QUEUE_SIZE: '2', TELEMETRY_BREAKER_FAILURES: '100' });
+    const recorder = new SpanRecorder(config!, () => null, [], null, () => {
+      throw new RangeError('serializer failed');
+    });
+    // More calls than the queue holds: were a throwing export to keep its slots, the later spans would be refused.
+    for (let i = 0; i < 5; i++) await recorder.record(record as CallRecord);
+    expect(recorder.queue.size).toBe(0);
+    expect(recorder.queue.counts).toMatchObject({ exports_failed: 5, spans_dropped_export_failed: 5, spans_dropped_queue_full: 0, spans_exported: 0 });
+  });
+
   it('/metrics shows the span counts reported by the isolates', async () => {
     const c = collector({ TELEMETRY_BREAKER_FAILURES: '1', TELEMETRY_BREAKER_COOLDOWN_MS: '60000' });
     await c.mode('status=500');
