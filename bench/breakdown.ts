@@ -33,6 +33,13 @@ async function main(): Promise<void> {
   ];
   // BENCH_REFERENCE_BUNDLE: another build (an earlier commit's `wrangler deploy --dry-run` output), everything on,
   // measured in the same rounds: what a change gained.
+  // BENCH_SAMPLING_TARGET=<spans/s>: everything on with adaptive head sampling (`OTEL_SAMPLING_TARGET_PER_S`), as a
+  // user at volume runs it: what export costs when not every call's span is sent.
+  const samplingTarget = process.env.BENCH_SAMPLING_TARGET;
+  if (samplingTarget) {
+    const vars = { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SAMPLING_TARGET_PER_S: samplingTarget };
+    targets.push(await startGateway(bundle, vars, 'with-export-sampled'));
+  }
   const reference = process.env.BENCH_REFERENCE_BUNDLE;
   if (reference) targets.push(await startGateway(reference, { UPSTREAM_OPENAI: upstream.url, RECORDER: 'durable', FLUSH_INTERVAL_MS: '1000', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, 'reference'));
   const rps: Record<string, number[]> = {};
