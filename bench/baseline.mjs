@@ -7,7 +7,7 @@ import fs from 'node:fs';
 const args = process.argv.slice(2);
 const noteAt = args.indexOf('--note');
 const note = noteAt >= 0 ? args[noteAt + 1] : undefined;
-const files = args.filter((a, i) => a !== '--note' && i !== noteAt + 1);
+const files = args.filter((a, i) => noteAt < 0 || (i !== noteAt && i !== noteAt + 1));
 if (files.length < 2) {
   console.error('usage: npm run bench:baseline -- <result.json> <result.json> [...] [--note "..."]  (at least two runs of the same code)');
   process.exit(2);

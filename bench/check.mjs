@@ -1,4 +1,5 @@
-// `npm run bench:check [N]`: compares the newest bench run (or, given N, each ratio's median over the newest N runs)
+// `npm run bench:check [N | run.json ...]`: compares the newest bench run (or, given N, each ratio's median over the
+// newest N runs; given files, over those)
 // with bench/baseline.json and fails when a ratio is more than 10 % worse (keys starting with `b_`, requests/s
 // ratios, are higher-is-better; the others, overhead, time and CPU ratios, lower-is-better), or when a run checked
 // lost a call or a span (its `goals` say so).
@@ -14,8 +15,10 @@ const higherIsBetter = (key) => key.startsWith('b_');
 
 // Bench runs only (named by their date): not the soak, micro or sketch results beside them.
 const files = fs.readdirSync('bench/results').filter((f) => /^\d{4}-.*\.json$/.test(f)).sort();
+// `bench:check <run.json> ...` checks those runs (their median) instead of the newest.
+const named = process.argv.slice(2).filter((a) => a.endsWith('.json')).map((f) => f.replace(/^bench\/results\//, ''));
 const count = Math.max(1, Number(process.argv[2] ?? 1) || 1);
-const checked = files.slice(-count);
+const checked = named.length > 0 ? named : files.slice(-count);
 if (checked.length === 0) {
   console.error('no results in bench/results: run `npm run bench` first');
   process.exit(2);
