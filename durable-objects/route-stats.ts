@@ -14,6 +14,11 @@ export interface IngestBatch {
   droppedBefore: number;
 }
 
+/** What a batch did; `relist` once after a reset: the route is no longer on the registry's list. */
+export interface IngestResult extends AddResult {
+  relist?: true;
+}
+
 export interface RouteSnapshot {
   route: string | null;
   merged: WindowData;
@@ -42,6 +47,11 @@ export class RouteStats extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Error budget counters: calls judged good or bad when filed (src/service/slo-judge.ts). */
   private slo: SloJudge;
+  /**
+   * Set by `reset()` (`POST /sla/reset`, which also takes the route off the registry's list): the next batch's
+   * answer says so (`relist`), and the isolate that sent it lists the route again.
+   */
+  private unlisted: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,9 +63,10 @@ export class RouteStats extends DurableObject<Env> {
     this.counters = RouteCounters.fromJSON(this.meta('counters'));
     this.route = this.meta('route') as string | null;
     this.slo = SloJudge.load(this.sql, env, Date.now());
+    this.unlisted = this.meta('unlisted') === true;
   }
 
-  async ingest(batch: IngestBatch): Promise<AddResult> {
+  async ingest(batch: IngestBatch): Promise<IngestResult> {
     await this.slo.refreshConfig(Date.now());
     const now = Date.now();
     if (this.route === null) {
@@ -67,7 +78,10 @@ export class RouteStats extends DurableObject<Env> {
     this.slo.judge(batch.route, batch.samples, now);
     this.persist();
     await this.scheduleRollover(now);
-    return result;
+    if (!this.unlisted) return result;
+    this.unlisted = false;
+    this.setMeta('unlisted', false);
+    return { ...result, relist: true };
   }
 
   /** The route's windows over [from, to) merged into one, and the SLO counts when a period is given. */
@@ -105,6 +119,8 @@ export class RouteStats extends DurableObject<Env> {
     this.counters = new RouteCounters();
     this.slo = SloJudge.load(this.sql, this.env, Date.now());
     if (this.route !== null) this.setMeta('route', this.route);
+    this.unlisted = true;
+    this.setMeta('unlisted', true);
   }
 
   /** Rolls minute windows past retention into hourly rollups and drops expired rollups. */

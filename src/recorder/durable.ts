@@ -71,7 +71,9 @@ export class DurableObjectRecorder implements Recorder {
     if (batch.size === 0) return;
     flushStats.flushes++;
     const routed = await this.admit(batch);
-    await Promise.all([...routed].map(([route, p]) => this.sendRoute(route, p)));
+    const relist = (await Promise.all([...routed].map(([route, p]) => this.sendRoute(route, p)))).filter((r): r is string => r !== null);
+    // A route reset (`/sla/reset`) while this isolate knew it: off the registry's list, so it is registered again.
+    if (relist.length > 0) await this.relist(relist);
     // This isolate's drop, warning and bound totals, only when they changed (one more RPC, rarely).
     const totals = changedTotals();
     if (totals) await registry(this.env).reportTotals(isolateId(), totals).catch(forgetReported);
@@ -117,21 +119,36 @@ export class DurableObjectRecorder implements Recorder {
     return out;
   }
 
-  private async sendRoute(route: string, p: Pending): Promise<void> {
+  /** Registers routes again (their objects said they were reset); one not admitted now is tried at the next flush. */
+  private async relist(routes: string[]): Promise<void> {
+    for (const r of routes) this.registered.delete(r);
+    const entries = routes.map((route) => ({ route, shards: this.config.routeShards }));
+    const reply: { answer?: Admission | void } = {};
+    const ok = await withRetries(async () => (reply.answer = await registry(this.env).register(entries, this.config.maxRoutes ?? Number.POSITIVE_INFINITY)));
+    if (!ok) return;
+    for (const r of reply.answer ? reply.answer.admitted : routes) this.registered.add(r);
+  }
+
+  /** Sends one route's samples; the route when its object asks to be listed again (after a reset), else null. */
+  private async sendRoute(route: string, p: Pending): Promise<string | null> {
     const shard = this.nextShard++ % this.config.routeShards;
     const droppedBefore = this.droppedUnreported;
     this.droppedUnreported = 0;
     flushStats.droppedUnreported = 0;
     const stub = routeStub(this.env.ROUTE_STATS, route, shard);
-    const ok = await withRetries(() => stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore }));
+    let relist = false;
+    const ok = await withRetries(async () => {
+      relist = (await stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore })).relist === true;
+    });
     if (ok) {
       flushStats.sent += p.samples.length;
-      return;
+      return relist ? route : null;
     }
     this.droppedUnreported += droppedBefore + p.samples.length;
     flushStats.droppedUnreported = this.droppedUnreported;
     flushStats.droppedRecords += p.samples.length;
     console.error(`llm-sla-gateway: dropped ${p.samples.length} records of route ${route} after ${RETRY_DELAYS_MS.length + 1} attempts`);
+    return null;
   }
 }
 

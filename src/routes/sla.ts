@@ -108,8 +108,10 @@ slaRoutes.post('/sla/reset', admin, async (c) => {
   const route = typeof body.route === 'string' ? body.route : null;
   const { routes } = await registry(c.env).state();
   const targets = routes.filter((r) => route === null || r.route === route);
-  await Promise.all(targets.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).reset())));
+  // Off the list first, then emptied: each object's next batch asks its isolate to list the route again, so a
+  // route that keeps being called comes back with only the calls after the reset.
   await registry(c.env).forget(route);
+  await Promise.all(targets.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(c.env.ROUTE_STATS, r.route, i).reset())));
   return c.json({ reset: targets.map((r) => r.route) });
 });
 

@@ -152,6 +152,22 @@ describe('SLA config, access and alerts', () => {
     await gw.fetch(`${GW}/sla/config`, { method: 'DELETE', headers: auth });
   });
 
+  it('a route reset while this isolate keeps calling it is listed again, with only the calls after the reset', async () => {
+    const gw = gateway({ ADMIN_TOKEN: ADMIN }, { durable: true });
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const call = async () => (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'e2e.relist' }))).arrayBuffer();
+    for (let i = 0; i < 3; i++) await call();
+    await gw.settle();
+    expect((await slaJson(gw)).routes['e2e.relist']?.count).toBe(3);
+    const reset = await gw.fetch(`${GW}/sla/reset`, { method: 'POST', headers: auth, body: JSON.stringify({ route: 'e2e.relist' }) });
+    expect(await reset.json()).toEqual({ reset: ['e2e.relist'] });
+    expect((await slaJson(gw)).routes['e2e.relist']).toBeUndefined();
+    // The same isolate, which registered the route before the reset, goes on calling it.
+    for (let i = 0; i < 2; i++) await call();
+    await gw.settle();
+    expect((await slaJson(gw)).routes['e2e.relist']?.count).toBe(2);
+  });
+
   it('posts exactly one alert per confirmed transition to the webhook', async () => {
     const hook = env.WEBHOOK_BASE;
     await fetch(`${hook}/clear`, { method: 'POST' });
