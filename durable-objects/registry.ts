@@ -6,6 +6,8 @@ import { evaluateAlarm, type AlertPayload, type AlertRecord } from '../src/servi
 import { collectMetrics } from '../src/service/metrics';
 import { defaultWindow } from '../src/service/sla-config';
 import { buildSlaReport } from '../src/service/sla-report';
+import { routeBudgets } from '../src/service/slo-report';
+import { sloFor } from '../src/sla/config';
 import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
 
 export type { RegistryState, RouteEntry } from '../src/objects';
@@ -137,7 +139,7 @@ export class SlaRegistry extends DurableObject<Env> {
   async summary(query: SummaryQuery): Promise<RegistrySummary> {
     const now = Date.now();
     const { routes, configOverride } = this.state();
-    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, counters: this.counters() };
+    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, budgets: null, counters: this.counters() };
     const metrics = query.metrics
       ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
       : null;
@@ -149,6 +151,17 @@ export class SlaRegistry extends DurableObject<Env> {
         // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
         const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
         out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
+      }
+    }
+    if (query.budgets) {
+      const envConfig = query.budgets.envConfig;
+      const cfg = slaConfigOf(envConfig, configOverride);
+      if (cfg.ok) {
+        const config = cfg.config;
+        const key = configOverride ?? envConfig ?? '';
+        // No route with an SLO, nothing to ask: no fan-out.
+        const withSlo = routes.filter((r) => sloFor(config, r.route) !== null);
+        out.budgets = withSlo.length === 0 ? [] : await this.summaries.budgetsFor(key, now, query.maxAgeMs, () => routeBudgets(this.env.ROUTE_STATS, withSlo, config, now));
       }
     }
     if (metrics) {

@@ -15,7 +15,6 @@ import type { RegistryState } from '../objects';
 import type { ServiceConfig } from '../config/service';
 import type { AppEnv } from '../context';
 import { renderSloMetrics } from '../report/prometheus-slo';
-import { routeBudgets } from '../service/slo-report';
 import { renderBudgetMetrics } from '../report/prometheus-budgets';
 import { teamBudgetsForMetrics } from '../service/budget-report';
 
@@ -135,20 +134,14 @@ slaRoutes.get('/sla/*', read, async (c) => {
 slaRoutes.get('/metrics', read, async (c) => {
   // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
   await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
-  // One registry RPC for every route's counters, whatever their number: its summary (SUMMARY_MAX_AGE_MS). Routes with
-  // an SLO are also asked for their good/bad counts (error budget and burn-rate gauges).
-  const [summary, override] = await Promise.all([
-    registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true }),
-    registry(c.env).state(),
-  ]);
-  const cfg = slaConfigInForce(c.get('service'), override.configOverride);
-  const now = Date.now();
-  const budgets = cfg.ok ? routeBudgets(c.env.ROUTE_STATS, override.routes, cfg.config, now) : Promise.resolve([]);
-  const teams = teamBudgetsForMetrics(c.env, now);
+  // One registry RPC for every route's counters and the error budgets of the routes with an SLO (good/bad counts
+  // summed over their shards), whatever their number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
+  const teams = teamBudgetsForMetrics(c.env, Date.now());
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: { envConfig: c.get('service').slaText } });
   const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
   const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(await budgets) + renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 

@@ -2,13 +2,16 @@ import { sloFor, targetsFor, type SlaConfig } from '../sla/config';
 import { errorBudget, sumWindowCounts, type ErrorBudget } from '../sla/slo';
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../objects';
 
-/** The error budget of every route that has an SLO, counts summed over its shards (for /metrics). */
-export async function routeBudgets(
-  ns: RouteStatsNamespace,
-  routes: readonly RouteEntry[],
-  config: SlaConfig,
-  now: number,
-): Promise<{ route: string; budget: ErrorBudget }[]> {
+export interface RouteBudget {
+  route: string;
+  budget: ErrorBudget;
+}
+
+/**
+ * The error budget of every route that has an SLO, counts summed over its shards (for /metrics). Run by the
+ * registry as part of its cached summary: a scrape does not ask each route object.
+ */
+export async function routeBudgets(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteBudget[]> {
   const withSlo = routes.flatMap((r) => {
     const slo = sloFor(config, r.route);
     return slo ? [{ entry: r, slo }] : [];

@@ -1,5 +1,6 @@
 import type { MetricsSnapshot, SlaReport } from '../report/types';
 import { DEFAULT_SLA_CONFIG, parseSlaConfig } from '../sla/config';
+import type { RouteBudget } from './slo-report';
 import type { SlaConfigResult } from './sla-config';
 
 /**
@@ -11,6 +12,8 @@ export interface SummaryQuery {
   metrics?: boolean;
   /** `envConfig`: the worker's `SLA_CONFIG` var (the registry's own env may differ); a runtime config wins over it. */
   sla?: { window: string | null; envConfig: string | null };
+  /** The error budget of every route with an SLO (for /metrics' gauges), under the config in force as for `sla`. */
+  budgets?: { envConfig: string | null };
 }
 
 const parsedConfigs = new Map<string, SlaConfigResult>();
@@ -36,6 +39,8 @@ export interface RegistrySummary {
   sla: SlaReport | null;
   /** Problems of the SLA config in force, when it is invalid (then `sla` is null). */
   configProblems: string[] | null;
+  /** Error budgets, when asked and the SLA config in force is valid. */
+  budgets: RouteBudget[] | null;
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
 }
@@ -55,6 +60,7 @@ interface Entry<T> {
 export class SummaryCache {
   private metrics: Entry<Omit<MetricsSnapshot, 'telemetry'>> | null = null;
   private readonly reports = new Map<string, Entry<SlaReport>>();
+  private readonly budgets = new Map<string, Entry<RouteBudget[]>>();
   /** Fan-outs run (for tests and the benchmark). */
   refreshes = 0;
 
@@ -68,16 +74,25 @@ export class SummaryCache {
   }
 
   reportFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<SlaReport>): Promise<SlaReport> {
-    let entry = this.fresh(this.reports.get(key) ?? null, now, maxAgeMs);
+    return this.keyed(this.reports, key, now, maxAgeMs, compute);
+  }
+
+  /** The routes' error budgets under one config (keyed by its text), as for reports. */
+  budgetsFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<RouteBudget[]>): Promise<RouteBudget[]> {
+    return this.keyed(this.budgets, key, now, maxAgeMs, compute);
+  }
+
+  private keyed<T>(map: Map<string, Entry<T>>, key: string, now: number, maxAgeMs: number, compute: () => Promise<T>): Promise<T> {
+    let entry = this.fresh(map.get(key) ?? null, now, maxAgeMs);
     if (!entry) {
       entry = this.start(now, compute, (e) => {
-        if (this.reports.get(key) === e) this.reports.delete(key);
+        if (map.get(key) === e) map.delete(key);
       });
-      this.reports.delete(key);
-      this.reports.set(key, entry);
-      for (const key of this.reports.keys()) {
-        if (this.reports.size <= MAX_WINDOWS) break;
-        this.reports.delete(key);
+      map.delete(key);
+      map.set(key, entry);
+      for (const k of map.keys()) {
+        if (map.size <= MAX_WINDOWS) break;
+        map.delete(k);
       }
     }
     return entry.value;
@@ -87,6 +102,7 @@ export class SummaryCache {
   clear(): void {
     this.metrics = null;
     this.reports.clear();
+    this.budgets.clear();
   }
 
   private fresh<T>(entry: Entry<T> | null, now: number, maxAgeMs: number): Entry<T> | null {

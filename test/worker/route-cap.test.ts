@@ -90,4 +90,30 @@ describe('/metrics and /sla cost one registry RPC, the fan-out runs once per SUM
     expect(b).toEqual(f);
     expect(await reg.summaryRefreshes()).toBe(before + 2);
   });
+
+  it('error budgets on /metrics come from the same summary: no route object is asked per scrape', async () => {
+    // A runtime config (the route objects judge calls by the config in force, which their own env does not carry).
+    const admin = { authorization: 'Bearer cap-admin' };
+    const cached = gateway({ ADMIN_TOKEN: 'cap-admin', SUMMARY_MAX_AGE_MS: '60000' }, { durable: true });
+    const fresh = gateway({ ADMIN_TOKEN: 'cap-admin' }, { durable: true });
+    const config = { routes: { 'cap.slo': { min_samples: 1, slo: { objective: 0.9, period: '1d' } } } };
+    expect((await fresh.fetch(`${GW}/sla/config`, { method: 'PUT', headers: admin, body: JSON.stringify(config) })).status).toBe(200);
+    const reg = registry(cached.env);
+    const remaining = (text: string) => Number(/^llm_sla_error_budget_remaining\{route="cap\.slo"\} (\S+)/m.exec(text)?.[1]);
+    await call(cached, 'cap.slo');
+    await cached.settle();
+    expect(remaining(await (await fresh.fetch(`${GW}/metrics`)).text())).toBe(1);
+    const before = await reg.summaryRefreshes();
+    // A failed call, then a scrape within the max age: the budget shown is the summary's, and nothing fanned out.
+    const failed = await cached.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'cap.slo', 'x-mock-status': '500' }));
+    expect(failed.status).toBe(500);
+    await failed.arrayBuffer();
+    await cached.settle();
+    expect(remaining(await (await cached.fetch(`${GW}/metrics`)).text())).toBe(1);
+    expect(await reg.summaryRefreshes()).toBe(before);
+    // A fresh read asks the route objects again: one bad call of two spends more than the whole 10 % budget.
+    expect(remaining(await (await fresh.fetch(`${GW}/metrics`)).text())).toBeLessThan(0);
+    expect(await reg.summaryRefreshes()).toBeGreaterThan(before);
+    await fresh.fetch(`${GW}/sla/config`, { method: 'DELETE', headers: admin });
+  });
 });
