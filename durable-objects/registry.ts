@@ -7,6 +7,7 @@ import { collectMetrics } from '../src/service/metrics';
 import { defaultWindow } from '../src/service/sla-config';
 import { buildSlaReport } from '../src/service/sla-report';
 import { routeBudgets } from '../src/service/slo-report';
+import { dashboardData, routesSeries } from '../src/service/dashboard';
 import { sloFor } from '../src/sla/config';
 import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from '../src/service/summary';
 
@@ -139,7 +140,7 @@ export class SlaRegistry extends DurableObject<Env> {
   async summary(query: SummaryQuery): Promise<RegistrySummary> {
     const now = Date.now();
     const { routes, configOverride } = this.state();
-    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, budgets: null, counters: this.counters() };
+    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, budgets: null, dashboard: null, counters: this.counters() };
     const metrics = query.metrics
       ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
       : null;
@@ -151,6 +152,21 @@ export class SlaRegistry extends DurableObject<Env> {
         // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
         const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
         out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
+      }
+    }
+    if (query.dashboard) {
+      const asked = query.dashboard;
+      const cfg = slaConfigOf(asked.envConfig, configOverride);
+      if (!cfg.ok) out.configProblems = cfg.problems;
+      else {
+        const config = cfg.config;
+        const window = asked.window ?? defaultWindow(config);
+        const text = configOverride ?? asked.envConfig ?? '';
+        const [report, series] = await Promise.all([
+          this.summaries.reportFor(`${window}\u0000${text}`, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, config, window, now)),
+          this.summaries.seriesFor(text, now, query.maxAgeMs, () => routesSeries(this.env.ROUTE_STATS, routes, config, now)),
+        ]);
+        out.dashboard = dashboardData(report, series, this.alerts(asked.alerts));
       }
     }
     if (query.budgets) {

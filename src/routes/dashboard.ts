@@ -6,12 +6,13 @@ import { DASHBOARD_CSP, dashboardPage, loginPage } from '../dashboard/page';
 import { SESSION_S, sessionValue, validSession } from '../dashboard/session';
 import { GatewayError } from '../errors';
 import { registry } from '../objects';
-import { buildDashboardData } from '../service/dashboard';
-import { context, windowOf } from './sla';
+import { summaryMaxAge, validWindow } from './sla';
 import type { AppEnv } from '../context';
 
 const COOKIE = 'llm_sla_dashboard';
 const ALERTS_SHOWN = 20;
+/** How often the page asks for its data (`REFRESH_MS` in browser/app.js): no older summary is shown to it. */
+const PAGE_REFRESH_MS = 10_000;
 
 /** Reads are open (no `SLA_READ_TOKEN`), or a valid bearer token or session cookie came with the request. */
 async function allowed(c: Context<AppEnv>): Promise<boolean> {
@@ -69,11 +70,15 @@ dashboardRoutes.post('/dashboard/logout', (c) => {
 
 dashboardRoutes.get('/dashboard/data', async (c) => {
   if (!(await allowed(c))) throw new GatewayError(401, 'unauthorized', 'Missing or invalid bearer token or dashboard session.');
-  const { state, config } = await context(c.env, c.get('service'));
-  const window = windowOf(c, config);
-  const alerts = await registry(c.env).alerts(ALERTS_SHOWN);
-  const data = await buildDashboardData(c.env.ROUTE_STATS, state.routes, config, window, Date.now(), alerts);
-  return c.json(data, 200, { 'cache-control': 'no-store' });
+  const asked = c.req.query('window');
+  if (asked !== undefined) validWindow(asked);
+  // One registry RPC: the report (the one /sla reads) and the per-minute series come from its summary, refreshed at
+  // most once per SUMMARY_MAX_AGE_MS, or per page refresh if that is sooner, whatever the number of routes and viewers.
+  const dashboard = { window: asked ?? null, envConfig: c.get('service').slaText, alerts: ALERTS_SHOWN };
+  const summary = await registry(c.env).summary({ maxAgeMs: Math.min(summaryMaxAge(c), PAGE_REFRESH_MS), dashboard });
+  if (summary.configProblems) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${summary.configProblems.join('; ')}`);
+  if (!summary.dashboard) throw new GatewayError(500, 'internal_error', 'The registry returned no dashboard data.');
+  return c.json(summary.dashboard, 200, { 'cache-control': 'no-store' });
 });
 
 dashboardRoutes.get('/dashboard/assets/:name', (c) => {

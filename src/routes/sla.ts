@@ -146,12 +146,12 @@ slaRoutes.get('/metrics', read, async (c) => {
 });
 
 /** `SUMMARY_MAX_AGE_MS` (its default when the config is invalid: /metrics still answers). */
-function summaryMaxAge(c: Context<AppEnv>): number {
+export function summaryMaxAge(c: Context<AppEnv>): number {
   const result = c.get('configResult');
   return result.ok ? result.config.summaryMaxAgeMs : 60_000;
 }
 
-function validWindow(w: string): void {
+export function validWindow(w: string): void {
   try {
     parseWindow(w);
   } catch (e) {

@@ -1,7 +1,8 @@
 import type { DashboardAlert, DashboardData, DashboardRoute } from '../dashboard/types';
 import type { SlaConfig } from '../sla/config';
 import type { AlertRecord } from './alerting';
-import { buildSlaReport, routeSeries, SERIES_MINUTES, windowRange } from './sla-report';
+import { routeSeries, SERIES_MINUTES, windowRange } from './sla-report';
+import type { SeriesPoint, SlaReport } from '../report/types';
 import type { RouteEntry, RouteStatsNamespace } from '../objects';
 
 
@@ -21,25 +22,31 @@ export function dashboardAlert(r: AlertRecord): DashboardAlert {
   };
 }
 
-/** `GET /dashboard/data`: the `/sla` report over `window`, each route's last hour per minute, recent alerts. */
-export async function buildDashboardData(
-  ns: RouteStatsNamespace,
-  routes: readonly RouteEntry[],
-  config: SlaConfig,
-  window: string,
-  now: number,
-  alerts: readonly AlertRecord[],
-): Promise<DashboardData> {
-  const [report, series] = await Promise.all([
-    buildSlaReport(ns, routes, config, window, now),
-    Promise.all(routes.map((r) => routeSeries(ns, r, config, now))),
-  ]);
-  const { from, to } = windowRange(now, SERIES_MINUTES * MINUTE);
+/** Each route's last hour per minute (the dashboard's charts): one read of every shard of every route. */
+export async function routesSeries(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteSeries[]> {
+  const series = await Promise.all(routes.map((r) => routeSeries(ns, r, config, now)));
+  return routes.map((r, i) => ({ route: r.route, series: series[i] ?? [], at: now }));
+}
+
+export interface RouteSeries {
+  route: string;
+  series: SeriesPoint[];
+  /** When the series was read: its last hour ends here. */
+  at: number;
+}
+
+/**
+ * `GET /dashboard/data`: the `/sla` report over its window, each route's last hour per minute, recent alerts. Put
+ * together by the registry from its summary (the report shared with `/sla`, the series cached the same way).
+ */
+export function dashboardData(report: SlaReport, series: readonly RouteSeries[], alerts: readonly AlertRecord[]): DashboardData {
+  const at = series[0]?.at ?? Date.parse(report.generated_at);
+  const { from, to } = windowRange(at, SERIES_MINUTES * MINUTE);
   const out: DashboardRoute[] = [];
-  routes.forEach((r, i) => {
-    const stats = report.routes[r.route];
-    if (stats) out.push({ route: r.route, stats, series: series[i] ?? [] });
-  });
+  for (const s of series) {
+    const stats = report.routes[s.route];
+    if (stats) out.push({ route: s.route, stats, series: s.series });
+  }
   return {
     window: report.window,
     window_ms: report.window_ms,

@@ -1,6 +1,8 @@
 import type { MetricsSnapshot, SlaReport } from '../report/types';
 import { DEFAULT_SLA_CONFIG, parseSlaConfig } from '../sla/config';
 import type { RouteBudget } from './slo-report';
+import type { RouteSeries } from './dashboard';
+import type { DashboardData } from '../dashboard/types';
 import type { SlaConfigResult } from './sla-config';
 
 /**
@@ -14,6 +16,8 @@ export interface SummaryQuery {
   sla?: { window: string | null; envConfig: string | null };
   /** The error budget of every route with an SLO (for /metrics' gauges), under the config in force as for `sla`. */
   budgets?: { envConfig: string | null };
+  /** `/dashboard/data`: the report of `window` (shared with /sla), each route's last hour per minute, `alerts` alerts. */
+  dashboard?: { window: string | null; envConfig: string | null; alerts: number };
 }
 
 const parsedConfigs = new Map<string, SlaConfigResult>();
@@ -41,6 +45,8 @@ export interface RegistrySummary {
   configProblems: string[] | null;
   /** Error budgets, when asked and the SLA config in force is valid. */
   budgets: RouteBudget[] | null;
+  /** The dashboard's data, when asked and the SLA config in force is valid. */
+  dashboard: DashboardData | null;
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
 }
@@ -61,6 +67,7 @@ export class SummaryCache {
   private metrics: Entry<Omit<MetricsSnapshot, 'telemetry'>> | null = null;
   private readonly reports = new Map<string, Entry<SlaReport>>();
   private readonly budgets = new Map<string, Entry<RouteBudget[]>>();
+  private readonly series = new Map<string, Entry<RouteSeries[]>>();
   /** Fan-outs run (for tests and the benchmark). */
   refreshes = 0;
 
@@ -80,6 +87,11 @@ export class SummaryCache {
   /** The routes' error budgets under one config (keyed by its text), as for reports. */
   budgetsFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<RouteBudget[]>): Promise<RouteBudget[]> {
     return this.keyed(this.budgets, key, now, maxAgeMs, compute);
+  }
+
+  /** Every route's last hour per minute under one config, as for reports. */
+  seriesFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<RouteSeries[]>): Promise<RouteSeries[]> {
+    return this.keyed(this.series, key, now, maxAgeMs, compute);
   }
 
   private keyed<T>(map: Map<string, Entry<T>>, key: string, now: number, maxAgeMs: number, compute: () => Promise<T>): Promise<T> {
@@ -103,6 +115,7 @@ export class SummaryCache {
     this.metrics = null;
     this.reports.clear();
     this.budgets.clear();
+    this.series.clear();
   }
 
   private fresh<T>(entry: Entry<T> | null, now: number, maxAgeMs: number): Entry<T> | null {

@@ -116,4 +116,27 @@ describe('/metrics and /sla cost one registry RPC, the fan-out runs once per SUM
     expect(await reg.summaryRefreshes()).toBeGreaterThan(before);
     await fresh.fetch(`${GW}/sla/config`, { method: 'DELETE', headers: admin });
   });
+
+  it('/dashboard/data comes from the same summary: its report is the one /sla reads, its series cached alike', async () => {
+    const cached = gateway({ SUMMARY_MAX_AGE_MS: '60000' }, { durable: true });
+    const fresh = gateway({}, { durable: true });
+    const reg = registry(cached.env);
+    type Data = { generated_at: string; routes: { route: string; stats: { count: number }; series: { count: number }[] }[] };
+    const data = async (gw: Gateway) => (await (await gw.fetch(`${GW}/dashboard/data`)).json()) as Data;
+    const count = (d: Data) => d.routes.find((r) => r.route === 'cap.dash')?.stats.count;
+    await call(cached, 'cap.dash');
+    await cached.settle();
+    const first = await data(fresh);
+    expect(count(first)).toBe(1);
+    expect(first.routes.find((r) => r.route === 'cap.dash')?.series.reduce((n, p) => n + p.count, 0)).toBe(1);
+    const before = await reg.summaryRefreshes();
+    await call(cached, 'cap.dash');
+    await cached.settle();
+    // Within the max age: the same report and series, nothing fanned out; /sla reads that very report.
+    const served = await data(cached);
+    expect(served).toEqual(first);
+    expect((await sla(cached)).generated_at).toBe(first.generated_at);
+    expect(await reg.summaryRefreshes()).toBe(before);
+    expect(count(await data(fresh))).toBe(2);
+  });
 });
