@@ -150,7 +150,7 @@ export class SlaRegistry extends DurableObject<Env> {
       else {
         const window = query.sla.window ?? defaultWindow(cfg.config);
         // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
-        const key = `${window}\u0000${configOverride ?? query.sla.envConfig ?? ''}`;
+        const key = reportKey(window, configOverride ?? query.sla.envConfig ?? '');
         out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
       }
     }
@@ -163,7 +163,7 @@ export class SlaRegistry extends DurableObject<Env> {
         const window = asked.window ?? defaultWindow(config);
         const text = configOverride ?? asked.envConfig ?? '';
         const [report, series] = await Promise.all([
-          this.summaries.reportFor(`${window}\u0000${text}`, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, config, window, now)),
+          this.summaries.reportFor(reportKey(window, text), now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, config, window, now)),
           this.summaries.seriesFor(text, now, query.maxAgeMs, () => routesSeries(this.env.ROUTE_STATS, routes, config, now)),
         ]);
         out.dashboard = dashboardData(report, series, this.alerts(asked.alerts));
@@ -270,4 +270,9 @@ export class SlaRegistry extends DurableObject<Env> {
   private setMeta(key: string, value: string): void {
     this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
   }
+}
+
+/** A cached /sla report's key: its window and the config text it was judged by (/sla and the dashboard share it). */
+function reportKey(window: string, configText: string): string {
+  return `${window}\u0000${configText}`;
 }
