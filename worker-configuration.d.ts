@@ -10,13 +10,13 @@ interface __BaseEnv_Env {
 	ROUTE_SHARDS: string;
 	FLUSH_INTERVAL_MS: string;
 	FLUSH_MAX_RECORDS: string;
-	ROUTE_STATS: DurableObjectNamespace<import("./src/index").RouteStats>;
-	SLA_REGISTRY: DurableObjectNamespace<import("./src/index").SlaRegistry>;
-	TEAM_BUDGETS: DurableObjectNamespace<import("./src/index").TeamBudgets>;
+	ROUTE_STATS: DurableObjectNamespace<import("./src").RouteStats>;
+	SLA_REGISTRY: DurableObjectNamespace<import("./src").SlaRegistry>;
+	TEAM_BUDGETS: DurableObjectNamespace<import("./src").TeamBudgets>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		mainModule: typeof import("./src/index");
+		mainModule: typeof import("./src");
 		durableNamespaces: "RouteStats" | "SlaRegistry" | "TeamBudgets";
 	}
 	interface Env extends __BaseEnv_Env {}

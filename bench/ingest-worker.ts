@@ -1,7 +1,7 @@
-import { createGateway } from '../src/app';
+import { createGateway } from '../src/worker/app';
 import { resolveConfig } from '../src/config/resolve';
-import type { CallRecord } from '../src/record';
-import { DurableObjectRecorder, flushStats } from '../src/recorder/durable';
+import type { CallRecord } from '../src/core/record';
+import { DurableObjectRecorder, flushStats } from '../src/worker/recorder/durable';
 
 export { RouteStats } from '../durable-objects/route-stats';
 export { SlaRegistry } from '../durable-objects/registry';

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import { Bench } from 'tinybench';
-import { ResponseFacts } from '../src/formats/facts';
-import { onOpenAIEvent } from '../src/formats/openai';
-import { checkSample, sampleSchema } from '../src/sla/sample';
-import { QuantileSketch } from '../src/sla/sketch';
-import { observeBody } from '../src/stream/observe';
-import { parseSseEvent, SseSplitter } from '../src/stream/sse';
-import { estimateUsage } from '../src/usage/estimate';
+import { ResponseFacts } from '../src/worker/formats/facts';
+import { onOpenAIEvent } from '../src/worker/formats/openai';
+import { checkSample, sampleSchema } from '../src/core/sla/sample';
+import { QuantileSketch } from '../src/core/sla/sketch';
+import { observeBody } from '../src/worker/stream/observe';
+import { parseSseEvent, SseSplitter } from '../src/worker/stream/sse';
+import { estimateUsage } from '../src/worker/usage/estimate';
 import { spanEncodeRounds } from './span-encode';
 
 /**

@@ -11,7 +11,7 @@
 import { DDSketch } from '@datadog/sketches-js';
 import * as hdr from 'hdr-histogram-js';
 import fs from 'node:fs';
-import { QuantileSketch } from '../src/sla/sketch';
+import { QuantileSketch } from '../src/core/sla/sketch';
 
 const WINDOWS = 60;
 const PER_WINDOW = 10_000;

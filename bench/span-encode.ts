@@ -2,8 +2,8 @@ import { SpanImpl } from '@microlabs/otel-cf-workers';
 import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { CallRecord } from '../src/record';
-import { spanAttributes, spanName, type Attributes, type AttributeValue } from '../src/telemetry/span';
+import type { CallRecord } from '../src/core/record';
+import { spanAttributes, spanName, type Attributes, type AttributeValue } from '../src/worker/telemetry/span';
 
 /**
  * Issue 13's lever "a direct OTLP JSON encoder", measured (`npm run bench:micro`): what one export of 512 gateway

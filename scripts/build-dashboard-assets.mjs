@@ -1,23 +1,23 @@
 #!/usr/bin/env node
-// Bundles the dashboard's static files into src/dashboard/assets.generated.ts as text, so the worker serves them
+// Bundles the dashboard's static files into src/worker/dashboard/assets.generated.ts as text, so the worker serves them
 // itself (no CDN) and every build (wrangler dev/deploy, the vitest workerd pool) sees the same module.
 //   node scripts/build-dashboard-assets.mjs           write the module
 //   node scripts/build-dashboard-assets.mjs --check   exit 1 when the committed module is out of date
-// Sources: uPlot's IIFE build and CSS from node_modules/uplot, and src/dashboard/browser/app.{js,css}.
+// Sources: uPlot's IIFE build and CSS from node_modules/uplot, and src/worker/dashboard/browser/app.{js,css}.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'src/dashboard/assets.generated.ts');
+const out = path.join(root, 'src/worker/dashboard/assets.generated.ts');
 const uplotVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/uplot/package.json'), 'utf8')).version;
 
 const sources = [
   ['uplot.js', 'node_modules/uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
   ['uplot.css', 'node_modules/uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
-  ['app.js', 'src/dashboard/browser/app.js', 'text/javascript; charset=utf-8'],
-  ['app.css', 'src/dashboard/browser/app.css', 'text/css; charset=utf-8'],
+  ['app.js', 'src/worker/dashboard/browser/app.js', 'text/javascript; charset=utf-8'],
+  ['app.css', 'src/worker/dashboard/browser/app.css', 'text/css; charset=utf-8'],
 ];
 
 const entries = sources.map(([name, file, type]) => {

@@ -1,4 +1,4 @@
-import { createGateway } from './app';
+import { createGateway } from './worker/app';
 
 export { RouteStats } from '../durable-objects/route-stats';
 export { SlaRegistry } from '../durable-objects/registry';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { BUILTIN_PROVIDERS } from '../providers/builtin';
-import type { Provider } from '../providers/types';
-import { DEFAULT_PRICES } from '../pricing/prices';
-import type { PriceTable } from '../pricing/cost';
+import { BUILTIN_PROVIDERS } from '../core/providers/builtin';
+import type { Provider } from '../core/providers/types';
+import { DEFAULT_PRICES } from '../core/pricing/prices';
+import type { PriceTable } from '../core/pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
-import { parseBudgets, type BudgetConfig } from '../budget/config';
+import { parseBudgets, type BudgetConfig } from '../core/budget/config';
 import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';

@@ -1,4 +1,4 @@
-import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../sla/config';
+import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../core/sla/config';
 
 export type SlaConfigResult = { ok: true; config: SlaConfig; source: 'runtime' | 'env' | 'default' } | { ok: false; problems: string[] };
 

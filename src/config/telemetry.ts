@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Priority } from '../record';
+import type { Priority } from '../core/record';
 
 /** Which head sampler: the standard `OTEL_TRACES_SAMPLER` values. */
 export type SamplerKind =

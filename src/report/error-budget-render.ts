@@ -1,5 +1,5 @@
-import { BURN_WINDOWS, type ErrorBudget } from '../sla/slo';
-import type { RouteReport } from './types';
+import { BURN_WINDOWS, type ErrorBudget } from '../core/sla/slo';
+import type { RouteReport } from '../core/report-types';
 
 const dash = '–';
 const rate = (x: number | null) => (x === null ? dash : `${x.toFixed(2)}x`);

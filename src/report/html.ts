@@ -1,5 +1,5 @@
 import { errorBudgetHtml } from './error-budget-render';
-import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
+import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from '../core/report-types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = '–';

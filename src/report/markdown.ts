@@ -1,5 +1,5 @@
 import { errorBudgetMarkdown } from './error-budget-render';
-import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from './types';
+import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from '../core/report-types';
 
 const dash = '–';
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? dash : v.toFixed(1));

@@ -1,4 +1,4 @@
-import type { BudgetReport } from '../service/budget-report';
+import type { BudgetReport } from '../core/budget/report';
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12))));

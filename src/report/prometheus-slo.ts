@@ -1,4 +1,4 @@
-import { BURN_WINDOWS, type ErrorBudget } from '../sla/slo';
+import { BURN_WINDOWS, type ErrorBudget } from '../core/sla/slo';
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12))));

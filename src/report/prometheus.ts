@@ -1,4 +1,4 @@
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from './types';
+import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from '../core/report-types';
 
 /** Index in `counts` a value falls in: the first bound it does not exceed, else the +Inf slot. */
 export function bucketIndex(bounds: readonly number[], valueSeconds: number): number {

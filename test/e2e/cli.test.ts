@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import type { SlaReport } from '../../src/report/types';
+import type { SlaReport } from '../../src/core/report-types';
 import { ROOT } from './gateway';
 import { slaReport } from './traffic';
 

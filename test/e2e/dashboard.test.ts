@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DashboardData } from '../../src/dashboard/types';
+import type { DashboardData } from '../../src/core/dashboard';
 import { ROOT } from './gateway';
 import { chat, limited, openai, slaReport, waitForCounts } from './traffic';
 

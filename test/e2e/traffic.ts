@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { SlaReport } from '../../src/report/types';
+import type { SlaReport } from '../../src/core/report-types';
 
 /** The official openai SDK pointed at the gateway (which forwards to the mock upstream). */
 export function openai(gateway: string): OpenAI {

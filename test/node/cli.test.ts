@@ -3,10 +3,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteReport, SlaReport } from '../../src/report/types';
-import { parseSlaConfig, targetsFor, type SlaConfig } from '../../src/sla/config';
-import { evaluateOverall, evaluateRoute, summarize } from '../../src/sla/evaluate';
-import { addSample, emptyWindow, mergeWindows, type Outcome, type WindowStats } from '../../src/sla/window';
+import type { RouteReport, SlaReport } from '../../src/core/report-types';
+import { parseSlaConfig, targetsFor, type SlaConfig } from '../../src/core/sla/config';
+import { evaluateOverall, evaluateRoute, summarize } from '../../src/core/sla/evaluate';
+import { addSample, emptyWindow, mergeWindows, type Outcome, type WindowStats } from '../../src/core/sla/window';
 import { listenLocal, type Listening } from '../support/listen';
 
 /** `llm-sla check` against a local server answering /sla with reports built by the gateway's own core. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('dashboard assets', () => {
-  it('src/dashboard/assets.generated.ts holds the current uPlot and page script (scripts/build-dashboard-assets.mjs)', () => {
+  it('src/worker/dashboard/assets.generated.ts holds the current uPlot and page script (scripts/build-dashboard-assets.mjs)', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build-dashboard-assets.mjs'), '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTraceJson } from '../../src/ingest/otlp';
-import { decodeTraceRequest } from '../../src/ingest/otlp-proto';
+import { decodeTraceJson } from '../../src/worker/ingest/otlp';
+import { decodeTraceRequest } from '../../src/worker/ingest/otlp-proto';
 import { freePort, listenLocal } from '../support/listen';
 
 /**

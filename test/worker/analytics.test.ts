@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/app';
-import type { CallRecord } from '../../src/record';
-import { MemoryRecorder } from '../../src/recorder/recorder';
-import { ANALYTICS_LAYOUT, dataPoint } from '../../src/telemetry/analytics';
+import { createGateway } from '../../src/worker/app';
+import type { CallRecord } from '../../src/core/record';
+import { MemoryRecorder } from '../../src/worker/recorder/recorder';
+import { ANALYTICS_LAYOUT, dataPoint } from '../../src/worker/telemetry/analytics';
 import { GW, jsonPost } from './helpers';
 
 /**

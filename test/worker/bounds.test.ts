@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createGateway } from '../../src/app';
-import { LABEL_MAX } from '../../src/bounds/labels';
+import { createGateway } from '../../src/worker/app';
+import { LABEL_MAX } from '../../src/core/labels';
 import { gateway, GW, jsonPost, mockId, only } from './helpers';
 
 const MB = 1024 * 1024;

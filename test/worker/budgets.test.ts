@@ -1,11 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/app';
-import { parseBudgets } from '../../src/budget/config';
-import { crossed, decide, periodEnd, periodKeys } from '../../src/budget/spend';
-import { MemoryRecorder } from '../../src/recorder/recorder';
-import type { BudgetReport } from '../../src/service/budget-report';
+import { createGateway } from '../../src/worker/app';
+import { parseBudgets } from '../../src/core/budget/config';
+import { crossed, decide, periodEnd, periodKeys } from '../../src/core/budget/spend';
+import { MemoryRecorder } from '../../src/worker/recorder/recorder';
+import type { BudgetReport } from '../../src/core/budget/report';
 import { GW, jsonPost, mockId, mockRequests } from './helpers';
 
 const ADMIN = 'admin-secret-token';

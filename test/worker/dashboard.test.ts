@@ -1,13 +1,13 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { DashboardData } from '../../src/dashboard/types';
-import { DASHBOARD_ASSETS } from '../../src/dashboard/assets.generated';
-import { DASHBOARD_CSP } from '../../src/dashboard/page';
-import { SESSION_S, sessionValue } from '../../src/dashboard/session';
-import { registry } from '../../src/objects';
-import type { SlaReport } from '../../src/report/types';
-import { routeStub } from '../../src/objects';
+import type { DashboardData } from '../../src/core/dashboard';
+import { DASHBOARD_ASSETS } from '../../src/worker/dashboard/assets.generated';
+import { DASHBOARD_CSP } from '../../src/worker/dashboard/page';
+import { SESSION_S, sessionValue } from '../../src/worker/dashboard/session';
+import { registry } from '../../src/core/objects';
+import type { SlaReport } from '../../src/core/report-types';
+import { routeStub } from '../../src/core/objects';
 import { gateway, GW, jsonPost } from './helpers';
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };

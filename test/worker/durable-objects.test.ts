@@ -2,8 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { RouteStats } from '../../durable-objects/route-stats';
-import { routeStub } from '../../src/objects';
-import type { Sample } from '../../src/sla/window';
+import { routeStub } from '../../src/core/objects';
+import type { Sample } from '../../src/core/sla/window';
 
 const MINUTE = 60_000;
 const sample = (ts: number, totalMs: number, outcome: Sample['outcome'] = 'success'): Sample => ({

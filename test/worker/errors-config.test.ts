@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponse } from '../../src/proxy/upstream';
+import { clientResponse } from '../../src/worker/proxy/upstream';
 import { gateway, GW, jsonPost, MOCK, mockId, mockRequests, only } from './helpers';
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };

@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/app';
-import { DurableObjectRecorder, flushStats } from '../../src/recorder/durable';
+import { createGateway } from '../../src/worker/app';
+import { DurableObjectRecorder, flushStats } from '../../src/worker/recorder/durable';
 import { GW, jsonPost } from './helpers';
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };

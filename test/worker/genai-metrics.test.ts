@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GenAiMetrics } from '../../src/telemetry/metrics';
-import { SpanRecorder } from '../../src/telemetry/recorder';
+import { GenAiMetrics } from '../../src/worker/telemetry/metrics';
+import { SpanRecorder } from '../../src/worker/telemetry/recorder';
 import { gateway, GW, jsonPost } from './helpers';
 import { auth, chat, collector, realRecord, recorderOf, telemetryOf, type DataPoint, type MetricsExport } from './telemetry-support';
 

@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { createGateway, defaultRecorder } from '../../src/app';
-import { MemoryRecorder, TeeRecorder } from '../../src/recorder/recorder';
-import type { CallRecord } from '../../src/record';
+import { createGateway, defaultRecorder } from '../../src/worker/app';
+import { MemoryRecorder, TeeRecorder } from '../../src/worker/recorder/recorder';
+import type { CallRecord } from '../../src/core/record';
 
 /** The mock upstream's address (test/support/mock-upstream.ts, started by the global set-up). */
 export const MOCK = env.UPSTREAM_OPENAI;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OtlpDecodeError } from '../../src/ingest/otlp';
-import type { SlaReport } from '../../src/report/types';
-import { decodeTraceRequest, encodeStatus, encodeTraceResponse } from '../../src/ingest/otlp-proto';
-import { MAX_AGE_MS } from '../../src/ingest/stage';
+import { OtlpDecodeError } from '../../src/worker/ingest/otlp';
+import type { SlaReport } from '../../src/core/report-types';
+import { decodeTraceRequest, encodeStatus, encodeTraceResponse } from '../../src/worker/ingest/otlp-proto';
+import { MAX_AGE_MS } from '../../src/worker/ingest/stage';
 import { gateway, GW } from './helpers';
 
 type Gateway = ReturnType<typeof gateway>;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isolateTotals } from '../../src/isolate-counts';
-import type { Recorder } from '../../src/recorder/recorder';
-import type { SlaReport } from '../../src/report/types';
-import { createGateway } from '../../src/app';
+import { isolateTotals } from '../../src/worker/isolate-counts';
+import type { Recorder } from '../../src/worker/recorder/recorder';
+import type { SlaReport } from '../../src/core/report-types';
+import { createGateway } from '../../src/worker/app';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { gateway, GW, jsonPost } from './helpers';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ResponseFacts } from '../../src/formats/facts';
-import type { ProviderFormat } from '../../src/providers/types';
-import { observeBody } from '../../src/stream/observe';
+import { ResponseFacts } from '../../src/worker/formats/facts';
+import type { ProviderFormat } from '../../src/core/providers/types';
+import { observeBody } from '../../src/worker/stream/observe';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, serviceConfig } from '../../src/config/resolve';
-import type { DashboardData } from '../../src/dashboard/types';
-import { registry } from '../../src/objects';
-import type { RouteDetailReport } from '../../src/report/types';
-import { rememberOverride } from '../../src/service/sla-config';
+import type { DashboardData } from '../../src/core/dashboard';
+import { registry } from '../../src/core/objects';
+import type { RouteDetailReport } from '../../src/core/report-types';
+import { rememberOverride } from '../../src/config/in-force';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost } from './helpers';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProfiler, type ProfilerOptions } from '../../src/client/profiler';
-import type { SlaReport } from '../../src/report/types';
+import type { SlaReport } from '../../src/core/report-types';
 import { gateway, GW } from './helpers';
 
 type Gateway = ReturnType<typeof gateway>;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { addToHistogram, bucketIndex, emptyHistogram, renderPrometheus } from '../../src/report/prometheus';
 import { renderRouteHtml, renderSlaHtml } from '../../src/report/html';
 import { renderSlaMarkdown } from '../../src/report/markdown';
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries, type RouteReport, type SlaReport } from '../../src/report/types';
-import { evaluateRoute, summarize } from '../../src/sla/evaluate';
-import { addSample, emptyWindow } from '../../src/sla/window';
+import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries, type RouteReport, type SlaReport } from '../../src/core/report-types';
+import { evaluateRoute, summarize } from '../../src/core/sla/evaluate';
+import { addSample, emptyWindow } from '../../src/core/sla/window';
 
 function route(name: string, latencies: number[], target: number): RouteReport {
   const w = emptyWindow(0, 300_000);

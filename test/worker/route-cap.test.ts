@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OVERFLOW_ROUTE } from '../../src/bounds/routes';
+import { OVERFLOW_ROUTE } from '../../src/core/route-cap';
 import { parseConfig } from '../../src/config/resolve';
-import { registry } from '../../src/objects';
-import type { SlaReport } from '../../src/report/types';
+import { registry } from '../../src/core/objects';
+import type { SlaReport } from '../../src/core/report-types';
 import { gateway, GW, jsonPost } from './helpers';
 
 type Gateway = ReturnType<typeof gateway>;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkSample, OUTCOMES, sampleSchema } from '../../src/sla/sample';
+import { checkSample, OUTCOMES, sampleSchema } from '../../src/core/sla/sample';
 
 /**
  * `checkSample` checks well-formed samples by hand (the Durable Objects check every sample they are sent) and hands

@@ -7,7 +7,7 @@ import {
   parseWindow,
   targetsFor,
   type SlaConfig,
-} from '../../src/sla/config';
+} from '../../src/core/sla/config';
 
 function parsed(json: unknown): SlaConfig {
   const r = parseSlaConfig(JSON.stringify(json));

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { registry } from '../../src/objects';
-import type { SlaReport, RouteDetailReport } from '../../src/report/types';
-import { routeStub } from '../../src/objects';
+import { registry } from '../../src/core/objects';
+import type { SlaReport, RouteDetailReport } from '../../src/core/report-types';
+import { routeStub } from '../../src/core/objects';
 import { gateway, GW, jsonPost } from './helpers';
 
 const ADMIN = 'admin-secret-token';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { trackStatus, type AlertState } from '../../src/sla/alerts';
-import { targetsFor, type ResolvedTargets, type SlaConfig, type Targets } from '../../src/sla/config';
-import { evaluateOverall, evaluateRoute, summarize, type SlaStatus } from '../../src/sla/evaluate';
-import { addSample, emptyWindow, type Outcome, type Sample, type WindowStats } from '../../src/sla/window';
+import { trackStatus, type AlertState } from '../../src/core/sla/status';
+import { targetsFor, type ResolvedTargets, type SlaConfig, type Targets } from '../../src/core/sla/config';
+import { evaluateOverall, evaluateRoute, summarize, type SlaStatus } from '../../src/core/sla/evaluate';
+import { addSample, emptyWindow, type Outcome, type Sample, type WindowStats } from '../../src/core/sla/window';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const MINUTE = 60_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { minuteSeries, MAX_SERIES_MINUTES } from '../../src/sla/series';
-import { addSample, emptyWindow, type Sample } from '../../src/sla/window';
+import { minuteSeries, MAX_SERIES_MINUTES } from '../../src/core/sla/series';
+import { addSample, emptyWindow, type Sample } from '../../src/core/sla/window';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_TRACKABLE_MS, QuantileSketch } from '../../src/sla/sketch';
+import { MAX_TRACKABLE_MS, QuantileSketch } from '../../src/core/sla/sketch';
 
 const QS = [0.5, 0.9, 0.95, 0.99, 0.999] as const;
 

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { registry, routeStub } from '../../src/objects';
-import type { RouteDetailReport, SlaReport } from '../../src/report/types';
-import type { Sample } from '../../src/sla/sample';
+import { registry, routeStub } from '../../src/core/objects';
+import type { RouteDetailReport, SlaReport } from '../../src/core/report-types';
+import type { Sample } from '../../src/core/sla/sample';
 import { gateway, GW, jsonPost } from './helpers';
 
 const ADMIN = 'admin-secret-token';

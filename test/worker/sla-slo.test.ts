@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseSlaConfig, sloFor } from '../../src/sla/config';
-import { burnRate, errorBudget, judge, parsePeriod, resolveSlo, sumWindowCounts, type ResolvedSlo, type SloWindowCounts } from '../../src/sla/slo';
-import { SloLedger } from '../../src/sla/slo-ledger';
-import type { Sample } from '../../src/sla/sample';
+import { parseSlaConfig, sloFor } from '../../src/core/sla/config';
+import { burnRate, errorBudget, judge, parsePeriod, resolveSlo, sumWindowCounts, type ResolvedSlo, type SloWindowCounts } from '../../src/core/sla/slo';
+import { SloLedger } from '../../src/core/sla/slo-ledger';
+import type { Sample } from '../../src/core/sla/sample';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, MINUTE_MS, parseWindowKey, windowKey, WindowStore } from '../../src/sla/store';
-import { mergeWindows, type Sample, type WindowStats } from '../../src/sla/window';
+import { HOUR_MS, MINUTE_MS, parseWindowKey, windowKey, WindowStore } from '../../src/core/sla/store';
+import { mergeWindows, type Sample, type WindowStats } from '../../src/core/sla/window';
 
 /** 2026-11-20 12:00:00 UTC: an hour boundary, so arithmetic in the tests reads plainly. */
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CallRecord } from '../../src/record';
+import type { CallRecord } from '../../src/core/record';
 import {
   addSample,
   checkSample,
@@ -11,7 +11,7 @@ import {
   serializeWindow,
   type Outcome,
   type Sample,
-} from '../../src/sla/window';
+} from '../../src/core/sla/window';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 

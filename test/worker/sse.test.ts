@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSseEvent, SseSplitter } from '../../src/stream/sse';
+import { parseSseEvent, SseSplitter } from '../../src/worker/stream/sse';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

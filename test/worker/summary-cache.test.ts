@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SlaReport } from '../../src/report/types';
-import { SummaryCache } from '../../src/service/summary';
+import type { SlaReport } from '../../src/core/report-types';
+import { SummaryCache } from '../../durable-objects/registry/summary';
 
 const snapshot = (n: number) => ({ routes: [], droppedRecords: n, droppedSamples: 0 });
 const report = (w: string) => ({ window: w }) as SlaReport;

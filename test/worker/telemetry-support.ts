@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { resolveConfig } from '../../src/config/resolve';
 import { resolveTelemetry, type TelemetryConfig } from '../../src/config/telemetry';
-import type { CallRecord } from '../../src/record';
-import { spanRecorderFor, type SpanRecorder } from '../../src/telemetry/recorder';
+import type { CallRecord } from '../../src/core/record';
+import { spanRecorderFor, type SpanRecorder } from '../../src/worker/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost } from './helpers';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CallRecord, Priority } from '../../src/record';
-import { SpanRecorder } from '../../src/telemetry/recorder';
-import { thresholdFor } from '../../src/telemetry/sampling';
+import type { CallRecord, Priority } from '../../src/core/record';
+import { SpanRecorder } from '../../src/worker/telemetry/recorder';
+import { thresholdFor } from '../../src/worker/telemetry/sampling';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost } from './helpers';
 import { auth, chat, collector, realRecord, recorderOf, telemetryOf } from './telemetry-support';

@@ -3,12 +3,12 @@ import OpenAI from 'openai';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve';
-import type { CallRecord } from '../../src/record';
-import { headKeeps, parseTraceparent, traceIdKeeps } from '../../src/telemetry/sampling';
+import type { CallRecord } from '../../src/core/record';
+import { headKeeps, parseTraceparent, traceIdKeeps } from '../../src/worker/telemetry/sampling';
 import { resolveTelemetry } from '../../src/config/telemetry';
-import type { TelemetryCounts } from '../../src/telemetry/exporter';
-import { registry } from '../../src/objects';
-import { SpanRecorder, spanRecorderFor } from '../../src/telemetry/recorder';
+import type { TelemetryCounts } from '../../src/worker/telemetry/exporter';
+import { registry } from '../../src/core/objects';
+import { SpanRecorder, spanRecorderFor } from '../../src/worker/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost, only } from './helpers';
 

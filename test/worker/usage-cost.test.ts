@@ -1,9 +1,9 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import { describe, expect, it } from 'vitest';
-import { costUsd, findPrice } from '../../src/pricing/cost';
-import { DEFAULT_PRICES } from '../../src/pricing/prices';
-import { lastObjectAfterKey } from '../../src/proxy/finish';
+import { costUsd, findPrice } from '../../src/core/pricing/cost';
+import { DEFAULT_PRICES } from '../../src/core/pricing/prices';
+import { lastObjectAfterKey } from '../../src/worker/proxy/finish';
 import { gateway, GW, jsonPost, only } from './helpers';
 
 const enc = new Tiktoken(cl100k);

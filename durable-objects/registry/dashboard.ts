@@ -1,0 +1,62 @@
+import type { DashboardAlert, DashboardData, DashboardRoute } from '../../src/core/dashboard';
+import type { SlaConfig } from '../../src/core/sla/config';
+import type { AlertRecord } from './alerts';
+import { routeSeries, SERIES_MINUTES, windowRange } from '../../src/core/report';
+import type { SeriesPoint, SlaReport } from '../../src/core/report-types';
+import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
+
+
+const MINUTE = 60_000;
+
+export function dashboardAlert(r: AlertRecord): DashboardAlert {
+  const a = r.alert;
+  return {
+    id: r.id,
+    at: new Date(r.ts).toISOString(),
+    delivered: r.delivered,
+    type: a.type,
+    route: a.route,
+    status: a.status,
+    previous_status: a.previous_status,
+    violations: a.violations,
+  };
+}
+
+/** Each route's last hour per minute (the dashboard's charts): one read of every shard of every route. */
+export async function routesSeries(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteSeries[]> {
+  const series = await Promise.all(routes.map((r) => routeSeries(ns, r, config, now)));
+  return routes.map((r, i) => ({ route: r.route, series: series[i] ?? [], at: now }));
+}
+
+export interface RouteSeries {
+  route: string;
+  series: SeriesPoint[];
+  /** When the series was read: its last hour ends here. */
+  at: number;
+}
+
+/**
+ * `GET /dashboard/data`: the `/sla` report over its window, each route's last hour per minute, recent alerts. Put
+ * together by the registry from its summary (the report shared with `/sla`, the series cached the same way).
+ */
+export function dashboardData(report: SlaReport, series: readonly RouteSeries[], alerts: readonly AlertRecord[]): DashboardData {
+  const at = series[0]?.at ?? Date.parse(report.generated_at);
+  const { from, to } = windowRange(at, SERIES_MINUTES * MINUTE);
+  const out: DashboardRoute[] = [];
+  for (const s of series) {
+    const stats = report.routes[s.route];
+    if (stats) out.push({ route: s.route, stats, series: s.series });
+  }
+  return {
+    window: report.window,
+    window_ms: report.window_ms,
+    generated_at: report.generated_at,
+    passed: report.passed,
+    overall: report.overall,
+    violations: report.violations,
+    series_from: new Date(from).toISOString(),
+    series_to: new Date(to).toISOString(),
+    routes: out,
+    alerts: alerts.map(dashboardAlert),
+  };
+}

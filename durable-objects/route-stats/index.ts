@@ -1,0 +1,165 @@
+import { DurableObject } from 'cloudflare:workers';
+import { RouteCounters } from './counters';
+import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../../src/core/sla/window';
+import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
+import type { MetricsSeries } from '../../src/core/report-types';
+import { SloJudge } from './slo-judge';
+import type { SloWindowCounts } from '../../src/core/sla/slo';
+
+/** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
+export interface IngestBatch {
+  route: string;
+  samples: Sample[];
+  models: (string | null)[];
+  droppedBefore: number;
+}
+
+/** What a batch did; `relist` once after a reset: the route is no longer on the registry's list. */
+export interface IngestResult extends AddResult {
+  relist?: true;
+}
+
+export interface RouteSnapshot {
+  route: string | null;
+  merged: WindowData;
+  /** Good/bad counts over the burn windows and the SLO period (only when a period is given). */
+  slo: SloWindowCounts | null;
+}
+
+export interface RouteMetrics {
+  route: string | null;
+  series: MetricsSeries[];
+  droppedRecords: number;
+  droppedSamples: number;
+}
+
+/**
+ * One route key (or one shard of it): minute windows and hourly rollups of its calls, and cumulative counters for
+ * /metrics. A thin shell over `WindowStore` and `RouteCounters`; rows live in the object's SQLite storage, one per
+ * window, written in the same event as the change so a crash cannot count a sample twice.
+ */
+export class RouteStats extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private store: WindowStore;
+  private counters: RouteCounters;
+  private route: string | null;
+  /** The alarm time set by this instance, to avoid a storage read per ingest. */
+  private alarmAt: number | null = null;
+  /** Error budget counters: calls judged good or bad when filed (src/service/slo-judge.ts). */
+  private slo: SloJudge;
+  /**
+   * Set by `reset()` (`POST /sla/reset`, which also takes the route off the registry's list): the next batch's
+   * answer says so (`relist`), and the isolate that sent it lists the route again.
+   */
+  private unlisted: boolean;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, data TEXT NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const rows = this.sql.exec<{ key: string; data: string }>('SELECT key, data FROM windows').toArray();
+    this.store = WindowStore.fromRows(rows.map((r) => [r.key, JSON.parse(r.data) as unknown] as const), Date.now());
+    this.counters = RouteCounters.fromJSON(this.meta('counters'));
+    this.route = this.meta('route') as string | null;
+    this.slo = SloJudge.load(this.sql, env, Date.now());
+    this.unlisted = this.meta('unlisted') === true;
+  }
+
+  async ingest(batch: IngestBatch): Promise<IngestResult> {
+    await this.slo.refreshConfig(Date.now());
+    const now = Date.now();
+    if (this.route === null) {
+      this.route = batch.route;
+      this.setMeta('route', batch.route);
+    }
+    const result = this.store.add(batch.samples, now);
+    this.counters.addBatch(batch.samples, batch.models, batch.droppedBefore, result.droppedLate + result.rejected);
+    this.slo.judge(batch.route, batch.samples, now);
+    this.persist();
+    await this.scheduleRollover(now);
+    if (!this.unlisted) return result;
+    this.unlisted = false;
+    this.setMeta('unlisted', false);
+    return { ...result, relist: true };
+  }
+
+  /** The route's windows over [from, to) merged into one, and the SLO counts when a period is given. */
+  snapshot(from: number, to: number, sloPeriodHours: number | null = null): RouteSnapshot {
+    const merged = mergeWindows(this.store.windowsFor(from, to), from, to - from);
+    return {
+      route: this.route,
+      merged: serializeWindow(merged),
+      slo: sloPeriodHours === null ? null : this.slo.windows(Date.now(), sloPeriodHours),
+    };
+  }
+
+  /** The minute windows over [from, to), oldest first, unmerged: the per-minute series of `/sla/<route>` and the dashboard. */
+  minutes(from: number, to: number): WindowData[] {
+    return this.store.windowsFor(from, to).filter((w) => w.durationMs === MINUTE_MS).map(serializeWindow);
+  }
+
+  /** Good/bad counts over the burn windows and the last `periodHours` (for /metrics). */
+  sloCounts(periodHours: number): SloWindowCounts {
+    return this.slo.windows(Date.now(), periodHours);
+  }
+
+  metrics(): RouteMetrics {
+    return { route: this.route, ...this.counters.snapshot() };
+  }
+
+  /** Forgets everything this object holds. */
+  async reset(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, data TEXT NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.store = new WindowStore();
+    this.counters = new RouteCounters();
+    this.slo = SloJudge.load(this.sql, this.env, Date.now());
+    if (this.route !== null) this.setMeta('route', this.route);
+    this.unlisted = true;
+    this.setMeta('unlisted', true);
+  }
+
+  /** Rolls minute windows past retention into hourly rollups and drops expired rollups. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.alarmAt = null;
+    this.store.rollover(now);
+    this.slo.expire(now);
+    this.persist();
+    await this.scheduleRollover(now);
+  }
+
+  private persist(): void {
+    for (const key of this.store.removedKeys()) this.sql.exec('DELETE FROM windows WHERE key = ?', key);
+    for (const row of this.store.dirtyWindows()) {
+      this.sql.exec('INSERT OR REPLACE INTO windows (key, data) VALUES (?, ?)', row.key, JSON.stringify(row.data));
+    }
+    this.store.markClean();
+    this.slo.persist();
+    this.setMeta('counters', this.counters.toJSON());
+  }
+
+  private async scheduleRollover(now: number): Promise<void> {
+    const times = [this.store.nextRolloverAt(now), this.slo.nextExpiryAt(now)].filter((t): t is number => t !== null);
+    if (times.length === 0) return;
+    const next = Math.min(...times);
+    this.alarmAt ??= await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > next) {
+      await this.ctx.storage.setAlarm(next);
+      this.alarmAt = next;
+    }
+  }
+
+  private meta(key: string): unknown {
+    const row = this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0];
+    return row ? (JSON.parse(row.value) as unknown) : null;
+  }
+
+  private setMeta(key: string, value: unknown): void {
+    this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, JSON.stringify(value));
+  }
+}

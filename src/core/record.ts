@@ -1,0 +1,64 @@
+import type { Operation, ProviderFormat } from './providers/types';
+import type { Usage, UsageSource } from './usage';
+
+/** A route key (`x-sla-route`, a span's `llm_sla.route`): 1-128 chars of letters, digits, . _ : / -, starting with a letter or digit. */
+export const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
+
+export type Outcome =
+  | 'success'
+  | 'client_error'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'network_error'
+  | 'timeout'
+  | 'aborted';
+
+/** Everything measured about one proxied call, produced after the response is complete. */
+export interface CallRecord {
+  /** Start of the call, epoch milliseconds. */
+  readonly ts: number;
+  readonly route: string;
+  readonly provider: string;
+  readonly format: ProviderFormat;
+  readonly operation: Operation;
+  readonly team: string | null;
+  readonly requestModel: string | null;
+  readonly responseModel: string | null;
+  readonly stream: boolean;
+  /** HTTP status the client got; 0 when the gateway never got a response to pass on. */
+  readonly status: number;
+  readonly outcome: Outcome;
+  /** Error type: the provider's (stream error event), the HTTP status, or the gateway's failure. */
+  readonly errorType: string | null;
+  /** From the request's arrival until the last byte was handed to the client. */
+  readonly totalMs: number;
+  /** Until the first body byte (or the response headers, for an empty body). */
+  readonly ttfbMs: number | null;
+  /** Until the first content token of a stream (text, tool-call or refusal delta); null for non-streams. */
+  readonly ttftMs: number | null;
+  readonly usage: Usage | null;
+  readonly usageSource: UsageSource;
+  readonly costUsd: number | null;
+  readonly responseId: string | null;
+  readonly finishReasons: readonly string[];
+  readonly request: RequestParams;
+  /** Upstream host and port the call went to. */
+  readonly server: { readonly address: string; readonly port: number };
+  /** The caller's W3C trace context, so telemetry can join its trace. */
+  readonly trace: { readonly traceparent: string | null; readonly tracestate: string | null };
+  /** `x-sla-priority`: sampling priority of the call. */
+  readonly priority: Priority;
+  /**
+   * Message content, only when `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: the request body's JSON
+   * (messages, system, input...) and the text the model produced (bounded). Never holds headers or keys.
+   */
+  readonly content: { readonly request: unknown; readonly outputText: string } | null;
+}
+
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+
+export interface RequestParams {
+  readonly maxTokens: number | null;
+  readonly temperature: number | null;
+  readonly topP: number | null;
+}

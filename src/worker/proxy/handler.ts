@@ -1,0 +1,230 @@
+import type { ResolvedConfig } from '../../config/resolve';
+import { GatewayError } from '../errors';
+import { ResponseFacts } from '../formats/facts';
+import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
+import { injectIncludeUsage } from '../formats/openai';
+import { operationFromPath } from '../../core/providers/operation';
+import type { Provider } from '../../core/providers/types';
+import { ROUTE_KEY } from '../../core/record';
+import { safeRecord, type Recorder } from '../recorder/recorder';
+import { BodyCapture } from '../stream/capture';
+import { observeBody, type BodyKind } from '../stream/observe';
+import { buildRecord, type CallEnd, type CallState } from './finish';
+import { checkAccess, GatewayKeys, type Access } from './access';
+import { acceptsStreamOptions, readBody } from './request';
+import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
+
+/** What the proxy needs of the invocation: somewhere to put the record's work. */
+export interface CallContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface ProxyDeps {
+  readonly config: ResolvedConfig;
+  readonly recorder: Recorder;
+  readonly now: () => number;
+  /** Team budgets, only when `BUDGETS` is set (src/budget/gate.ts). */
+  readonly budget?: BudgetCache | null;
+}
+
+const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
+const TEAM = /^[\w.:/@-]{1,64}$/;
+
+/**
+ * The request path: provider -> upstream fetch -> observed body -> record (in waitUntil). The response goes back
+ * as soon as upstream headers arrive; nothing the measurement does can delay or fail it.
+ */
+export async function proxy(req: Request, ctx: CallContext, provider: Provider, url: URL, rest: string, deps: ProxyDeps): Promise<Response> {
+  const { config, now } = deps;
+  const start = now();
+  const format = provider.format;
+  const target = upstreamUrl(provider, rest, url.search);
+  const operation = operationFromPath(req.method, target.pathname);
+  // An invalid x-sla-route never breaks the call: the default route key (the caller adds the warning header).
+  const routeHeader = req.headers.get('x-sla-route');
+  const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
+  // Without gateway keys there is nothing to check: no await on the hot path.
+  const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
+  const teamHeader = access.team || req.headers.get('x-sla-team');
+  const body = await readBody(req, config.maxRequestBytes, format);
+
+  let payload: BodyInit | null = body.bytes;
+  let injected = false;
+  // The request's JSON is parsed before the call only when usage may have to be asked for (a body that names
+  // "stream"); everything else the record needs from it is read after the response, in waitUntil.
+  const json = config.injectStreamUsage && provider.injectStreamUsage && acceptsStreamOptions(operation) && body.raw.includes('"stream"') ? body.json() : null;
+  if (json?.['stream'] === true && (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true) {
+    payload = injectIncludeUsage(body.raw, json);
+    injected = true;
+  }
+
+  const call: CallState = {
+    start,
+    provider,
+    operation,
+    route: route ?? `${provider.name}/${operation}`,
+    team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
+    body,
+    upstream: target,
+    trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },
+    priority: priorityOf(req.headers.get('x-sla-priority')),
+    status: 0,
+    headersAt: null,
+    stream: json?.['stream'] === true,
+    clientAborted: false,
+    timedOut: false,
+  };
+  // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
+  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
+  const facts = new ResponseFacts();
+  const aborter = new AbortController();
+  const onClientAbort = () => {
+    call.clientAborted = true;
+    aborter.abort(new Error('client disconnected'));
+  };
+  req.signal.addEventListener('abort', onClientAbort, { once: true });
+  const timeout = () => {
+    call.timedOut = true;
+    aborter.abort(new Error('upstream timeout'));
+  };
+  const record = (end: CallEnd) =>
+    afterResponse()
+      .then(() => buildRecord(call, end, facts, config))
+      .then((r) => (ticket === null ? safeRecord(deps.recorder, r) : Promise.all([safeRecord(deps.recorder, r), ticket.cache.spend(r, ticket.reservation)]).then(() => undefined)));
+
+  let upstream: Response;
+  // One timer per call: until the headers, and for a small JSON body until its last byte.
+  const timer = setTimeout(timeout, config.upstreamTimeoutMs);
+  try {
+    upstream = await fetch(target, {
+      method: req.method,
+      headers: upstreamRequestHeaders(req.headers, access.addHeaders),
+      body: payload,
+      signal: aborter.signal,
+      redirect: 'manual',
+    });
+  } catch (err) {
+    clearTimeout(timer);
+    const end: CallEnd = { at: now(), kind: null, firstByteAt: null, capture: null };
+    ctx.waitUntil(record(end).catch(countLost));
+    if (call.timedOut) {
+      throw new GatewayError(504, 'upstream_timeout', `${provider.name} did not answer within ${config.upstreamTimeoutMs} ms.`, format);
+    }
+    if (call.clientAborted) throw new GatewayError(499, 'client_closed', 'The client closed the request.', format);
+    throw new GatewayError(502, 'upstream_unreachable', `Could not reach ${provider.name}.`, format, { cause: err });
+  }
+
+  call.status = upstream.status;
+  call.headersAt = now();
+  const kind = bodyKind(upstream.headers.get('content-type'));
+  call.stream ||= kind === 'sse';
+  const length = contentLengthOf(upstream.headers);
+  if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
+    const res = smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
+    return ticket === null ? res : res.then((r) => stampBudget(ticket, r));
+  }
+  clearTimeout(timer);
+  if (upstream.body === null) {
+    req.signal.removeEventListener('abort', onClientAbort);
+    ctx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
+    return stampBudget(ticket, clientResponse(null, upstream, false));
+  }
+  const strip = injected && kind === 'sse';
+  const observed = observeBody(upstream.body, facts, {
+    kind,
+    format,
+    stripInjectedUsage: strip,
+    idleTimeoutMs: config.upstreamTimeoutMs,
+    onIdle: timeout,
+    now,
+    contentLength: length,
+  });
+  ctx.waitUntil(
+    observed.ended
+      .then((end) => {
+        req.signal.removeEventListener('abort', onClientAbort);
+        return record(end);
+      })
+      .catch(countLost),
+  );
+  return stampBudget(ticket, clientResponse(observed.body, upstream, strip));
+}
+
+/**
+ * Resolves on a later turn of the event loop. The record's work (body parsing, the span, the batches) is all
+ * synchronous JavaScript: started at once, it would run in the same microtask checkpoint as the handler's return,
+ * before the runtime sends the response. After a timer turn, the response has gone.
+ */
+function afterResponse(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
+const SMALL_JSON_BYTES = 64 * 1024;
+
+/**
+ * A non-streamed JSON body of small declared length (a chat completion, an error): read natively in one go, then
+ * handed to the client whole. The wait is the upstream's own transfer time for a few kilobytes — usually the
+ * packet the headers came in — and it spares a tee and a second read of the body on every call. A body that
+ * fails mid-way reaches the client as the headers and then a failing body, as a passed-through stream would.
+ */
+async function smallJson(
+  ctx: CallContext,
+  upstream: Response,
+  call: CallState,
+  record: (end: CallEnd) => Promise<void>,
+  timer: ReturnType<typeof setTimeout>,
+  detach: () => void,
+  now: () => number,
+): Promise<Response> {
+  let bytes: ArrayBuffer | null = null;
+  let failure: unknown = null;
+  try {
+    bytes = await upstream.arrayBuffer();
+  } catch (err) {
+    failure = err;
+  } finally {
+    clearTimeout(timer);
+  }
+  const at = now();
+  detach();
+  // The Response copies `bytes` (workerd does not detach them), so the capture keeps them as they are.
+  const capture = BodyCapture.of(bytes ? new Uint8Array(bytes) : new Uint8Array(0));
+  ctx.waitUntil(record({ at, kind: bytes ? 'complete' : call.clientAborted ? 'cancelled' : 'error', firstByteAt: at, capture }).catch(countLost));
+  const body = bytes ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.error(failure) });
+  return clientResponse(body, upstream, false);
+}
+
+const keyCache = new WeakMap<ResolvedConfig, GatewayKeys>();
+/** Gateway key digests, computed once per config. */
+async function gatewayKeys(config: ResolvedConfig): Promise<GatewayKeys | null> {
+  if (config.gatewayKeys === null) return null;
+  let keys = keyCache.get(config);
+  if (!keys) keyCache.set(config, (keys = await GatewayKeys.from(config.gatewayKeys)));
+  return keys;
+}
+
+function contentLengthOf(headers: Headers): number | null {
+  const n = Number(headers.get('content-length') ?? NaN);
+  return Number.isInteger(n) && n >= 0 && !headers.has('content-encoding') ? n : null;
+}
+
+const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);
+function priorityOf(header: string | null): CallState['priority'] {
+  const p = header?.trim().toLowerCase() ?? 'normal';
+  return PRIORITIES.has(p) ? (p as CallState['priority']) : 'normal';
+}
+
+function bodyKind(contentType: string | null): BodyKind {
+  const ct = contentType?.toLowerCase() ?? '';
+  if (ct.startsWith('text/event-stream')) return 'sse';
+  if (ct.includes('json')) return 'json';
+  return 'opaque';
+}
+
+export const lostRecords = { count: 0 };
+
+function countLost(err: unknown): void {
+  lostRecords.count++;
+  console.error('llm-sla-gateway: call record lost', err instanceof Error ? err.message : String(err));
+}

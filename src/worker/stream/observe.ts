@@ -1,0 +1,231 @@
+import type { ProviderFormat } from '../../core/providers/types';
+import type { EventVerdict, ResponseFacts } from '../formats/facts';
+import { onAnthropicEvent } from '../formats/anthropic';
+import { onOpenAIEvent } from '../formats/openai';
+import { parseSseEvent, SseSplitter, type SseEvent, type SsePart } from './sse';
+import { BodyCapture } from './capture';
+
+export type BodyKind = 'sse' | 'json' | 'opaque';
+
+export interface ObserveOptions {
+  readonly kind: BodyKind;
+  readonly format: ProviderFormat;
+  /** Drop the usage chunk the gateway asked for and strip `"usage":null` (OpenAI streams only). */
+  readonly stripInjectedUsage: boolean;
+  /** Longest wait for the next upstream chunk; `onIdle` is called when it passes. */
+  readonly idleTimeoutMs: number;
+  readonly onIdle: () => void;
+  readonly now: () => number;
+  /** The body's declared length, when the upstream gave one. */
+  readonly contentLength: number | null;
+}
+
+/** How the body ended: read to its end, failed (upstream reset, timeout), or cancelled by the client. */
+export interface BodyEnd {
+  readonly kind: 'complete' | 'error' | 'cancelled';
+  readonly at: number;
+  readonly firstByteAt: number | null;
+  readonly bytes: number;
+  /** JSON bodies: the bytes kept for parsing after the call (bounded). */
+  readonly capture: BodyCapture | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Hands an upstream body to the client chunk by chunk, as each arrives, while learning from it. A chunk is
+ * enqueued before it is parsed, so parsing never delays it; only when injected usage must be hidden are whole
+ * events forwarded (an event is held until its blank line, never longer). The source is pulled, one chunk ahead of
+ * the client: the first chunk is read, parsed and waiting when the runtime first asks for the body, and upstream is
+ * read no faster than the client takes, one chunk ahead. (Measured against pulling on demand with the order of the
+ * targets rotating, the TTFB difference is within the machine's noise: keep or drop it on a quieter machine.)
+ * `ended` settles when the last byte has been read.
+ */
+export function observeBody(
+  upstream: ReadableStream<Uint8Array>,
+  facts: ResponseFacts,
+  opts: ObserveOptions,
+): { body: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+  const strip = opts.stripInjectedUsage && opts.kind === 'sse';
+  // JSON and other bodies: the client gets one branch of a native tee, untouched by JavaScript, and the gateway
+  // reads the other as it arrives (a client that leaves is seen through request.signal). Streams go through the
+  // JavaScript stream below: it times each chunk as handed on, can hide an injected usage chunk, and passes a
+  // client's cancel straight to the upstream.
+  let client: ReadableStream<Uint8Array> | null = null;
+  if (opts.kind !== 'sse') [client, upstream] = upstream.tee();
+  let locked: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const reader = () => (locked ??= upstream.getReader());
+  const splitter = opts.kind === 'sse' ? new SseSplitter() : null;
+  const capture = opts.kind === 'json' ? new BodyCapture() : null;
+  const onEvent: (ev: SseEvent, at: number, facts: ResponseFacts, strip: boolean) => EventVerdict =
+    opts.format === 'anthropic' ? onAnthropicEvent : onOpenAIEvent;
+  let firstByteAt: number | null = null;
+  let bytes = 0;
+  let settle!: (end: BodyEnd) => void;
+  const ended = new Promise<BodyEnd>((resolve) => (settle = resolve));
+  let done = false;
+  const watch = new IdleWatch(opts.idleTimeoutMs, opts.now, opts.onIdle);
+  const finish = (kind: BodyEnd['kind']) => {
+    if (done) return;
+    done = true;
+    watch.stop();
+    settle({ kind, at: opts.now(), firstByteAt, bytes, capture });
+  };
+  /** One upstream read, watched for idleness. */
+  const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    watch.reading();
+    try {
+      return await reader().read();
+    } finally {
+      watch.idle();
+    }
+  };
+
+  /** Parses whole events; returns the bytes to forward when stripping, else null (the chunk was forwarded). */
+  const handle = (parts: SsePart[], at: number): Uint8Array[] | null => {
+    const out: Uint8Array[] | null = strip ? [] : null;
+    for (const part of parts) {
+      if (!part.whole) {
+        out?.push(part.bytes);
+        continue;
+      }
+      const verdict = onEvent(parseSseEvent(part.bytes), at, facts, strip);
+      if (!out) continue;
+      if (verdict.action === 'keep') out.push(part.bytes);
+      else if (verdict.action === 'replace') out.push(encoder.encode(verdict.text));
+    }
+    return out;
+  };
+
+  if (client !== null) {
+    const passthrough = client;
+    const known = opts.contentLength;
+    // A body of known, modest length is read natively in one go; otherwise chunk by chunk, bounded.
+    if (capture && known !== null && known <= capture.maxWhole) return { body: passthrough, ended: readWhole(capture) };
+    return { body: passthrough, ended: drain() };
+  }
+
+  async function readWhole(into: BodyCapture): Promise<BodyEnd> {
+    const timer = setTimeout(opts.onIdle, opts.idleTimeoutMs);
+    try {
+      const all = new Uint8Array(await new Response(upstream).arrayBuffer());
+      firstByteAt = opts.now();
+      bytes = all.byteLength;
+      into.add(all);
+      finish('complete');
+    } catch {
+      finish('error');
+    } finally {
+      clearTimeout(timer);
+    }
+    return ended;
+  }
+
+  /** Reads the gateway's branch to its end, learning from each chunk; an idle upstream is cut after the timeout. */
+  async function drain(): Promise<BodyEnd> {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await read();
+      } catch {
+        finish('error');
+        return ended;
+      }
+      const at = opts.now();
+      if (result.done) {
+        finish('complete');
+        return ended;
+      }
+      firstByteAt ??= at;
+      bytes += result.value.byteLength;
+      capture?.add(result.value);
+    }
+  }
+
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
+        // held back) would never be called again.
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await read();
+          } catch (err) {
+            finish('error');
+            controller.error(err);
+            return;
+          }
+          const at = opts.now();
+          if (result.done) {
+            const rest = splitter?.finish();
+            if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) controller.enqueue(b);
+            finish('complete');
+            controller.close();
+            return;
+          }
+          const chunk = result.value;
+          firstByteAt ??= at;
+          bytes += chunk.byteLength;
+          if (!splitter) {
+            controller.enqueue(chunk);
+            capture?.add(chunk);
+            return;
+          }
+          if (!strip) controller.enqueue(chunk);
+          const out = handle(splitter.push(chunk), at);
+          if (!out) return;
+          for (const b of out) controller.enqueue(b);
+          if (out.length > 0) return;
+        }
+      },
+      cancel(reason) {
+        finish('cancelled');
+        return reader().cancel(reason).catch(() => undefined);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  return { body, ended };
+}
+
+/**
+ * Calls `onIdle` when one upstream read has waited `ms`, with one timer per stream rather than one per chunk: the
+ * timer, when it fires, re-arms itself for whatever is left of the current read's wait. A client that is slow to
+ * take the body is not upstream idleness: no read is pending then, and the wait starts again at the next read.
+ */
+class IdleWatch {
+  private since: number | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly ms: number,
+    private readonly now: () => number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  reading(): void {
+    this.since = this.now();
+    if (this.timer === null) this.arm(this.ms);
+  }
+
+  idle(): void {
+    this.since = null;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.since = null;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.since === null) return;
+      const waited = this.now() - this.since;
+      if (waited >= this.ms) this.onIdle();
+      else this.arm(this.ms - waited);
+    }, ms);
+  }
+}

@@ -1,0 +1,158 @@
+import type { CallRecord } from '../../core/record';
+import { ATTR, OPERATION_NAMES, PROVIDER_NAMES } from './keys';
+
+/**
+ * The OpenTelemetry GenAI client metrics, aggregated per isolate as explicit-bucket histograms with the conventions'
+ * advisory boundaries, and encoded as an OTLP/HTTP JSON `ExportMetricsServiceRequest` with CUMULATIVE temporality:
+ * every export carries the totals since the isolate's start (`startTimeUnixNano`), under a resource with its own
+ * `service.instance.id`, so a lost or failed export loses nothing and isolates never overwrite one another.
+ */
+
+/** `gen_ai.client.operation.duration` and `.time_to_first_chunk` (seconds). */
+export const DURATION_BOUNDS: readonly number[] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+/** `gen_ai.client.token.usage` ({token}). */
+export const TOKEN_BOUNDS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/** Series per metric before new attribute sets fold into the `otel.metric.overflow=true` series (the SDK default). */
+export const SERIES_LIMIT = 2000;
+
+/** OTLP `AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE`. */
+export const CUMULATIVE = 2;
+
+type Attr = string | number | boolean;
+
+interface Series {
+  readonly attributes: Readonly<Record<string, Attr>>;
+  readonly buckets: number[];
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+class Histogram {
+  readonly series = new Map<string, Series>();
+  constructor(
+    readonly name: string,
+    readonly unit: string,
+    readonly description: string,
+    readonly bounds: readonly number[],
+  ) {}
+
+  /**
+   * Adds a value to the series `key` names (`attributes()` builds its attributes only when the series is new);
+   * answers false when it went to the overflow series.
+   */
+  record(key: string, attributes: () => Record<string, Attr>, value: number): boolean {
+    let s = this.series.get(key);
+    let fits = true;
+    if (!s) {
+      if (this.series.size >= SERIES_LIMIT) {
+        fits = false;
+        s = this.series.get(OVERFLOW_KEY);
+        if (!s) this.series.set(OVERFLOW_KEY, (s = this.open({ 'otel.metric.overflow': true }, value)));
+      } else this.series.set(key, (s = this.open(attributes(), value)));
+    }
+    // Explicit buckets are upper-inclusive: (b[i-1], b[i]].
+    let i = 0;
+    while (i < this.bounds.length && value > (this.bounds[i] as number)) i++;
+    s.buckets[i] = (s.buckets[i] ?? 0) + 1;
+    s.count++;
+    s.sum += value;
+    if (value < s.min) s.min = value;
+    if (value > s.max) s.max = value;
+    return fits;
+  }
+
+  private open(attributes: Record<string, Attr>, value: number): Series {
+    return { attributes, buckets: new Array<number>(this.bounds.length + 1).fill(0), count: 0, sum: 0, min: value, max: value };
+  }
+}
+
+const OVERFLOW_KEY = '\u0001overflow';
+
+/** OTLP JSON `KeyValue` list. */
+export function otlpAttributes(attributes: Readonly<Record<string, Attr>>): { key: string; value: Record<string, Attr> }[] {
+  return Object.entries(attributes).map(([key, v]): { key: string; value: Record<string, Attr> } => {
+    if (typeof v === 'string') return { key, value: { stringValue: v } };
+    if (typeof v === 'boolean') return { key, value: { boolValue: v } };
+    return { key, value: Number.isInteger(v) ? { intValue: v } : { doubleValue: v } };
+  });
+}
+
+/** The three GenAI client histograms of one isolate. */
+export class GenAiMetrics {
+  readonly duration = new Histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', DURATION_BOUNDS);
+  readonly tokens = new Histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', TOKEN_BOUNDS);
+  readonly firstChunk = new Histogram(
+    'gen_ai.client.operation.time_to_first_chunk',
+    's',
+    'Time to receive the first chunk of a streaming response, from when the request was issued.',
+    DURATION_BOUNDS,
+  );
+  /** Grows with every value recorded: an export with nothing new is skipped. */
+  version = 0;
+
+  constructor(readonly startMs: number) {}
+
+  /** Adds one call; answers how many of its points went to an overflow series. */
+  record(r: CallRecord): number {
+    // One key string per call (attribute objects are built only for a new series), from the exported values.
+    const operation = OPERATION_NAMES[r.operation] ?? r.operation;
+    const provider = PROVIDER_NAMES[r.provider] ?? r.provider;
+    const base = `${operation}\u0000${provider}\u0000${r.requestModel ?? '\u0001'}\u0000${r.responseModel ?? '\u0001'}\u0000${r.server.address}\u0000${r.server.port}`;
+    const attributes = (): Record<string, Attr> => {
+      const a: Record<string, Attr> = {
+        [ATTR.GEN_AI_OPERATION_NAME]: operation,
+        [ATTR.GEN_AI_PROVIDER_NAME]: provider,
+      };
+      if (r.requestModel !== null) a[ATTR.GEN_AI_REQUEST_MODEL] = r.requestModel;
+      if (r.responseModel !== null) a[ATTR.GEN_AI_RESPONSE_MODEL] = r.responseModel;
+      a[ATTR.SERVER_ADDRESS] = r.server.address;
+      a[ATTR.SERVER_PORT] = r.server.port;
+      return a;
+    };
+    let overflow = 0;
+    // error.type only on the duration (the conventions' other two have no failed-call form).
+    const error = r.errorType;
+    if (!this.duration.record(error === null ? base : `${base}\u0000e${error}`, () => (error === null ? attributes() : { ...attributes(), [ATTR.ERROR_TYPE]: error }), r.totalMs / 1000)) overflow++;
+    if (r.stream && r.ttftMs !== null && !this.firstChunk.record(base, attributes, r.ttftMs / 1000)) overflow++;
+    if (r.usage) {
+      if (!this.tokens.record(`${base}\u0000input`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'input' }), r.usage.input)) overflow++;
+      if (!this.tokens.record(`${base}\u0000output`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'output' }), r.usage.output)) overflow++;
+    }
+    this.version++;
+    return overflow;
+  }
+
+  /** The OTLP/HTTP JSON export of the totals so far. */
+  toOtlp(resource: Readonly<Record<string, Attr>>, scope: { name: string; version: string }, nowMs: number): unknown {
+    const start = nanos(this.startMs);
+    const time = nanos(Math.max(nowMs, this.startMs));
+    const metric = (h: Histogram) => ({
+      name: h.name,
+      unit: h.unit,
+      description: h.description,
+      histogram: {
+        aggregationTemporality: CUMULATIVE,
+        dataPoints: [...h.series.values()].map((s) => ({
+          attributes: otlpAttributes(s.attributes),
+          startTimeUnixNano: start,
+          timeUnixNano: time,
+          count: String(s.count),
+          sum: s.sum,
+          min: s.min,
+          max: s.max,
+          bucketCounts: s.buckets.map(String),
+          explicitBounds: h.bounds,
+        })),
+      },
+    });
+    const metrics = [this.duration, this.tokens, this.firstChunk].filter((h) => h.series.size > 0).map(metric);
+    return { resourceMetrics: [{ resource: { attributes: otlpAttributes(resource) }, scopeMetrics: [{ scope, metrics }] }] };
+  }
+}
+
+function nanos(ms: number): string {
+  return `${Math.round(ms)}000000`;
+}
