@@ -1,7 +1,7 @@
 import { createGateway } from '../src/worker/app';
-import { resolveConfig } from '../src/config/resolve';
+import { configFor } from '../src/config/in-force';
 import type { CallRecord } from '../src/core/record';
-import { DurableObjectRecorder, flushStats } from '../src/worker/recorder/durable';
+import { DurableObjectRecorder } from '../src/worker/recorder/durable';
 
 export { RouteStats } from '../durable-objects/route-stats';
 export { SlaRegistry } from '../durable-objects/registry';
@@ -54,10 +54,9 @@ export default {
     const n = q('n', 10_000);
     const routes = q('routes', 1);
     const spread = q('spreadMinutes', 0);
-    const resolved = resolveConfig(env);
+    const resolved = configFor(env).result;
     if (!resolved.ok) return Response.json({ problems: resolved.problems }, { status: 500 });
     const recorder = new DurableObjectRecorder(env, { ...resolved.config, flushMaxRecords: q('batch', 500), flushIntervalMs: 50 });
-    const droppedBefore = flushStats.droppedRecords;
     const now = Date.now();
     // In slices of 2,000, flushed after each: in production each call records once, from its own request.
     const SLICE = 2000;
@@ -71,6 +70,6 @@ export default {
       await recorder.flush();
       await Promise.all(pending);
     }
-    return Response.json({ n, dropped: flushStats.droppedRecords - droppedBefore });
+    return Response.json({ n, dropped: recorder.stats.droppedRecords });
   },
 } satisfies ExportedHandler<Env>;

@@ -1,83 +1,112 @@
+import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
+import type { RouteReport, SlaReport } from '../../src/core/report-types';
+import { alertAfter, targetsFor, type SlaConfig } from '../../src/core/sla/config';
 import { trackStatus, type AlertState } from '../../src/core/sla/status';
-import { alertAfter, targetsFor } from '../../src/core/sla/config';
-import type { RouteReport } from '../../src/core/report-types';
-import type { ServiceConfig } from '../../src/config/service';
-import type { RegistryState, RouteEntry } from '../../src/core/objects';
-import { buildSlaReport } from '../../src/core/report';
-import { slaConfigInForce } from '../../src/config/in-force';
 import { trackBurn, type BurnStates } from './burn-alerts';
-import type { ErrorBudget } from '../../src/core/sla/slo';
-
-/** What is POSTed to `ALERT_WEBHOOK_URL`; `text` makes it a valid Slack incoming-webhook message as is. */
-export interface AlertPayload {
-  /** `slo.*`: burn-rate alerts (`burn-alerts.ts`); `budget.*`: team cost budgets (`budget/alerts.ts`). */
-  type: 'sla.violated' | 'sla.recovered' | 'slo.burn' | 'slo.burn_resolved' | 'budget.warning' | 'budget.exhausted';
-  route: string;
-  status: string;
-  previous_status: string;
-  window: string;
-  at: string;
-  violations: string[];
-  stats: { count: number; success_rate: number | null; p95_ms: number | null; p99_ms: number | null; throughput_rps: number };
-  /** Burn-rate alerts: the route's error budget when it fired or resolved. */
-  error_budget?: ErrorBudget | null;
-  /** Team budget alerts: the team, period and spend. */
-  budget?: { team: string; period: 'day' | 'month'; key: string; spent_usd: number; limit_usd: number; threshold: number };
-  text: string;
-}
-
-export interface AlertRecord {
-  id: number;
-  ts: number;
-  delivered: boolean;
-  attempts: number;
-  alert: AlertPayload;
-}
-
-export interface AlertStore {
-  states: Record<string, AlertState>;
-  saveStates(states: Record<string, AlertState>): void;
-  burnStates: BurnStates;
-  saveBurnStates(states: BurnStates): void;
-  record(ts: number, route: string, payload: AlertPayload): void;
-  undelivered(): { id: number; attempts: number; payload: string }[];
-  markAttempt(id: number, delivered: boolean): void;
-}
+import type { Meta } from './meta';
 
 const BACKOFF_MS = [0, 250, 1000];
+/** Alerts kept in the log; older ones are deleted. */
+const KEEP_ALERTS = 500;
+/** An alert not delivered after this many alarms is given up (still listed, `delivered: false`). */
+const MAX_ATTEMPTS = 10;
 
-/** One evaluation: each route over its own window, alerts on passed <-> failed changes confirmed `alert_after` times. */
-export async function evaluateAlarm(env: Env, service: ServiceConfig, registry: RegistryState, now: number, store: AlertStore): Promise<void> {
-  const cfg = slaConfigInForce(service, registry.configOverride);
-  if (cfg.ok) {
-    const byWindow = new Map<string, RouteEntry[]>();
-    for (const r of registry.routes) {
-      const w = targetsFor(cfg.config, r.route).window;
-      byWindow.set(w, [...(byWindow.get(w) ?? []), r]);
-    }
-    const states = { ...store.states };
+/**
+ * The registry's alert log and the state that debounces alerts between evaluations: SLA status changes and
+ * burn-rate pairs per route (raised here by `evaluate`), team budget alerts (raised by the team budgets object),
+ * all delivered to the webhook by the alarm, retried until delivered or given up.
+ */
+export class AlertLog {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly meta: Meta,
+  ) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
+      route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
+  }
+
+  insert(ts: number, route: string, payload: AlertPayload): void {
+    this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
+    this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - ? FROM alerts)', KEEP_ALERTS);
+  }
+
+  list(limit = 100): AlertRecord[] {
+    return this.sql
+      .exec<{ id: number; ts: number; payload: string; delivered: number; attempts: number }>(
+        'SELECT id, ts, payload, delivered, attempts FROM alerts ORDER BY id DESC LIMIT ?',
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, ts: r.ts, delivered: r.delivered === 1, attempts: r.attempts, alert: JSON.parse(r.payload) as AlertPayload }));
+  }
+
+  /**
+   * One evaluation, over the reports of every window in use (each route judged over its own window): an alert on a
+   * passed <-> failed change confirmed `alert_after` times, and on each burn-rate pair starting or resolving.
+   */
+  evaluate(reports: readonly SlaReport[], config: SlaConfig, now: number): void {
+    const states = { ...this.statusStates() };
+    const previousBurn = this.burnStates();
     const burn: BurnStates = {};
-    for (const [window, routes] of byWindow) {
-      const report = await buildSlaReport(env.ROUTE_STATS, routes, cfg.config, window, now);
+    for (const report of reports) {
       for (const [route, r] of Object.entries(report.routes)) {
-        const { state, change } = trackStatus(states[route] ?? null, r.sla.status, alertAfter(cfg.config));
+        const { state, change } = trackStatus(states[route] ?? null, r.sla.status, alertAfter(config));
         states[route] = state;
         const alerting = change && change.from !== 'insufficient_data' && change.to !== 'insufficient_data';
-        if (alerting) store.record(now, route, payload(route, r, change.from, window, now));
-        const burning = trackBurn(store.burnStates[route] ?? [], route, r, now);
+        if (alerting) this.insert(now, route, statusAlert(route, r, change.from, report.window, now));
+        const burning = trackBurn(previousBurn[route] ?? [], route, r, now);
         if (burning.state.length > 0) burn[route] = burning.state;
-        for (const a of burning.alerts) store.record(now, route, a);
+        for (const a of burning.alerts) this.insert(now, route, a);
       }
     }
-    store.saveStates(states);
-    store.saveBurnStates(burn);
+    this.meta.set('alert_state', JSON.stringify(states));
+    this.meta.set('burn_state', JSON.stringify(burn));
   }
-  const url = service.alertWebhookUrl;
-  if (url === null) return;
-  for (const pending of store.undelivered()) store.markAttempt(pending.id, await deliver(url, pending.payload));
+
+  /** POSTs every undelivered alert to the webhook (retried with backoff; given up after `MAX_ATTEMPTS` alarms). */
+  async deliver(url: string): Promise<void> {
+    const pending = this.sql
+      .exec<{ id: number; payload: string }>('SELECT id, payload FROM alerts WHERE delivered = 0 AND attempts < ? ORDER BY id', MAX_ATTEMPTS)
+      .toArray();
+    for (const p of pending) {
+      const delivered = await post(url, p.payload);
+      this.sql.exec('UPDATE alerts SET attempts = attempts + 1, delivered = ? WHERE id = ?', delivered ? 1 : 0, p.id);
+    }
+  }
+
+  /** Forgets the alert state of one route, or of all (null); the log itself stays. */
+  forget(route: string | null): void {
+    if (route === null) {
+      this.meta.set('alert_state', null);
+      this.meta.set('burn_state', null);
+      return;
+    }
+    const states = this.statusStates();
+    delete states[route];
+    this.meta.set('alert_state', JSON.stringify(states));
+  }
+
+  private statusStates(): Record<string, AlertState> {
+    const raw = this.meta.get('alert_state');
+    return raw ? (JSON.parse(raw) as Record<string, AlertState>) : {};
+  }
+
+  private burnStates(): BurnStates {
+    return JSON.parse(this.meta.get('burn_state') ?? '{}') as BurnStates;
+  }
 }
 
-function payload(route: string, r: RouteReport, previous: string, window: string, now: number): AlertPayload {
+/** The windows the routes are judged over, each with its routes: one report per window. */
+export function routesByWindow<T extends { route: string }>(routes: readonly T[], config: SlaConfig): Map<string, T[]> {
+  const byWindow = new Map<string, T[]>();
+  for (const r of routes) {
+    const w = targetsFor(config, r.route).window;
+    byWindow.set(w, [...(byWindow.get(w) ?? []), r]);
+  }
+  return byWindow;
+}
+
+function statusAlert(route: string, r: RouteReport, previous: string, window: string, now: number): AlertPayload {
   const violated = r.sla.status === 'failed';
   const messages = r.sla.violations.map((v) => v.message);
   const head = violated ? `:red_circle: SLA violated on route '${route}'` : `:large_green_circle: SLA recovered on route '${route}'`;
@@ -101,7 +130,7 @@ function payload(route: string, r: RouteReport, previous: string, window: string
 }
 
 /** POSTs one alert, retried with backoff; true once a 2xx came back. Never throws. */
-async function deliver(url: string, body: string): Promise<boolean> {
+async function post(url: string, body: string): Promise<boolean> {
   for (const wait of BACKOFF_MS) {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     try {

@@ -1,6 +1,6 @@
 import { BURN_ALERTS, type BurnAlertName } from '../../src/core/sla/slo';
 import type { RouteReport } from '../../src/core/report-types';
-import type { AlertPayload } from './alerts';
+import type { AlertPayload } from '../../src/core/alerts';
 
 /** Burn-rate alert pairs firing per route, as the registry keeps them between evaluations. */
 export type BurnStates = Record<string, BurnAlertName[]>;

@@ -1,11 +1,8 @@
+import type { AlertRecord } from '../../src/core/alerts';
 import type { DashboardAlert, DashboardData, DashboardRoute } from '../../src/core/dashboard';
-import type { SlaConfig } from '../../src/core/sla/config';
-import type { AlertRecord } from './alerts';
-import { routeSeries, SERIES_MINUTES, windowRange } from '../../src/core/report';
-import type { SeriesPoint, SlaReport } from '../../src/core/report-types';
-import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
-
-
+import { SERIES_MINUTES, windowRange } from '../../src/core/report';
+import type { SlaReport } from '../../src/core/report-types';
+import type { RouteSeries } from './fan-out';
 const MINUTE = 60_000;
 
 export function dashboardAlert(r: AlertRecord): DashboardAlert {
@@ -20,19 +17,6 @@ export function dashboardAlert(r: AlertRecord): DashboardAlert {
     previous_status: a.previous_status,
     violations: a.violations,
   };
-}
-
-/** Each route's last hour per minute (the dashboard's charts): one read of every shard of every route. */
-export async function routesSeries(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteSeries[]> {
-  const series = await Promise.all(routes.map((r) => routeSeries(ns, r, config, now)));
-  return routes.map((r, i) => ({ route: r.route, series: series[i] ?? [], at: now }));
-}
-
-export interface RouteSeries {
-  route: string;
-  series: SeriesPoint[];
-  /** When the series was read: its last hour ends here. */
-  at: number;
 }
 
 /**

@@ -1,94 +1,71 @@
 import { DurableObject } from 'cloudflare:workers';
-import { serviceConfig } from '../../src/config/resolve';
-import type { RegistryState, RouteEntry } from '../../src/core/objects';
-import { OVERFLOW_ROUTE, type Admission } from '../../src/core/route-cap';
-import { evaluateAlarm, type AlertPayload, type AlertRecord } from './alerts';
-import { collectMetrics } from './metrics';
-import { defaultWindow } from '../../src/config/in-force';
-import { buildSlaReport } from '../../src/core/report';
-import { routeBudgets } from './slo-report';
-import { dashboardData, routesSeries } from './dashboard';
-import { sloFor } from '../../src/core/sla/config';
-import { slaConfigOf, SummaryCache, type RegistrySummary, type SummaryQuery } from './summary';
+import { configFor, defaultWindow, type SlaConfigResult } from '../../src/config/in-force';
+import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
+import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
+import type { Admission } from '../../src/core/route-cap';
+import type { RouteDetailReport } from '../../src/core/report-types';
+import { AlertLog, routesByWindow } from './alerts';
+import { readRouteDetail, readSlaReport } from './fan-out';
+import { BatchClaims } from './idempotency';
+import { IsolateTotals } from './isolate-totals';
+import { Meta } from './meta';
+import { RouteList } from './routes';
+import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
 const EVALUATION_INTERVAL_MS = 60_000;
-/** An isolate whose telemetry totals have not changed for this long is folded into the retired sums. */
-const ISOLATE_IDLE_MS = 24 * 3600_000;
+/** The `meta` key of the runtime SLA config (`PUT /sla/config`). */
+const SLA_CONFIG_KEY = 'sla_config';
+
+/** What `/sla/<route>` gets: the route's report, or why there is none. */
+export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems: string[] } | { unknown: true };
 
 /**
- * The one object that knows every route key (so /sla can enumerate them), holds SLA config set at runtime, and runs
- * the per-minute evaluation alarm that sends alerts. Routes are registered once per isolate, not per call.
+ * The one registry object, a thin shell over its jobs: route admission (`routes.ts`), the runtime SLA config and
+ * the config in force every report is judged by (`src/config/in-force.ts`), the reports and their cache
+ * (`summary.ts`, `fan-out.ts`), alerts and the per-minute evaluation alarm (`alerts.ts`), isolate totals for
+ * /metrics (`isolate-totals.ts`), `/v1/timings` idempotency (`idempotency.ts`).
  */
 export class SlaRegistry extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
-  private readonly summaries = new SummaryCache();
+  private readonly meta: Meta;
+  private readonly routes: RouteList;
+  private readonly log: AlertLog;
+  private readonly totals: IsolateTotals;
+  private readonly claims: BatchClaims;
+  private readonly summaries: Summaries;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS routes (route TEXT PRIMARY KEY, shards INTEGER NOT NULL, first_seen INTEGER NOT NULL)`);
-    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
-      route TEXT, payload TEXT NOT NULL, delivered INTEGER NOT NULL, attempts INTEGER NOT NULL)`);
-    this.sql.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS isolate_counters (isolate TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
-      updated INTEGER NOT NULL, PRIMARY KEY (isolate, name))`);
-    this.sql.exec('CREATE TABLE IF NOT EXISTS ingest_batches (key TEXT PRIMARY KEY, expires INTEGER NOT NULL, result TEXT NOT NULL)');
-    this.sql.exec('CREATE INDEX IF NOT EXISTS ingest_batches_expires ON ingest_batches (expires)');
+    const sql = ctx.storage.sql;
+    this.meta = new Meta(sql);
+    this.routes = new RouteList(sql);
+    this.log = new AlertLog(sql, this.meta);
+    this.totals = new IsolateTotals(sql);
+    this.claims = new BatchClaims(sql);
+    this.summaries = new Summaries(env.ROUTE_STATS);
+    // The registry holds the runtime config: its copy is the truth, never stale.
+    configFor(env).setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
   }
 
-  /**
-   * Idempotency of `/v1/timings` batches that carry an `idempotency-key`: the first claim of a key stores the
-   * batch's result (JSON) and returns null, so the caller records the batch; a claim of a key already seen within
-   * `ttlMs` returns the stored result instead, so a retried batch is answered without being counted twice.
-   */
+  /** The SLA config in force here: the runtime config, else the `SLA_CONFIG` var, else the default. */
+  private sla(): SlaConfigResult {
+    const inForce = configFor(this.env);
+    inForce.setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    return inForce.sla();
+  }
+
   claimBatch(key: string, result: string, ttlMs: number): string | null {
-    const now = Date.now();
-    this.sql.exec('DELETE FROM ingest_batches WHERE expires <= ?', now);
-    const seen = this.sql.exec<{ result: string }>('SELECT result FROM ingest_batches WHERE key = ?', key).toArray()[0];
-    if (seen) return seen.result;
-    this.sql.exec('INSERT INTO ingest_batches (key, expires, result) VALUES (?, ?, ?)', key, now + ttlMs, result);
-    return null;
+    return this.claims.claim(key, result, ttlMs, Date.now());
   }
 
-  /**
-   * An isolate's telemetry totals since it started (span export results), so /metrics shows them whichever isolate
-   * answers. Totals, not deltas: a report lost on the way (its request cancelled, the RPC failed) loses nothing, the
-   * next one carries it, and a report that arrives twice or late counts once (a total only grows). Isolates not
-   * heard from for a day are folded into `counters`, so the sums stay monotonic and the table small.
-   */
+  /** An isolate's counts since it started (`src/worker/counts.ts`), as totals. */
   reportTotals(isolate: string, totals: Record<string, number>): void {
-    if (!/^[\w-]{1,64}$/.test(isolate)) return;
-    const now = Date.now();
-    for (const [name, n] of Object.entries(totals)) {
-      if (!/^[a-z_]{1,64}$/.test(name) || !Number.isSafeInteger(n) || n <= 0) continue;
-      this.sql.exec(
-        `INSERT INTO isolate_counters (isolate, name, value, updated) VALUES (?, ?, ?, ?)
-         ON CONFLICT(isolate, name) DO UPDATE SET value = max(value, excluded.value), updated = excluded.updated`,
-        isolate,
-        name,
-        n,
-        now,
-      );
-    }
-    const idle = now - ISOLATE_IDLE_MS;
-    this.sql.exec(
-      `INSERT INTO counters (name, value) SELECT name, sum(value) FROM isolate_counters WHERE updated < ? GROUP BY name
-       ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`,
-      idle,
-    );
-    this.sql.exec('DELETE FROM isolate_counters WHERE updated < ?', idle);
+    this.totals.report(isolate, totals, Date.now());
   }
 
   counters(): Record<string, number> {
-    const rows = this.sql
-      .exec<{ name: string; value: number }>(
-        `SELECT name, sum(value) AS value FROM (SELECT name, value FROM counters UNION ALL SELECT name, value FROM isolate_counters) GROUP BY name`,
-      )
-      .toArray();
-    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+    return this.totals.sums();
   }
 
   /**
@@ -97,95 +74,36 @@ export class SlaRegistry extends DurableObject<Env> {
    */
   async register(entries: RouteEntry[], maxRoutes: number = Number.POSITIVE_INFINITY): Promise<Admission> {
     const now = Date.now();
-    let count = this.routeCount();
-    const admitted: string[] = [];
-    for (const e of entries) {
-      const known = this.sql.exec('SELECT 1 FROM routes WHERE route = ?', e.route).toArray().length > 0;
-      if (!known && e.route !== OVERFLOW_ROUTE) {
-        if (count >= maxRoutes) continue;
-        count++;
-      }
-      this.sql.exec(
-        `INSERT INTO routes (route, shards, first_seen) VALUES (?, ?, ?)
-         ON CONFLICT(route) DO UPDATE SET shards = max(shards, excluded.shards)`,
-        e.route,
-        e.shards,
-        now,
-      );
-      admitted.push(e.route);
-    }
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
-    return { admitted, full: count >= maxRoutes };
-  }
-
-  /** Routes registered, not counting the overflow route. */
-  private routeCount(): number {
-    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes WHERE route != ?', OVERFLOW_ROUTE).one().n;
+    const admission = this.routes.register(entries, maxRoutes, now);
+    await this.ensureAlarm(now);
+    return admission;
   }
 
   state(): RegistryState {
-    const routes = this.sql.exec<{ route: string; shards: number }>('SELECT route, shards FROM routes ORDER BY route').toArray();
-    return { routes: routes.map((r) => ({ route: r.route, shards: r.shards })), configOverride: this.getMeta('sla_config') };
+    return { routes: this.routes.list(), configOverride: this.meta.get(SLA_CONFIG_KEY) };
   }
 
-  /** The runtime SLA config alone (what an isolate refreshes its copy from; route objects judge calls by it). */
+  /** The runtime SLA config alone (what an isolate or a route object refreshes its copy from). */
   configOverride(): string | null {
-    return this.getMeta('sla_config');
+    return this.meta.get(SLA_CONFIG_KEY);
   }
 
   /**
-   * What /metrics and /sla need, in one RPC: the fan-out over every route runs here at most once per
-   * `query.maxAgeMs` (shared by concurrent readers), so a scrape costs one RPC whatever the number of routes.
+   * What /metrics, /sla and /dashboard/data need, in one RPC: the fan-out over every route runs here at most once
+   * per `query.maxAgeMs` (shared by concurrent readers), so a read costs one RPC whatever the number of routes.
    */
-  async summary(query: SummaryQuery): Promise<RegistrySummary> {
-    const now = Date.now();
-    const { routes, configOverride } = this.state();
-    const out: RegistrySummary = { metrics: null, metricsAt: null, sla: null, configProblems: null, budgets: null, dashboard: null, counters: this.counters() };
-    const metrics = query.metrics
-      ? this.summaries.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.env.ROUTE_STATS, routes))
-      : null;
-    if (query.sla) {
-      const cfg = slaConfigOf(query.sla.envConfig, configOverride);
-      if (!cfg.ok) out.configProblems = cfg.problems;
-      else {
-        const window = query.sla.window ?? defaultWindow(cfg.config);
-        // Keyed by the config's text too: workers with another SLA_CONFIG never read each other's verdicts.
-        const key = reportKey(window, configOverride ?? query.sla.envConfig ?? '');
-        out.sla = await this.summaries.reportFor(key, now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, cfg.config, window, now));
-      }
-    }
-    if (query.dashboard) {
-      const asked = query.dashboard;
-      const cfg = slaConfigOf(asked.envConfig, configOverride);
-      if (!cfg.ok) out.configProblems = cfg.problems;
-      else {
-        const config = cfg.config;
-        const window = asked.window ?? defaultWindow(config);
-        const text = configOverride ?? asked.envConfig ?? '';
-        const [report, series] = await Promise.all([
-          this.summaries.reportFor(reportKey(window, text), now, query.maxAgeMs, () => buildSlaReport(this.env.ROUTE_STATS, routes, config, window, now)),
-          this.summaries.seriesFor(text, now, query.maxAgeMs, () => routesSeries(this.env.ROUTE_STATS, routes, config, now)),
-        ]);
-        out.dashboard = dashboardData(report, series, this.alerts(asked.alerts));
-      }
-    }
-    if (query.budgets) {
-      const envConfig = query.budgets.envConfig;
-      const cfg = slaConfigOf(envConfig, configOverride);
-      if (cfg.ok) {
-        const config = cfg.config;
-        const key = configOverride ?? envConfig ?? '';
-        // No route with an SLO, nothing to ask: no fan-out.
-        const withSlo = routes.filter((r) => sloFor(config, r.route) !== null);
-        out.budgets = withSlo.length === 0 ? [] : await this.summaries.budgetsFor(key, now, query.maxAgeMs, () => routeBudgets(this.env.ROUTE_STATS, withSlo, config, now));
-      }
-    }
-    if (metrics) {
-      const m = await metrics;
-      out.metrics = m.value;
-      out.metricsAt = m.at;
-    }
-    return out;
+  summary(query: SummaryQuery): Promise<RegistrySummary> {
+    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n) };
+    return this.summaries.answer(query, state, Date.now());
+  }
+
+  /** `/sla/<route>`: one route over a window (null: the config's default) and its per-minute series. */
+  async routeDetail(route: string, window: string | null): Promise<RouteDetailAnswer> {
+    const sla = this.sla();
+    if (!sla.ok) return { configProblems: sla.problems };
+    const entry = this.routes.list().find((r) => r.route === route);
+    if (!entry) return { unknown: true };
+    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now()) };
   }
 
   /** Fan-outs the summary has run since this object started (tests, the benchmark). */
@@ -193,86 +111,58 @@ export class SlaRegistry extends DurableObject<Env> {
     return this.summaries.refreshes;
   }
 
-  setConfig(json: string | null): void {
+  /**
+   * Sets the runtime SLA config (null: back to the var). Every route object is told at once, so the calls it files
+   * next are judged by the new SLO; one that does not answer reads it within `SLA_OVERRIDE_MAX_AGE_MS`.
+   */
+  async setConfig(json: string | null): Promise<void> {
+    this.meta.set(SLA_CONFIG_KEY, json);
+    configFor(this.env).setOverride(json, Date.now());
     this.summaries.clear();
-    if (json === null) this.sql.exec('DELETE FROM meta WHERE key = ?', 'sla_config');
-    else this.setMeta('sla_config', json);
+    const routes = this.routes.list();
+    const told = await Promise.allSettled(
+      routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(this.env.ROUTE_STATS, r.route, i).setSlaOverride(json))),
+    );
+    const failed = told.filter((t) => t.status === 'rejected').length;
+    if (failed > 0) console.error(`llm-sla-gateway: ${failed} route objects not told of the new SLA config; they read it within 30 s`);
   }
 
   /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
   forget(route: string | null): void {
     this.summaries.clear();
-    if (route === null) {
-      this.sql.exec('DELETE FROM routes');
-      this.sql.exec('DELETE FROM meta WHERE key = ?', 'alert_state');
-      this.sql.exec('DELETE FROM meta WHERE key = ?', 'burn_state');
-      return;
-    }
-    this.sql.exec('DELETE FROM routes WHERE route = ?', route);
-    const states = this.alertStates();
-    delete states[route];
-    this.setMeta('alert_state', JSON.stringify(states));
+    this.routes.forget(route);
+    this.log.forget(route);
   }
 
   /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
   async recordAlerts(alerts: { ts: number; route: string; payload: AlertPayload }[]): Promise<void> {
-    for (const a of alerts) this.insertAlert(a.ts, a.route, a.payload);
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + EVALUATION_INTERVAL_MS);
-  }
-
-  private insertAlert(ts: number, route: string, payload: AlertPayload): void {
-    this.sql.exec('INSERT INTO alerts (ts, route, payload, delivered, attempts) VALUES (?, ?, ?, 0, 0)', ts, route, JSON.stringify(payload));
-    this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - 500 FROM alerts)');
+    for (const a of alerts) this.log.insert(a.ts, a.route, a.payload);
+    await this.ensureAlarm(Date.now());
   }
 
   alerts(limit = 100): AlertRecord[] {
-    return this.sql
-      .exec<{ id: number; ts: number; payload: string; delivered: number; attempts: number }>(
-        'SELECT id, ts, payload, delivered, attempts FROM alerts ORDER BY id DESC LIMIT ?',
-        limit,
-      )
-      .toArray()
-      .map((r) => ({ id: r.id, ts: r.ts, delivered: r.delivered === 1, attempts: r.attempts, alert: JSON.parse(r.payload) as AlertRecord['alert'] }));
+    return this.log.list(limit);
   }
 
-  /** Every minute: evaluate every route, alert on confirmed status changes, retry undelivered alerts. */
+  /** Every minute: each route judged over its own window by the config in force, alerts raised and delivered. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     try {
-      await evaluateAlarm(this.env, serviceConfig(this.env), this.state(), now, {
-        states: this.alertStates(),
-        saveStates: (s) => this.setMeta('alert_state', JSON.stringify(s)),
-        burnStates: JSON.parse(this.getMeta('burn_state') ?? '{}') as import('./burn-alerts').BurnStates,
-        saveBurnStates: (s) => this.setMeta('burn_state', JSON.stringify(s)),
-        record: (ts, route, payload) => this.insertAlert(ts, route, payload),
-        undelivered: () =>
-          this.sql
-            .exec<{ id: number; payload: string; attempts: number }>('SELECT id, payload, attempts FROM alerts WHERE delivered = 0 AND attempts < 10 ORDER BY id')
-            .toArray()
-            .map((r) => ({ id: r.id, attempts: r.attempts, payload: r.payload })),
-        markAttempt: (id, delivered) =>
-          this.sql.exec('UPDATE alerts SET attempts = attempts + 1, delivered = ? WHERE id = ?', delivered ? 1 : 0, id),
-      });
+      const sla = this.sla();
+      if (sla.ok) {
+        const byWindow = routesByWindow(this.routes.list(), sla.config);
+        // Fresh reads (not the summary's cache, which holds reports over every route).
+        const reports = await Promise.all([...byWindow].map(([window, routes]) => readSlaReport(this.env.ROUTE_STATS, routes, sla.config, window, now)));
+        this.log.evaluate(reports, sla.config, now);
+      }
+      const url = configFor(this.env).service.alertWebhookUrl;
+      if (url !== null) await this.log.deliver(url);
     } finally {
       await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
     }
   }
 
-  private alertStates(): Record<string, import('../../src/core/sla/status').AlertState> {
-    const raw = this.getMeta('alert_state');
-    return raw ? (JSON.parse(raw) as Record<string, import('../../src/core/sla/status').AlertState>) : {};
+  private async ensureAlarm(now: number): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
   }
-
-  private getMeta(key: string): string | null {
-    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
-  }
-
-  private setMeta(key: string, value: string): void {
-    this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
-  }
-}
-
-/** A cached /sla report's key: its window and the config text it was judged by (/sla and the dashboard share it). */
-function reportKey(window: string, configText: string): string {
-  return `${window}\u0000${configText}`;
 }

@@ -1,5 +1,4 @@
-import { mergeHistogram } from '../../src/report/prometheus';
-import type { MetricsSeries, MetricsSnapshot } from '../../src/core/report-types';
+import { mergeHistogram, type MetricsSeries, type MetricsSnapshot } from '../../src/core/metrics';
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
 
 /** The routes' cumulative counters for /metrics, shards of one route added up: one RPC per route shard. */

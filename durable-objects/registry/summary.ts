@@ -1,38 +1,34 @@
-import type { MetricsSnapshot, SlaReport } from '../../src/core/report-types';
-import { DEFAULT_SLA_CONFIG, parseSlaConfig } from '../../src/core/sla/config';
-import type { RouteBudget } from './slo-report';
-import type { RouteSeries } from './dashboard';
+import type { AlertRecord } from '../../src/core/alerts';
 import type { DashboardData } from '../../src/core/dashboard';
+import type { MetricsSnapshot } from '../../src/core/metrics';
+import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
+import type { SlaReport } from '../../src/core/report-types';
+import { sloFor } from '../../src/core/sla/config';
+import type { ErrorBudget } from '../../src/core/sla/slo';
 import type { SlaConfigResult } from '../../src/config/in-force';
+import { defaultWindow } from '../../src/config/in-force';
+import { dashboardData } from './dashboard';
+import { readSeries, readSlaReport, type RouteSeries } from './fan-out';
+import { collectMetrics } from './metrics';
 
 /**
- * What /metrics and /sla ask the registry for, in one RPC: the routes' counters and/or the /sla report of one
- * window (null: the config's default window), no older than `maxAgeMs`. Fields may be added (error budgets...).
+ * What /metrics, /sla and /dashboard/data ask the registry for, in one RPC: the routes' counters, the /sla report
+ * of one window (null: the config's default window), the error budgets, the dashboard's data; none older than
+ * `maxAgeMs`. Every report is judged here, by the registry's config in force.
  */
 export interface SummaryQuery {
   maxAgeMs: number;
   metrics?: boolean;
-  /** `envConfig`: the worker's `SLA_CONFIG` var (the registry's own env may differ); a runtime config wins over it. */
-  sla?: { window: string | null; envConfig: string | null };
-  /** The error budget of every route with an SLO (for /metrics' gauges), under the config in force as for `sla`. */
-  budgets?: { envConfig: string | null };
+  sla?: { window: string | null };
+  /** The error budget of every route with an SLO (for /metrics' gauges): from the report of the default window. */
+  budgets?: boolean;
   /** `/dashboard/data`: the report of `window` (shared with /sla), each route's last hour per minute, `alerts` alerts. */
-  dashboard?: { window: string | null; envConfig: string | null; alerts: number };
+  dashboard?: { window: string | null; alerts: number };
 }
 
-const parsedConfigs = new Map<string, SlaConfigResult>();
-/** The SLA config in force from the runtime override or the worker's var (as `slaConfigInForce`), parsed once per text. */
-export function slaConfigOf(envConfig: string | null, override: string | null): SlaConfigResult {
-  const text = override ?? envConfig;
-  if (text === null) return { ok: true, config: DEFAULT_SLA_CONFIG, source: 'default' };
-  let result = parsedConfigs.get(text);
-  if (!result) {
-    const parsed = parseSlaConfig(text);
-    result = parsed.ok ? { ok: true, config: parsed.config, source: override !== null ? 'runtime' : 'env' } : parsed;
-    if (parsedConfigs.size >= 8) parsedConfigs.clear();
-    parsedConfigs.set(text, result);
-  }
-  return result;
+export interface RouteBudget {
+  route: string;
+  budget: ErrorBudget;
 }
 
 export interface RegistrySummary {
@@ -41,7 +37,7 @@ export interface RegistrySummary {
   metricsAt: number | null;
   /** The /sla report, when asked and the SLA config in force is valid. */
   sla: SlaReport | null;
-  /** Problems of the SLA config in force, when it is invalid (then `sla` is null). */
+  /** Problems of the SLA config in force, when it is invalid (then no report is given). */
   configProblems: string[] | null;
   /** Error budgets, when asked and the SLA config in force is valid. */
   budgets: RouteBudget[] | null;
@@ -49,7 +45,89 @@ export interface RegistrySummary {
   dashboard: DashboardData | null;
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
+  /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
+  configOverride: string | null;
 }
+
+/** What the registry knows when it answers a summary. */
+export interface SummaryState {
+  routes: RouteEntry[];
+  sla: SlaConfigResult;
+  configOverride: string | null;
+  counters: Record<string, number>;
+  alerts: (limit: number) => AlertRecord[];
+}
+
+/**
+ * The registry's summaries: each fan-out over every route (a report per window, the per-minute series, the
+ * counters) runs at most once per `maxAgeMs` whatever the number of readers, and readers arriving while it runs
+ * share it. Cleared when the config in force or the set of routes changes.
+ */
+export class Summaries {
+  private readonly cache = new SummaryCache();
+
+  constructor(private readonly ns: RouteStatsNamespace) {}
+
+  /** Fan-outs run since the registry started (tests, the benchmark). */
+  get refreshes(): number {
+    return this.cache.refreshes;
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** The report of one window, from the cache when fresh enough (also the alarm's, with `maxAgeMs` 0). */
+  report(routes: readonly RouteEntry[], sla: SlaConfigResult & { ok: true }, window: string, now: number, maxAgeMs: number): Promise<SlaReport> {
+    return this.cache.reportFor(window, now, maxAgeMs, () => readSlaReport(this.ns, routes, sla.config, window, now));
+  }
+
+  async answer(query: SummaryQuery, state: SummaryState, now: number): Promise<RegistrySummary> {
+    const { routes, sla } = state;
+    const out: RegistrySummary = {
+      metrics: null,
+      metricsAt: null,
+      sla: null,
+      configProblems: null,
+      budgets: null,
+      dashboard: null,
+      counters: state.counters,
+      configOverride: state.configOverride,
+    };
+    const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes)) : null;
+    if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;
+    if (sla.ok) {
+      const config = sla.config;
+      if (query.sla) out.sla = await this.report(routes, sla, query.sla.window ?? defaultWindow(config), now, query.maxAgeMs);
+      if (query.dashboard) {
+        const asked = query.dashboard;
+        const [report, series] = await Promise.all([
+          this.report(routes, sla, asked.window ?? defaultWindow(config), now, query.maxAgeMs),
+          this.cache.seriesFor('', now, query.maxAgeMs, () => readSeries(this.ns, routes, config, now)),
+        ]);
+        out.dashboard = dashboardData(report, series, state.alerts(asked.alerts));
+      }
+      if (query.budgets) {
+        // No route with an SLO, nothing to ask: no fan-out.
+        const withSlo = routes.some((r) => sloFor(config, r.route) !== null);
+        out.budgets = withSlo ? budgetsOf(await this.report(routes, sla, defaultWindow(config), now, query.maxAgeMs)) : [];
+      }
+    }
+    if (metrics) {
+      const m = await metrics;
+      out.metrics = m.value;
+      out.metricsAt = m.at;
+    }
+    return out;
+  }
+}
+
+/** The error budgets a report holds (routes with an SLO), as /metrics' gauges show them. */
+function budgetsOf(report: SlaReport): RouteBudget[] {
+  return Object.entries(report.routes).flatMap(([route, r]) => (r.error_budget ? [{ route, budget: r.error_budget }] : []));
+}
+
+export type { RouteSeries };
 
 /** /sla reports kept per window asked for; more windows than this evict the oldest. */
 const MAX_WINDOWS = 16;
@@ -66,8 +144,7 @@ interface Entry<T> {
 export class SummaryCache {
   private metrics: Entry<Omit<MetricsSnapshot, 'telemetry'>> | null = null;
   private readonly reports = new Map<string, Entry<SlaReport>>();
-  private readonly budgets = new Map<string, Entry<RouteBudget[]>>();
-  private readonly series = new Map<string, Entry<RouteSeries[]>>();
+    private readonly series = new Map<string, Entry<RouteSeries[]>>();
   /** Fan-outs run (for tests and the benchmark). */
   refreshes = 0;
 
@@ -84,12 +161,7 @@ export class SummaryCache {
     return this.keyed(this.reports, key, now, maxAgeMs, compute);
   }
 
-  /** The routes' error budgets under one config (keyed by its text), as for reports. */
-  budgetsFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<RouteBudget[]>): Promise<RouteBudget[]> {
-    return this.keyed(this.budgets, key, now, maxAgeMs, compute);
-  }
-
-  /** Every route's last hour per minute under one config, as for reports. */
+  /** Every route's last hour per minute, as for reports (one key: the config in force is the registry's). */
   seriesFor(key: string, now: number, maxAgeMs: number, compute: () => Promise<RouteSeries[]>): Promise<RouteSeries[]> {
     return this.keyed(this.series, key, now, maxAgeMs, compute);
   }
@@ -114,7 +186,6 @@ export class SummaryCache {
   clear(): void {
     this.metrics = null;
     this.reports.clear();
-    this.budgets.clear();
     this.series.clear();
   }
 

@@ -1,5 +1,4 @@
-import { addToHistogram, emptyHistogram } from '../../src/report/prometheus';
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries } from '../../src/core/report-types';
+import { addToHistogram, DURATION_BUCKETS_S, emptyHistogram, TTFT_BUCKETS_S, type MetricsSeries } from '../../src/core/metrics';
 import { OUTCOMES, type Outcome, type Sample } from '../../src/core/sla/sample';
 
 /**

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { RouteCounters } from './counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../../src/core/sla/window';
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
-import type { MetricsSeries } from '../../src/core/report-types';
+import type { MetricsSeries } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
 
@@ -45,7 +45,7 @@ export class RouteStats extends DurableObject<Env> {
   private route: string | null;
   /** The alarm time set by this instance, to avoid a storage read per ingest. */
   private alarmAt: number | null = null;
-  /** Error budget counters: calls judged good or bad when filed (src/service/slo-judge.ts). */
+  /** Error budget counters: calls judged good or bad when filed (`slo-judge.ts`). */
   private slo: SloJudge;
   /**
    * Set by `reset()` (`POST /sla/reset`, which also takes the route off the registry's list): the next batch's
@@ -106,6 +106,11 @@ export class RouteStats extends DurableObject<Env> {
 
   metrics(): RouteMetrics {
     return { route: this.route, ...this.counters.snapshot() };
+  }
+
+  /** The registry's runtime SLA config, pushed when it changes: the next samples are judged by it. */
+  setSlaOverride(text: string | null): void {
+    this.slo.setOverride(text, Date.now());
   }
 
   /** Forgets everything this object holds. */

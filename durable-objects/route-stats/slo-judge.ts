@@ -1,23 +1,17 @@
-import { serviceConfig } from '../../src/config/resolve';
+import { configFor } from '../../src/config/in-force';
 import { registry } from '../../src/core/objects';
 import { sloFor, type SlaConfig } from '../../src/core/sla/config';
 import { judge, type SloWindowCounts } from '../../src/core/sla/slo';
 import { SloLedger } from '../../src/core/sla/slo-ledger';
 import { checkSample } from '../../src/core/sla/sample';
-import { slaConfigInForce } from '../../src/config/in-force';
-
-/** How long a route object uses the runtime SLA config (`PUT /sla/config`) before asking the registry again. */
-export const SLO_CONFIG_TTL_MS = 60_000;
 
 /**
  * The error-budget side of a route object: judges each filed sample good or bad against the SLO in force at that
- * moment (the `SLA_CONFIG` var, or the runtime config read from the registry at most once a minute) and keeps the
- * counts in its own SQLite table, one row per minute or hour counter.
+ * moment (`configFor(env).sla()`: the runtime config as the registry last pushed it, or as read from the registry
+ * under the one refresh rule, else the `SLA_CONFIG` var) and keeps the counts in its own SQLite table, one row per
+ * minute or hour counter.
  */
 export class SloJudge {
-  private override: string | null = null;
-  private overrideAt = -Infinity;
-
   private constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
@@ -33,19 +27,19 @@ export class SloJudge {
     return new SloJudge(sql, env, ledger);
   }
 
-  /** Reads the runtime SLA config from the registry when the copy here is over a minute old; keeps it on failure. */
-  async refreshConfig(now: number): Promise<void> {
-    if (now - this.overrideAt < SLO_CONFIG_TTL_MS) return;
-    this.overrideAt = now;
-    try {
-      this.override = await registry(this.env).configOverride();
-    } catch (e) {
-      console.error('llm-sla-gateway: SLO config refresh failed, keeping the last one', e instanceof Error ? e.message : String(e));
-    }
+  /** Reads the runtime SLA config from the registry when the copy here is stale (`SLA_OVERRIDE_MAX_AGE_MS`). */
+  refreshConfig(now: number): Promise<void> | null {
+    const inForce = configFor(this.env);
+    return inForce.overrideStale(now) ? inForce.refresh(() => registry(this.env).configOverride(), now) : null;
+  }
+
+  /** The runtime SLA config as the registry pushed it (`PUT`/`DELETE /sla/config`). */
+  setOverride(text: string | null, now: number): void {
+    configFor(this.env).setOverride(text, now);
   }
 
   private config(): SlaConfig | null {
-    const cfg = slaConfigInForce(serviceConfig(this.env), this.override);
+    const cfg = configFor(this.env).sla();
     return cfg.ok ? cfg.config : null;
   }
 

@@ -1,4 +1,4 @@
-import type { AlertPayload } from '../registry/alerts';
+import type { AlertPayload } from '../../src/core/alerts';
 import type { BudgetPeriod } from '../../src/core/budget/spend';
 
 /** The alert for a team's spend reaching `threshold` (0.8 or 1) of a limit; `route` is `budget:<team>`. */

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { budgetAlert } from './alerts';
-import { TEAM_NAME } from '../../src/core/budget/config';
+import { TEAM } from '../../src/core/labels';
 import { crossed, periodKeys, type BudgetView, type PeriodSpend, type SpendEntry, type TeamSpend } from '../../src/core/budget/spend';
 import { registry } from '../../src/core/objects';
 
@@ -34,7 +34,7 @@ export class TeamBudgets extends DurableObject<Env> {
     const alerts: ReturnType<typeof budgetAlert>[] = [];
     for (const e of entries) {
       const budget = e.budget;
-      if (!TEAM_NAME.test(e.team) || !Number.isFinite(e.usd) || e.usd < 0 || !Number.isFinite(e.ts)) continue;
+      if (!TEAM.test(e.team) || !Number.isFinite(e.usd) || e.usd < 0 || !Number.isFinite(e.ts)) continue;
       const keys = periodKeys(e.ts);
       for (const [period, key, limit] of [['day', `d:${keys.day}`, budget.daily_usd], ['month', `m:${keys.month}`, budget.monthly_usd]] as const) {
         const before = this.row(e.team, key)?.usd ?? 0;

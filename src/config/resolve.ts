@@ -32,6 +32,10 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly maxRoutes: number;
   /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
   readonly summaryMaxAgeMs: number;
+  /** `TELEMETRY_COUNTS_INTERVAL_MS`: how often an isolate's counts go to the registry at most (src/worker/counts.ts). */
+  readonly countsIntervalMs: number;
+  /** Every secret the config holds (gateway keys, managed provider keys, the OTLP exporter's headers): masked wherever content goes. */
+  readonly secrets: readonly string[];
   readonly prices: PriceTable;
   /** `GATEWAY_KEYS` (key -> team), or null when unset. Secret: never log or return it. */
   readonly gatewayKeys: Readonly<Record<string, string>> | null;
@@ -47,25 +51,6 @@ export interface ResolvedConfig extends ServiceConfig {
 
 /** When the config is invalid, `service` still holds the tokens, the SLA config and the webhook. */
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; problems: string[]; service: ServiceConfig };
-
-const cache = new WeakMap<object, ConfigResult>();
-
-/** Validates the env once per env object (once per isolate in production) and caches the outcome. */
-export function resolveConfig(env: object): ConfigResult {
-  let result = cache.get(env);
-  if (!result) {
-    result = parseConfig(env as Record<string, unknown>);
-    if (!result.ok) console.error(`llm-sla-gateway: invalid configuration:\n  ${result.problems.join('\n  ')}`);
-    cache.set(env, result);
-  }
-  return result;
-}
-
-/** The part of the config the SLA routes, the dashboard and the alarm need, valid config or not. */
-export function serviceConfig(env: object): ServiceConfig {
-  const result = resolveConfig(env);
-  return result.ok ? result.config : result.service;
-}
 
 function describe(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((i) => `${prefix}${i.path.map(String).join('.') || '(value)'}: ${i.message}`);
@@ -89,6 +74,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
     MAX_ROUTES: asString('MAX_ROUTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
+    TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -160,6 +146,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       ingestMaxItems: env.INGEST_MAX_ITEMS,
       maxRoutes: env.MAX_ROUTES,
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
+      countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,
+      secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...Object.values(telemetry.config?.headers ?? {})],
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,

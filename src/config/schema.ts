@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TEAM, TEAM_RULE } from '../core/labels';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
 export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
@@ -108,6 +109,12 @@ export const envSchema = z.object({
   INGEST_MAX_BYTES: positiveInt(5 * 1024 * 1024),
   INGEST_MAX_ITEMS: positiveInt(10_000),
   MAX_ROUTES: positiveInt(500).pipe(z.number().max(10_000)),
+  /** This isolate's counts (span export, drops, warnings) go to the registry at most this often; 0: after every call. */
+  TELEMETRY_COUNTS_INTERVAL_MS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? 1000 : Number(s)))
+    .pipe(z.number({ error: 'expected a number' }).int().min(0).max(60_000)),
   SUMMARY_MAX_AGE_MS: z
     .string()
     .optional()
@@ -135,8 +142,9 @@ export function parseGatewayKeys(raw: string | undefined): { keys: Record<string
   const keys: Record<string, string> = {};
   Object.entries(value).forEach(([key, team], i) => {
     if (key.length < 16) problems.push(`GATEWAY_KEYS: key #${i + 1} is shorter than 16 characters`);
-    if (typeof team !== 'string' || !/^[\w.:/@-]{0,64}$/.test(team)) {
-      problems.push(`GATEWAY_KEYS: the team of key #${i + 1} must be up to 64 chars of letters, digits, . _ : / @ -`);
+    // A key's team is a team name, or "" for a key that names no team.
+    if (typeof team !== 'string' || (team !== '' && !TEAM.test(team))) {
+      problems.push(`GATEWAY_KEYS: the team of key #${i + 1} must be "" (no team) or a team name: ${TEAM_RULE}`);
     }
     keys[key] = typeof team === 'string' ? team : '';
   });

@@ -53,8 +53,6 @@ export interface TelemetryConfig {
   readonly breakerFailures: number;
   /** How long an open breaker drops spans before it lets one probe export through. */
   readonly breakerCooldownMs: number;
-  /** At most one report of the span counts (for `/metrics`) per isolate per this many ms; 0: after every call. */
-  readonly countsIntervalMs: number;
 }
 
 export type Compression = 'none' | 'gzip';
@@ -121,7 +119,6 @@ export const telemetrySchema = z.object({
   TELEMETRY_MAX_MESSAGES: positiveInt(32),
   TELEMETRY_BREAKER_FAILURES: positiveInt(3),
   TELEMETRY_BREAKER_COOLDOWN_MS: positiveInt(30_000),
-  TELEMETRY_COUNTS_INTERVAL_MS: intVar(1000, 0, 60_000),
 });
 
 export const TELEMETRY_VARS = Object.keys(telemetrySchema.shape) as (keyof typeof telemetrySchema.shape)[];
@@ -170,7 +167,6 @@ export function resolveTelemetry(raw: Record<string, string | undefined>): { con
       maxQueue: v.OTEL_BSP_MAX_QUEUE_SIZE,
       breakerFailures: v.TELEMETRY_BREAKER_FAILURES,
       breakerCooldownMs: v.TELEMETRY_BREAKER_COOLDOWN_MS,
-      countsIntervalMs: v.TELEMETRY_COUNTS_INTERVAL_MS,
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { AlertType } from './alerts';
 import type { MinutePoint } from './sla/series';
 import type { Violation } from './sla/evaluate';
 import type { RouteReport } from './report-types';
@@ -14,8 +15,7 @@ export interface DashboardAlert {
   id: number;
   at: string;
   delivered: boolean;
-  /** As `AlertPayload['type']` (src/service/alerting.ts), spelled out: this file is read by the browser's type check. */
-  type: 'sla.violated' | 'sla.recovered' | 'slo.burn' | 'slo.burn_resolved' | 'budget.warning' | 'budget.exhausted';
+  type: AlertType;
   route: string;
   status: string;
   previous_status: string;

@@ -8,6 +8,7 @@
 export type RouteStatsNamespace = Env['ROUTE_STATS'];
 export type RouteStatsStub = ReturnType<RouteStatsNamespace['get']>;
 export type RegistryStub = ReturnType<Env['SLA_REGISTRY']['get']>;
+export type TeamBudgetsStub = ReturnType<Env['TEAM_BUDGETS']['get']>;
 
 /** A route the registry knows, and how many objects (shards) hold it. */
 export interface RouteEntry {
@@ -30,4 +31,9 @@ export function registry(env: Pick<Env, 'SLA_REGISTRY'>): RegistryStub {
 /** The Durable Object of one shard of a route. */
 export function routeStub(ns: RouteStatsNamespace, route: string, shard: number): RouteStatsStub {
   return ns.get(ns.idFromName(`${route}#${shard}`));
+}
+
+/** The one team budgets object. */
+export function teamBudgets(env: Pick<Env, 'TEAM_BUDGETS'>): TeamBudgetsStub {
+  return env.TEAM_BUDGETS.get(env.TEAM_BUDGETS.idFromName('budgets'));
 }

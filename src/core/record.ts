@@ -1,9 +1,6 @@
 import type { Operation, ProviderFormat } from './providers/types';
 import type { Usage, UsageSource } from './usage';
 
-/** A route key (`x-sla-route`, a span's `llm_sla.route`): 1-128 chars of letters, digits, . _ : / -, starting with a letter or digit. */
-export const ROUTE_KEY = /^[A-Za-z0-9][\w.:/-]{0,127}$/;
-
 export type Outcome =
   | 'success'
   | 'client_error'

@@ -1,5 +1,6 @@
 import { errorBudgetHtml } from './error-budget-render';
-import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from '../core/report-types';
+import type { RouteDetailReport, RouteReport, SlaReport } from '../core/report-types';
+import { formatUsd } from './format';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = '–';

@@ -1,5 +1,6 @@
 import { errorBudgetMarkdown } from './error-budget-render';
-import { formatUsd, type RouteDetailReport, type RouteReport, type SlaReport } from '../core/report-types';
+import type { RouteDetailReport, RouteReport, SlaReport } from '../core/report-types';
+import { formatUsd } from './format';
 
 const dash = '–';
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? dash : v.toFixed(1));

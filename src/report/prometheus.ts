@@ -1,27 +1,4 @@
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from '../core/report-types';
-
-/** Index in `counts` a value falls in: the first bound it does not exceed, else the +Inf slot. */
-export function bucketIndex(bounds: readonly number[], valueSeconds: number): number {
-  for (let i = 0; i < bounds.length; i++) if (valueSeconds <= (bounds[i] as number)) return i;
-  return bounds.length;
-}
-
-export function emptyHistogram(bounds: readonly number[]): HistogramCounts {
-  return { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0 };
-}
-
-export function addToHistogram(h: HistogramCounts, bounds: readonly number[], valueSeconds: number): void {
-  const i = bucketIndex(bounds, valueSeconds);
-  h.counts[i] = (h.counts[i] ?? 0) + 1;
-  h.sum += valueSeconds;
-  h.count++;
-}
-
-export function mergeHistogram(into: HistogramCounts, from: HistogramCounts): void {
-  from.counts.forEach((n, i) => (into.counts[i] = (into.counts[i] ?? 0) + n));
-  into.sum += from.sum;
-  into.count += from.count;
-}
+import { DURATION_BUCKETS_S, emptyHistogram, mergeHistogram, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from '../core/metrics';
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (l: Record<string, string>) =>

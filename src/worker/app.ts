@@ -1,58 +1,25 @@
 import { Hono } from 'hono';
 import { badEscape } from './path';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve';
+import type { ResolvedConfig } from '../config/resolve';
 import { missingProvider, missingV1 } from './base-url';
 import { withConfig, type AppEnv } from './context';
 import { errorResponse, GatewayError } from './errors';
 import { BUILTIN_PROVIDERS } from '../core/providers/builtin';
-import { routeHeaderWarning } from './isolate-counts';
-import { budgetCache } from './budget-gate';
+import { routeHeaderWarning } from './route-header';
 import { proxy } from './proxy/handler';
-import { overrideStale, refreshOverride } from '../config/in-force';
-import { DurableObjectRecorder } from './recorder/durable';
-import { registry } from '../core/objects';
-import { LogRecorder, MemoryRecorder, NoopRecorder, TeeRecorder, type Recorder } from './recorder/recorder';
+import { defaultRecorder, isolateFor } from './isolate';
+import type { Recorder } from './recorder/recorder';
 import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
-import { analyticsRecorderFor, type AnalyticsRecorder } from './telemetry/analytics';
 import { budgetRoutes } from './routes/budgets';
-import { spanRecorderFor, type SpanRecorder } from './telemetry/recorder';
+
+export { defaultRecorder };
 
 export interface GatewayOptions {
   /** Where call records go; by default chosen by the `RECORDER` var. */
   recorder?: (config: ResolvedConfig, env: Env) => Recorder;
   now?: () => number;
-}
-
-const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new NoopRecorder() };
-/** One batching recorder per isolate (per env object), so records of many calls share a flush. */
-const durable = new WeakMap<object, DurableObjectRecorder>();
-
-export function defaultRecorder(config: ResolvedConfig, env: Env): Recorder {
-  const recorders = config.recorders.map((kind) => {
-    if (kind !== 'durable') return shared[kind];
-    let r = durable.get(env);
-    if (!r) durable.set(env, (r = new DurableObjectRecorder(env, config)));
-    return r;
-  });
-  if (recorders.length === 1 && recorders[0]) return recorders[0];
-  return new TeeRecorder(recorders);
-}
-
-const tees = new WeakMap<object, WeakMap<Recorder, Recorder>>();
-/** The chosen recorder plus span/metrics export (an OTLP endpoint configured) and Analytics Engine (bound). */
-function withSpans(recorder: Recorder, config: ResolvedConfig, env: Env): Recorder {
-  const report = (isolate: string, totals: Readonly<Record<string, number>>) => registry(env).reportTotals(isolate, { ...totals });
-  const spans = spanRecorderFor(config, env, (isolate, totals) => report(isolate, { ...totals }));
-  const points = analyticsRecorderFor(env, report);
-  const key: SpanRecorder | AnalyticsRecorder | null = spans ?? points;
-  if (!key) return recorder;
-  let byRecorder = tees.get(key);
-  if (!byRecorder) tees.set(key, (byRecorder = new WeakMap()));
-  let tee = byRecorder.get(recorder);
-  if (!tee) byRecorder.set(recorder, (tee = new TeeRecorder([recorder, ...(spans ? [spans] : []), ...(points ? [points] : [])])));
-  return tee;
 }
 
 /** The worker's fetch handler. */
@@ -109,7 +76,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const path = url.pathname;
       const end = path.indexOf('/', 1);
       const name = end === -1 ? path.slice(1) : path.slice(1, end);
-      const result = resolveConfig(env);
+      const isolate = isolateFor(env);
+      const result = isolate.config.result;
       const provider = result.ok ? result.config.providers.get(name) : undefined;
       if (badEscape(path)) {
         // Every route would decode the path (or forward it): refuse it here, in the provider's error shape.
@@ -117,17 +85,20 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       }
       if (!result.ok || !provider) return app.fetch(request, env, ctx);
       const config = result.config;
-      const recorder = withSpans(pickRecorder(config, env), config, env);
+      const recorder = isolate.recorder(config, pickRecorder);
       // Span tail sampling judges slow calls by the SLA config in force: keep this isolate's copy of a runtime one fresh.
-      if (config.telemetry && overrideStale(env, now())) ctx.waitUntil(refreshOverride(env));
+      if (config.telemetry) {
+        const refresh = isolate.refreshSla(now());
+        if (refresh) ctx.waitUntil(refresh);
+      }
       const rest = path.slice(name.length + 1);
       const mistake = missingV1(provider, rest, url);
       if (mistake) return mistake.getResponse();
       const warning = routeHeaderWarning(request.headers);
       let res: Promise<Response>;
       try {
-        const budget = config.budgets === null ? null : budgetCache(env, config.budgets);
-        res = proxy(request, ctx, provider, url, rest, { config, recorder, now, budget }).catch((err: unknown) => failure(err, name));
+        const deps = { config, recorder, now, budget: isolate.budgets(config), keys: () => isolate.gatewayKeys(config) };
+        res = proxy(request, ctx, provider, url, rest, deps).catch((err: unknown) => failure(err, name));
       } catch (err) {
         res = Promise.resolve(failure(err, name));
       }
@@ -155,6 +126,6 @@ function failure(err: unknown, name: string): Response {
 }
 
 function providerNames(env: Env): string[] {
-  const result = resolveConfig(env);
+  const result = isolateFor(env).config.result;
   return result.ok ? [...result.config.providers.keys()] : Object.keys(BUILTIN_PROVIDERS);
 }

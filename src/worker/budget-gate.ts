@@ -1,11 +1,11 @@
-import type { ResolvedConfig } from '../config/resolve';
 import { GatewayError } from './errors';
 import type { ProviderFormat } from '../core/providers/types';
 import type { CallRecord } from '../core/record';
-import { registry } from '../core/objects';
+import { teamBudgets } from '../core/objects';
+import { isolateCounts } from './counts';
 import { openBatch, type Batch } from './settle';
 import type { BudgetView } from '../core/budget/spend';
-import { parseBudgets, type BudgetConfig } from '../core/budget/config';
+import { budgetsInForce, type BudgetConfig } from '../core/budget/config';
 import { decide, periodEnd, periodKeys, type SpendEntry } from '../core/budget/spend';
 
 /** A cached view older than this is refreshed in the background (waitUntil) by the next call that sees it. */
@@ -17,10 +17,6 @@ const LOAD_TIMEOUT_MS = 1000;
 /** A reservation whose call never reported its cost (its record was lost) is released after this long. */
 const RESERVATION_TTL_MS = 10 * 60_000;
 
-/** This isolate's budget counters (reported to the registry as totals, shown in /metrics). */
-export const budgetStats = { blocked: 0, storeErrors: 0, failOpen: 0, droppedSpend: 0 };
-/** This isolate's id for the registry's totals (random values are not allowed at global scope: made on first use). */
-let isolate: string | null = null;
 
 /** What the request path keeps of the gate's answer: for the header, and for the spend after the call. */
 export interface BudgetTicket {
@@ -49,13 +45,10 @@ export class BudgetCache {
   private view: BudgetView | null = null;
   private fetchedAt = -Infinity;
   private refreshing = false;
-  private overrideRaw: string | null = null;
-  private override: BudgetConfig | null = null;
   private pending: SpendEntry[] = [];
   /** Cost not yet in `view`: pending and in flight, by `team\0day` and `team\0month`. */
   private readonly local = new Map<string, number>();
   private batch: Batch<object> | null = null;
-  private reported = '';
   /** Calls admitted whose cost is not known yet, each counted at the team's average cost per call. */
   private readonly reservations = new Map<number, Reservation>();
   private nextReservation = 1;
@@ -74,7 +67,7 @@ export class BudgetCache {
 
   /** Budgets in force: `PUT /budgets` (as last seen from the store) wins over the `BUDGETS` var. */
   budgets(): BudgetConfig {
-    return this.override ?? this.envBudgets;
+    return budgetsInForce(this.envBudgets, this.view?.override ?? null).budgets;
   }
 
   async gate(team: string, format: ProviderFormat, ctx: { waitUntil(p: Promise<unknown>): void }, now: number): Promise<BudgetTicket> {
@@ -84,14 +77,14 @@ export class BudgetCache {
     // on another's I/O) until a first answer; after that, or within a second of a failed attempt, no call waits.
     if (this.view === null && (stale || this.refreshing)) await this.refresh(now, LOAD_TIMEOUT_MS);
     else if (stale && !this.refreshing) ctx.waitUntil(this.refresh(now, LOAD_TIMEOUT_MS));
-    if (this.view === null) budgetStats.failOpen++;
+    if (this.view === null) isolateCounts.add('budget_fail_open');
     if (this.reservations.size > 0) this.expireReservations(now);
     const budget = this.budgets().get(team);
     if (!budget) return { team, remaining: null, cache: this, reservation: 0 };
     const { day, month } = this.spent(team, now);
     const d = decide(budget, day, month);
     if (d.blocked && d.exhausted !== null && d.limit !== null) {
-      budgetStats.blocked++;
+      isolateCounts.add('budget_blocked');
       const what = d.exhausted === 'day' ? 'daily' : 'monthly';
       const resets = new Date(periodEnd(d.exhausted, now)).toISOString();
       throw new GatewayError(
@@ -170,13 +163,12 @@ export class BudgetCache {
       const view = await this.store().add(entries, this.clock());
       this.accept(view);
     } catch (err) {
-      budgetStats.storeErrors++;
-      budgetStats.droppedSpend += entries.length;
+      isolateCounts.add('budget_store_errors');
+      isolateCounts.add('budget_spend_dropped', entries.length);
       console.error('llm-sla-gateway: budget store unreachable, spend not recorded', err instanceof Error ? err.message : String(err));
     } finally {
       for (const e of entries) this.addLocal(e, -1);
     }
-    await this.report();
   }
 
   private async refresh(now: number, timeoutMs: number): Promise<void> {
@@ -187,23 +179,16 @@ export class BudgetCache {
       const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('budget store timed out')), timeoutMs)));
       this.accept(await Promise.race([this.store().view(now), timeout]));
     } catch (err) {
-      budgetStats.storeErrors++;
+      isolateCounts.add('budget_store_errors');
       console.error('llm-sla-gateway: budget store unreachable, failing open', err instanceof Error ? err.message : String(err));
     } finally {
       clearTimeout(timer);
       this.refreshing = false;
     }
-    await this.report();
   }
 
   private accept(view: BudgetView): void {
     this.view = view;
-    const raw = view.override;
-    if (raw !== this.overrideRaw) {
-      this.overrideRaw = raw;
-      const parsed = raw === null ? null : parseBudgets(raw);
-      this.override = parsed?.ok ? parsed.budgets : null;
-    }
   }
 
   private addLocal(e: Pick<SpendEntry, 'team' | 'ts' | 'usd'>, sign: 1 | -1): void {
@@ -215,53 +200,9 @@ export class BudgetCache {
     }
   }
 
-  /** Sends this isolate's counters to the registry when they changed (totals: a lost report loses nothing). */
-  private async report(): Promise<void> {
-    const totals = {
-      budget_blocked: budgetStats.blocked,
-      budget_store_errors: budgetStats.storeErrors,
-      budget_fail_open: budgetStats.failOpen,
-      budget_spend_dropped: budgetStats.droppedSpend,
-    };
-    const sig = JSON.stringify(totals);
-    if (sig === this.reported) return;
-    try {
-      isolate ??= `budget-${crypto.randomUUID()}`;
-      await registry(this.env).reportTotals(isolate, totals);
-      this.reported = sig;
-    } catch {
-      // the next report carries the same totals
-    }
-  }
-
   private store() {
-    return this.env.TEAM_BUDGETS.get(this.env.TEAM_BUDGETS.idFromName('budgets'));
+    return teamBudgets(this.env);
   }
-}
-
-const caches = new WeakMap<object, BudgetCache>();
-
-/** The isolate's cache for an env (configs are per env object). */
-export function budgetCache(env: Env, budgets: BudgetConfig): BudgetCache {
-  let c = caches.get(env);
-  if (!c) caches.set(env, (c = new BudgetCache(env, budgets)));
-  return c;
-}
-
-/**
- * The proxy's budget check, before any upstream contact: a team whose `block` budget is spent gets 429 in the
- * provider's error shape. Call only when `config.budgets` is set; null when the call names no team.
- */
-export function budgetGate(
-  env: Env,
-  config: Pick<ResolvedConfig, 'budgets'>,
-  team: string | null,
-  format: ProviderFormat,
-  ctx: { waitUntil(p: Promise<unknown>): void },
-  now: number,
-): Promise<BudgetTicket> | null {
-  if (team === null || config.budgets === null) return null;
-  return budgetCache(env, config.budgets).gate(team, format, ctx, now);
 }
 
 /** `x-sla-budget-remaining-usd` on an answered call of a team with a budget. */

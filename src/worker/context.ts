@@ -1,23 +1,25 @@
 import type { MiddlewareHandler } from 'hono';
-import { resolveConfig, type ConfigResult } from '../config/resolve';
+import type { ConfigResult, ResolvedConfig } from '../config/resolve';
 import type { ServiceConfig } from '../config/service';
 import { GatewayError } from './errors';
-import type { ResolvedConfig } from '../config/resolve';
+import { isolateFor, type Isolate } from './isolate';
 
 /**
- * Hono's typed context for every gateway route: the env, and the config resolved once per env (`resolveConfig`),
- * set by `withConfig` before any route runs. `service` (tokens, SLA config, webhook) is there even when the rest of
- * the config is invalid.
+ * Hono's typed context for every gateway route: the env, this env's isolate state (`isolate`: the config in force,
+ * recorders, budgets), and for convenience the resolved vars (`configResult`) and their service part (`service`:
+ * tokens, SLA config, webhook), there even when the rest of the config is invalid. Set by `withConfig` before any
+ * route runs.
  */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { configResult: ConfigResult; service: ServiceConfig };
+  Variables: { isolate: Isolate; configResult: ConfigResult; service: ServiceConfig };
 }
 
 export const withConfig: MiddlewareHandler<AppEnv> = async function withConfig(c, next) {
-  const result = resolveConfig(c.env);
-  c.set('configResult', result);
-  c.set('service', result.ok ? result.config : result.service);
+  const isolate = isolateFor(c.env);
+  c.set('isolate', isolate);
+  c.set('configResult', isolate.config.result);
+  c.set('service', isolate.config.service);
   await next();
 };
 

@@ -1,8 +1,6 @@
-import type { ResolvedConfig } from '../config/resolve';
-
 /**
  * The one masking rule for captured message content, wherever it goes (the record, so logs, memory and spans alike):
- * the configured secrets and anything shaped like a provider key or a bearer token become `[REDACTED]`.
+ * the configured secrets (`ResolvedConfig.secrets`) and anything shaped like a provider key or a bearer token become `[REDACTED]`.
  */
 const KEY_SHAPES = /\b(?:sk-[A-Za-z0-9_-]{8,}|sk_[A-Za-z0-9_-]{16,}|gsk_[A-Za-z0-9]{16,}|xai-[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{20,})|\bBearer\s+[A-Za-z0-9._~+/-]+=*/g;
 
@@ -13,17 +11,6 @@ export function redact(s: string, secrets: readonly string[]): string {
   let out = s;
   for (const secret of secrets) if (secret.length >= 8 && out.includes(secret)) out = out.replaceAll(secret, REDACTED);
   return out.replace(KEY_SHAPES, REDACTED);
-}
-
-const secretLists = new WeakMap<ResolvedConfig, readonly string[]>();
-/** Every secret the config holds: gateway keys, managed provider keys, the OTLP exporter's headers. */
-export function secretsOf(config: ResolvedConfig): readonly string[] {
-  let list = secretLists.get(config);
-  if (!list) {
-    list = [...Object.keys(config.gatewayKeys ?? {}), ...config.managedKeys.values(), ...Object.values(config.telemetry?.headers ?? {})];
-    secretLists.set(config, list);
-  }
-  return list;
 }
 
 /** Nesting deeper than this in captured JSON is not kept (a copy, not a stack overflow). */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DURATION_BUCKETS_S } from '../../src/core/report-types';
+import { DURATION_BUCKETS_S } from '../../src/core/metrics';
 import { freePort } from '../support/listen';
 import { ROOT } from './gateway';
 import { chat, limited, openai, waitForCounts } from './traffic';

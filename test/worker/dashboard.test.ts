@@ -21,7 +21,7 @@ async function call(gw: ReturnType<typeof gateway>, route: string, headers: Reco
 
 describe('GET /dashboard/data', () => {
   it('answers the /sla report of the window and each route\'s last hour per minute', async () => {
-    const gw = gateway({ SLA_CONFIG: JSON.stringify({ default: { min_samples: 3 }, routes: { 'dash.slow': { max_p95_ms: 1 }, 'dash.fast': { max_p95_ms: 60_000, max_ttft_p95_ms: 60_000 } } }) }, { durable: true });
+    const gw = gateway({}, { durable: true, sla: { default: { min_samples: 3 }, routes: { 'dash.slow': { max_p95_ms: 1 }, 'dash.fast': { max_p95_ms: 60_000, max_ttft_p95_ms: 60_000 } } } });
     for (let i = 0; i < 4; i++) await call(gw, 'dash.fast', {}, true);
     for (let i = 0; i < 3; i++) await call(gw, 'dash.slow', { 'x-mock-latency-ms': '20' });
     await call(gw, 'dash.slow', { 'x-mock-status': '500' });

@@ -79,7 +79,7 @@ describe('GenAI client metrics over OTLP', () => {
     let fail = false;
     const config = telemetryOf({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${c.endpoint}/v1/metrics`, OTEL_METRIC_EXPORT_INTERVAL: '1000' });
     expect(config.tracesUrl).toBeNull();
-    const recorder = new SpanRecorder(config, () => null, [], null, undefined, {
+    const recorder = new SpanRecorder(config, () => null, [], undefined, {
       now: () => clock,
       postMetrics: async (_url, _headers, body) => {
         posts.push({ ok: !fail, body: JSON.parse(new TextDecoder().decode(body)) as MetricsExport });
@@ -109,7 +109,7 @@ describe('GenAI client metrics over OTLP', () => {
     const base = await realRecord();
     const config = telemetryOf({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://127.0.0.1:9/v1/metrics', OTEL_METRIC_EXPORT_INTERVAL: '3600000' });
     let clock = 0;
-    const recorder = new SpanRecorder(config, () => null, [], null, undefined, { now: () => clock++, postMetrics: async () => ({ ok: true, bytes: 0 }) });
+    const recorder = new SpanRecorder(config, () => null, [], undefined, { now: () => clock++, postMetrics: async () => ({ ok: true, bytes: 0 }) });
     for (let i = 0; i < 2010; i++) await recorder.record({ ...base, usage: null, requestModel: `model-${i}` });
     const duration = recorder.metrics!.metrics.duration;
     expect(duration.series.size).toBe(2001);

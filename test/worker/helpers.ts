@@ -1,5 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { onTestFinished } from 'vitest';
+import { registry } from '../../src/core/objects';
+import type { SlaConfig } from '../../src/core/sla/config';
 import { createGateway, defaultRecorder } from '../../src/worker/app';
 import { MemoryRecorder, TeeRecorder } from '../../src/worker/recorder/recorder';
 import type { CallRecord } from '../../src/core/record';
@@ -16,19 +19,27 @@ export function mockId(prefix = 't'): string {
 
 /**
  * The real gateway app with an in-memory recorder, called as the runtime calls it, with an execution context
- * whose waitUntil work the test can wait for. `vars` override the env (a fresh env object: config is re-read).
+ * whose waitUntil work the test can wait for. `vars` override the worker's env (a fresh env object: config is
+ * re-read). The Durable Objects keep the test runtime's own bindings (vitest.config.ts), as a deployment's objects
+ * keep its vars: an SLA config the objects must judge by (`sla`) is set the way an operator sets one at runtime
+ * (the registry's `PUT /sla/config`), before the first call, and removed when the test ends.
  */
-export function gateway(vars: Record<string, string> = {}, options: { durable?: boolean } = {}) {
+export function gateway(vars: Record<string, string> = {}, options: { durable?: boolean; sla?: SlaConfig } = {}) {
   const recorder = new MemoryRecorder();
   // With `durable`, records also go the production way: batched to the routes' Durable Objects.
   const app = createGateway({
-    recorder: options.durable
-      ? (config, e) => new TeeRecorder([recorder, defaultRecorder({ ...config, recorders: ['durable'] }, e)])
-      : () => recorder,
+    recorder: options.durable ? (config, e) => new TeeRecorder([recorder, defaultRecorder({ ...config, recorders: ['durable'] }, e)]) : () => recorder,
   });
   const testEnv = { ...env, ...vars } as Env;
+  let ready: Promise<void> | null = null;
+  if (options.sla !== undefined) {
+    const text = JSON.stringify(options.sla);
+    ready = registry(env).setConfig(text);
+    onTestFinished(() => registry(env).setConfig(null));
+  }
   const contexts: ExecutionContext[] = [];
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    if (ready) await ready;
     const ctx = createExecutionContext();
     contexts.push(ctx);
     return app.fetch(new Request(input, init), testEnv, ctx);

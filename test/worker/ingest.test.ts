@@ -38,11 +38,11 @@ const nanos = (atMs: number, plusMs = 0) => (BigInt(atMs) * 1_000_000n + BigInt(
 
 describe('POST /v1/timings', () => {
   it('lands every timing in its route object: exact counts, percentiles within the sketch bound, per-operation targets', async () => {
-    const sla_config = JSON.stringify({
+    const config = {
       default: { min_samples: 5 },
       routes: { 'ing.retrieval': { max_p95_ms: 100 }, 'ing.embedding': { max_p95_ms: 500, min_success_rate: 0.9 } },
-    });
-    const gw = gateway({ SLA_CONFIG: sla_config }, { durable: true });
+    };
+    const gw = gateway({}, { durable: true, sla: config });
     const retrieval = Array.from({ length: 40 }, (_, i) => 20 + ((i * 37) % 140) + i / 10); // p95 well above 100
     const embedding = Array.from({ length: 20 }, (_, i) => 5 + i * 3.25);
     const timings = [

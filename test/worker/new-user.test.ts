@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isolateTotals } from '../../src/worker/isolate-counts';
+import { isolateCounts } from '../../src/worker/counts';
 import type { Recorder } from '../../src/worker/recorder/recorder';
 import type { SlaReport } from '../../src/core/report-types';
 import { createGateway } from '../../src/worker/app';
@@ -48,7 +48,7 @@ describe('a route with no SLA config of its own', () => {
   });
 
   it('lets the config turn the floor off with min_success_rate: 0', async () => {
-    const gw = gateway({ SLA_CONFIG: JSON.stringify({ routes: { 'nu.optout': { min_success_rate: 0, min_samples: 1 } } }) }, { durable: true });
+    const gw = gateway({}, { durable: true, sla: { routes: { 'nu.optout': { min_success_rate: 0, min_samples: 1 } } } });
     const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'nu.optout', 'x-mock-status': '500' }));
     await res.arrayBuffer();
     await gw.settle();
@@ -94,7 +94,7 @@ describe('cost', () => {
 describe('an invalid x-sla-route', () => {
   it('never breaks the call: forwarded, recorded under the default route key, a warning header and a counted warning', async () => {
     const gw = gateway({}, { durable: true });
-    const before = isolateTotals().gateway_warning_invalid_route_header ?? 0;
+    const before = isolateCounts.totals().gateway_warning_invalid_route_header ?? 0;
     for (const path of ['/anthropic/v1/messages', '/openai/v1/chat/completions']) {
       const body = path.includes('anthropic') ? { model: 'claude-haiku-4-5', max_tokens: 10, messages: chat.messages } : chat;
       const res = await gw.fetch(`${GW}${path}`, jsonPost(body, { 'x-sla-route': 'bad route!' }));
@@ -106,7 +106,7 @@ describe('an invalid x-sla-route', () => {
     expect(ok.headers.get('x-sla-warning')).toBeNull();
     await ok.arrayBuffer();
     expect((await gw.settle()).map((r) => r.route)).toEqual(['anthropic/messages', 'openai/chat', 'nu.good']);
-    expect(isolateTotals().gateway_warning_invalid_route_header).toBe(before + 2);
+    expect(isolateCounts.totals().gateway_warning_invalid_route_header).toBe(before + 2);
     const text = await (await gw.fetch(`${GW}/metrics`)).text();
     expect(sample(text, 'llm_sla_warnings_total{warning="invalid_route_header"}')).toBe(before + 2);
   });
@@ -121,13 +121,13 @@ describe('counted drops reach /metrics', () => {
     };
     const app = createGateway({ recorder: () => throwing });
     const ctx = createExecutionContext();
-    const before = isolateTotals();
+    const before = isolateCounts.totals();
     // No usage in the response: the estimator runs (and loads once per isolate), then the recorder throws.
     const res = await app.fetch(new Request(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-mock-no-usage': '1' })), env, ctx);
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     await waitOnExecutionContext(ctx);
-    const after = isolateTotals();
+    const after = isolateCounts.totals();
     expect(after.gateway_recorder_failures).toBe((before.gateway_recorder_failures ?? 0) + 1);
     expect(after.gateway_estimator_loads).toBeGreaterThanOrEqual(1);
     const text = await (await gateway().fetch(`${GW}/metrics`)).text();

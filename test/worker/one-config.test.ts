@@ -1,10 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, serviceConfig } from '../../src/config/resolve';
+import { configFor } from '../../src/config/in-force';
 import type { DashboardData } from '../../src/core/dashboard';
 import { registry } from '../../src/core/objects';
 import type { RouteDetailReport } from '../../src/core/report-types';
-import { rememberOverride } from '../../src/config/in-force';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost } from './helpers';
 
@@ -24,16 +23,16 @@ function collector() {
 describe('one resolved config', () => {
   it('holds every var the worker reads: tokens, SLA config, webhook', () => {
     const vars = { SLA_READ_TOKEN: 'reader-token', ADMIN_TOKEN: ADMIN, SLA_CONFIG: '{"default":{"max_p95_ms":100}}', ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' };
-    const result = resolveConfig({ ...env, ...vars });
+    const result = configFor({ ...env, ...vars }).result;
     if (!result.ok) throw new Error(result.problems.join('; '));
     expect(result.config).toMatchObject({ readToken: 'reader-token', adminToken: ADMIN, alertWebhookUrl: 'https://hooks.example.com/x' });
     expect(result.config.sla).toEqual({ ok: true, source: 'env', config: { default: { max_p95_ms: 100 } } });
-    expect(resolveConfig({ ...env, ALERT_WEBHOOK_URL: 'ftp://x' })).toMatchObject({ ok: true, config: { alertWebhookUrl: null } });
+    expect(configFor({ ...env, ALERT_WEBHOOK_URL: 'ftp://x' }).result).toMatchObject({ ok: true, config: { alertWebhookUrl: null } });
   });
 
   it('keeps the tokens when the rest of the config is invalid: reads stay locked, the proxy answers 500', async () => {
     const vars = { SLA_READ_TOKEN: 'reader-token', PROVIDERS: '{not json' };
-    expect(serviceConfig({ ...env, ...vars }).readToken).toBe('reader-token');
+    expect(configFor({ ...env, ...vars }).service.readToken).toBe('reader-token');
     const gw = gateway(vars);
     expect((await gw.fetch(`${GW}/sla`)).status).toBe(401);
     expect((await gw.fetch(`${GW}/sla`, { headers: { authorization: 'Bearer reader-token' } })).status).toBe(200);
@@ -80,7 +79,7 @@ describe('span tail sampling follows the SLA config in force', () => {
     const gw = gateway(c.vars);
     // Another isolate's PUT: only the registry knows; this isolate's copy says "none", and is old.
     await registry(env).setConfig(JSON.stringify({ routes: { 'openai/*': { max_p95_ms: 150 } } }));
-    rememberOverride(env, null, Date.now() - 60_000);
+    configFor(gw.env).setOverride(null, Date.now() - 60_000);
     // The first call refreshes the copy in its waitUntil; the next slow call is judged by the registry's config.
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat))).arrayBuffer();
     await gw.settle();
@@ -89,7 +88,6 @@ describe('span tail sampling follows the SLA config in force', () => {
     const spans = await c.spans();
     expect(spans.map((s) => s.attributes['llm_sla.sampled_by'])).toEqual(['slow']);
     await registry(env).setConfig(null);
-    rememberOverride(env, null);
   });
 });
 

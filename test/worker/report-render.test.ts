@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { addToHistogram, bucketIndex, emptyHistogram, renderPrometheus } from '../../src/report/prometheus';
+import { renderPrometheus } from '../../src/report/prometheus';
+import { addToHistogram, bucketIndex, emptyHistogram } from '../../src/core/metrics';
 import { renderRouteHtml, renderSlaHtml } from '../../src/report/html';
 import { renderSlaMarkdown } from '../../src/report/markdown';
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries, type RouteReport, type SlaReport } from '../../src/core/report-types';
+import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries } from '../../src/core/metrics';
+import type { RouteReport, SlaReport } from '../../src/core/report-types';
 import { evaluateRoute, summarize } from '../../src/core/sla/evaluate';
 import { addSample, emptyWindow } from '../../src/core/sla/window';
 

@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:workers';
-import { resolveConfig } from '../../src/config/resolve';
+import { configFor } from '../../src/config/in-force';
+import { isolateFor } from '../../src/worker/isolate';
 import { resolveTelemetry, type TelemetryConfig } from '../../src/config/telemetry';
 import type { CallRecord } from '../../src/core/record';
-import { spanRecorderFor, type SpanRecorder } from '../../src/worker/telemetry/recorder';
+import type { SpanRecorder } from '../../src/worker/telemetry/recorder';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost } from './helpers';
 
@@ -48,9 +49,9 @@ export function telemetryOf(vars: Record<string, string>): TelemetryConfig {
 }
 
 export function recorderOf(testEnv: Env): SpanRecorder {
-  const result = resolveConfig(testEnv);
+  const result = configFor(testEnv).result;
   if (!result.ok) throw new Error(result.problems.join('; '));
-  const r = spanRecorderFor(result.config, testEnv, null);
+  const r = isolateFor(testEnv).spanRecorder(result.config);
   if (!r) throw new Error('no telemetry recorder');
   return r;
 }

@@ -25,7 +25,7 @@ describe('adaptive head sampling', () => {
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512',
     });
     let clock = 1_000_000;
-    const recorder = new SpanRecorder(config, () => null, [], null, undefined, { now: () => clock });
+    const recorder = new SpanRecorder(config, () => null, [], undefined, { now: () => clock });
     const random = lcg(15);
     // 10 s quiet (50 calls/s), 10 s spike (2,000/s), 10 s medium (1,200/s): 32,500 calls. Sized so that 5 % is
     // about 5 standard errors of the re-weighted total (Horvitz-Thompson variance: sum of 1/p - 1 over the calls,
@@ -95,7 +95,7 @@ describe('adaptive head sampling', () => {
     const base = await realRecord();
     const config = telemetryOf({ ...c.vars, OTEL_METRICS_EXPORTER: 'none', OTEL_SAMPLING_TARGET_PER_S: '1', OTEL_SAMPLING_MIN_RATIO: '0.2', OTEL_SAMPLING_MAX_RATIO: '0.5', TELEMETRY_PRIORITY_RATIOS: 'low=0', OTEL_BSP_MAX_QUEUE_SIZE: '100000' });
     let clock = 0;
-    const recorder = new SpanRecorder(config, () => null, [], null, undefined, { now: () => clock });
+    const recorder = new SpanRecorder(config, () => null, [], undefined, { now: () => clock });
     const pending: Promise<void>[] = [];
     for (let i = 0; i < 3000; i++) {
       clock += 1;

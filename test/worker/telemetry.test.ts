@@ -2,13 +2,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve';
+import { configFor } from '../../src/config/in-force';
+import { isolateFor } from '../../src/worker/isolate';
 import type { CallRecord } from '../../src/core/record';
 import { headKeeps, parseTraceparent, traceIdKeeps } from '../../src/worker/telemetry/sampling';
 import { resolveTelemetry } from '../../src/config/telemetry';
-import type { TelemetryCounts } from '../../src/worker/telemetry/exporter';
 import { registry } from '../../src/core/objects';
-import { SpanRecorder, spanRecorderFor } from '../../src/worker/telemetry/recorder';
+import { SpanRecorder } from '../../src/worker/telemetry/recorder';
+import { IsolateCounts } from '../../src/worker/counts';
 import type { ReceivedSpan } from '../support/otlp-receiver';
 import { gateway, GW, jsonPost, only } from './helpers';
 
@@ -56,9 +57,9 @@ const durationMs = (s: ReceivedSpan) => Number((BigInt(s.endNs) - BigInt(s.start
 const startMs = (s: ReceivedSpan) => Number(BigInt(s.startNs) / 1_000_000n);
 
 function spanRecorderOf(testEnv: Env) {
-  const result = resolveConfig(testEnv);
+  const result = configFor(testEnv).result;
   if (!result.ok) throw new Error(result.problems.join('; '));
-  const r = spanRecorderFor(result.config, testEnv, null);
+  const r = isolateFor(testEnv).spanRecorder(result.config);
   if (!r) throw new Error('no span recorder');
   return r;
 }
@@ -421,7 +422,7 @@ describe('a collector that misbehaves', () => {
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat(), openaiHeaders))).arrayBuffer();
     const [record] = await gw.settle();
     const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', OTEL_BSP_MAX_QUEUE_SIZE: '2', TELEMETRY_BREAKER_FAILURES: '100' });
-    const recorder = new SpanRecorder(config!, () => null, [], null, () => {
+    const recorder = new SpanRecorder(config!, () => null, [], () => {
       throw new RangeError('serializer failed');
     });
     // More calls than the queue holds: were a throwing export to keep its slots, the later spans would be refused.
@@ -451,25 +452,32 @@ describe('span counts for /metrics', () => {
     const gw = gateway();
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat(), openaiHeaders))).arrayBuffer();
     const [record] = await gw.settle();
-    const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_SCHEDULE_DELAY: '5', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1', TELEMETRY_COUNTS_INTERVAL_MS: '200' });
-    const reports: { isolate: string; totals: TelemetryCounts }[] = [];
+    const { config } = resolveTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_SCHEDULE_DELAY: '5', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1' });
+    const reports: { isolate: string; totals: Record<string, number> }[] = [];
     let failNext = true;
-    const report = async (isolate: string, totals: TelemetryCounts) => {
+    const report = async (isolate: string, totals: Record<string, number>) => {
       if (failNext) {
         failNext = false;
         throw new Error('registry unavailable');
       }
       reports.push({ isolate, totals });
     };
+    // This isolate's counts (a fresh set, so other tests' spans do not mix in), reported after each record as the
+    // gateway does (src/worker/isolate.ts), with TELEMETRY_COUNTS_INTERVAL_MS=200.
+    const counts = new IsolateCounts();
     // One span per export, each answered after a moment: counts accrue call by call.
-    const recorder = new SpanRecorder(config!, () => null, [], report, () => new Promise((r) => setTimeout(() => r(true), 1)));
+    const recorder = new SpanRecorder(config!, () => null, [], () => new Promise((r) => setTimeout(() => r(true), 1)), { counts });
+    const recordAndReport = async (r: CallRecord) => {
+      await recorder.record(r);
+      await counts.report(report, 200);
+    };
     const started = Date.now();
-    for (const n of [50, 30, 20]) await Promise.all(Array.from({ length: n }, () => recorder.record(record as CallRecord)));
+    for (const n of [50, 30, 20]) await Promise.all(Array.from({ length: n }, () => recordAndReport(record as CallRecord)));
     const elapsed = Date.now() - started;
-    expect(reports.at(-1)?.totals.spans_exported).toBe(100);
+    expect(reports.at(-1)?.totals['spans_exported']).toBe(100);
     expect(new Set(reports.map((r) => r.isolate)).size).toBe(1);
     // Totals only grow from one report to the next.
-    for (let i = 1; i < reports.length; i++) expect(reports[i]!.totals.spans_exported).toBeGreaterThanOrEqual(reports[i - 1]!.totals.spans_exported);
+    for (let i = 1; i < reports.length; i++) expect(reports[i]!.totals['spans_exported']).toBeGreaterThanOrEqual(reports[i - 1]!.totals['spans_exported']!);
     // One report per 200 ms interval at most (plus the first, sent at once), not one per call.
     expect(reports.length).toBeLessThanOrEqual(Math.floor(elapsed / 200) + 1);
     expect(reports.length).toBeLessThan(10);
@@ -488,7 +496,7 @@ describe('span counts for /metrics', () => {
 
 describe('configuration', () => {
   it('no endpoint: no span recorder, nothing exported', () => {
-    const result = resolveConfig({ ...env });
+    const result = configFor({ ...env }).result;
     expect(result.ok && result.config.telemetry).toBe(null);
   });
 

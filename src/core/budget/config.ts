@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { describeIssues } from '../sla/issues';
+import { TEAM, TEAM_RULE } from '../labels';
 
-/** Team labels as the gateway accepts them (`x-sla-team`, a gateway key's team). */
-export const TEAM_NAME = /^[\w.:/@-]{1,64}$/;
 
 const usd = z.number().positive().finite();
 const teamBudget = z
@@ -14,7 +13,7 @@ const teamBudget = z
   })
   .refine((b) => b.daily_usd !== undefined || b.monthly_usd !== undefined, 'set daily_usd, monthly_usd or both');
 
-const budgetsSchema = z.record(z.string().regex(TEAM_NAME, 'team names are 1-64 chars of letters, digits, . _ : / @ -'), teamBudget);
+const budgetsSchema = z.record(z.string().regex(TEAM, TEAM_RULE), teamBudget);
 
 export interface TeamBudget {
   daily_usd: number | null;
@@ -45,4 +44,19 @@ export function parseBudgets(json: string): { ok: true; budgets: BudgetConfig } 
 /** The JSON form of a config, as `GET /budgets` shows it and `PUT /budgets` takes it. */
 export function budgetsJson(budgets: BudgetConfig): Record<string, TeamBudget> {
   return Object.fromEntries(budgets);
+}
+
+let lastOverride: { text: string; budgets: BudgetConfig | null } | null = null;
+
+/**
+ * The budgets in force: a config set with `PUT /budgets` (the store's `override`, JSON text) wins over the `BUDGETS`
+ * var. Each override text is parsed once; one that no longer parses (it was valid when it was stored) is ignored.
+ */
+export function budgetsInForce(envBudgets: BudgetConfig, override: string | null): { budgets: BudgetConfig; source: 'runtime' | 'env' } {
+  if (override === null) return { budgets: envBudgets, source: 'env' };
+  if (lastOverride?.text !== override) {
+    const parsed = parseBudgets(override);
+    lastOverride = { text: override, budgets: parsed.ok ? parsed.budgets : null };
+  }
+  return lastOverride.budgets === null ? { budgets: envBudgets, source: 'env' } : { budgets: lastOverride.budgets, source: 'runtime' };
 }

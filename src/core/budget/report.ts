@@ -1,7 +1,6 @@
-import { budgetsJson, parseBudgets, type BudgetConfig, type TeamBudget } from './config';
+import { budgetsInForce, budgetsJson, type BudgetConfig, type TeamBudget } from './config';
 import { periodEnd, periodKeys, type PeriodSpend } from './spend';
 import type { BudgetView } from './spend';
-import { resolveConfig } from '../../config/resolve';
 
 export interface PeriodReport {
   /** `2026-12-02` (UTC day) or `2026-12` (UTC month). */
@@ -42,24 +41,13 @@ function period(kind: 'day' | 'month', key: string, limit: number | null, s: Per
 
 /** `GET /budgets`: every budgeted team's spend, limit and what is left, per UTC day and month. */
 export function budgetReport(view: BudgetView, envBudgets: BudgetConfig, now: number): BudgetReport {
-  const runtime = view.override === null ? null : parseBudgets(view.override);
-  const budgets = budgetsJson(runtime?.ok ? runtime.budgets : envBudgets);
+  const inForce = budgetsInForce(envBudgets, view.override);
+  const budgets = budgetsJson(inForce.budgets);
   const keys = periodKeys(now);
   const teams: BudgetReport['teams'] = {};
   for (const [team, b] of Object.entries(budgets)) {
     const s = view.spend[team];
     teams[team] = { action: b.action, day: period('day', keys.day, b.daily_usd, s?.day ?? null, now), month: period('month', keys.month, b.monthly_usd, s?.month ?? null, now) };
   }
-  return { source: runtime?.ok ? 'runtime' : 'env', generated_at: new Date(now).toISOString(), budgets, teams };
-}
-
-/** The budget report for /metrics: null when budgets are off or the store does not answer (counted there as such). */
-export async function teamBudgetsForMetrics(env: Env, now: number): Promise<BudgetReport | null> {
-  const cfg = resolveConfig(env);
-  if (!cfg.ok || cfg.config.budgets === null) return null;
-  try {
-    return budgetReport(await env.TEAM_BUDGETS.get(env.TEAM_BUDGETS.idFromName('budgets')).view(now), cfg.config.budgets, now);
-  } catch {
-    return null;
-  }
+  return { source: inForce.source, generated_at: new Date(now).toISOString(), budgets, teams };
 }

@@ -1,11 +1,11 @@
-import { capLabel } from '../../core/labels';
+import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
+import { countCut } from '../counts';
 import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
-import { ROUTE_KEY, type CallRecord } from '../../core/record';
+import type { CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
 
 /** Route keys: the rule of the `x-sla-route` header (src/proxy/handler.ts), so both paths name routes alike. */
-export const TEAM = /^[\w.:/@-]{1,64}$/;
 
 /**
  * How old a record may be. Route objects keep minute windows for an hour and hourly rollups for 48 h (the current
@@ -90,13 +90,13 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
   return {
     ts: startMs,
     // The labels' one rule (src/bounds/labels.ts), as for proxied calls; the price lookup sees the models whole.
-    route: capLabel('route', route),
+    route: capLabel('route', route, countCut),
     provider: APP_PROVIDER,
     format: 'openai',
     operation: 'other',
-    team: capLabel('team', team),
-    requestModel: capLabel('model', requestModel),
-    responseModel: capLabel('model', responseModel),
+    team: capLabel('team', team, countCut),
+    requestModel: capLabel('model', requestModel, countCut),
+    responseModel: capLabel('model', responseModel, countCut),
     stream: false,
     status: 0,
     outcome: stage.ok ? 'success' : 'upstream_error',

@@ -1,5 +1,6 @@
 import { capLabel } from '../../core/labels';
-import { maskJson, redact, secretsOf } from '../mask';
+import { countCut } from '../counts';
+import { maskJson, redact } from '../mask';
 import type { ResolvedConfig } from '../../config/resolve';
 import { readAnthropicBody } from '../formats/anthropic';
 import type { ResponseFacts } from '../formats/facts';
@@ -76,13 +77,13 @@ export async function buildRecord(
   const port = call.upstream.port === '' ? (call.upstream.protocol === 'https:' ? 443 : 80) : Number(call.upstream.port);
   return {
     ts: call.start,
-    route: capLabel('route', call.route),
+    route: capLabel('route', call.route, countCut),
     provider: call.provider.name,
     format: call.provider.format,
     operation: call.operation,
-    team: capLabel('team', call.team),
-    requestModel: capLabel('model', rawRequestModel),
-    responseModel: capLabel('model', facts.responseModel),
+    team: capLabel('team', call.team, countCut),
+    requestModel: capLabel('model', rawRequestModel, countCut),
+    responseModel: capLabel('model', facts.responseModel, countCut),
     stream,
     status: call.status,
     outcome,
@@ -103,9 +104,9 @@ export async function buildRecord(
   };
 }
 
-/** Captured content, masked once here for every place it goes (logs, memory, spans): `src/bounds/mask.ts`. */
+/** Captured content, masked once here for every place it goes (logs, memory, spans): `src/worker/mask.ts`. */
 function maskedContent(json: unknown, outputText: string, config: ResolvedConfig): CallRecord['content'] {
-  const secrets = secretsOf(config);
+  const secrets = config.secrets;
   return { request: maskJson(json, secrets), outputText: redact(outputText, secrets) };
 }
 

@@ -1,11 +1,12 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import { GatewayError } from '../errors';
+import { isolateCounts } from '../counts';
 import { ResponseFacts } from '../formats/facts';
 import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../../core/providers/operation';
 import type { Provider } from '../../core/providers/types';
-import { ROUTE_KEY } from '../../core/record';
+import { ROUTE_KEY, TEAM } from '../../core/labels';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
@@ -23,12 +24,13 @@ export interface ProxyDeps {
   readonly config: ResolvedConfig;
   readonly recorder: Recorder;
   readonly now: () => number;
-  /** Team budgets, only when `BUDGETS` is set (src/budget/gate.ts). */
+  /** Team budgets, only when `BUDGETS` is set (src/worker/budget-gate.ts). */
   readonly budget?: BudgetCache | null;
+  /** `GATEWAY_KEYS` as digests, computed once per isolate (src/worker/isolate.ts); asked only when keys are set. */
+  readonly keys: () => Promise<GatewayKeys | null>;
 }
 
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
-const TEAM = /^[\w.:/@-]{1,64}$/;
 
 /**
  * The request path: provider -> upstream fetch -> observed body -> record (in waitUntil). The response goes back
@@ -44,7 +46,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const routeHeader = req.headers.get('x-sla-route');
   const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
-  const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await gatewayKeys(config), config.managedKeys.get(provider.name));
+  const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await deps.keys(), config.managedKeys.get(provider.name));
   const teamHeader = access.team || req.headers.get('x-sla-team');
   const body = await readBody(req, config.maxRequestBytes, format);
 
@@ -195,15 +197,6 @@ async function smallJson(
   return clientResponse(body, upstream, false);
 }
 
-const keyCache = new WeakMap<ResolvedConfig, GatewayKeys>();
-/** Gateway key digests, computed once per config. */
-async function gatewayKeys(config: ResolvedConfig): Promise<GatewayKeys | null> {
-  if (config.gatewayKeys === null) return null;
-  let keys = keyCache.get(config);
-  if (!keys) keyCache.set(config, (keys = await GatewayKeys.from(config.gatewayKeys)));
-  return keys;
-}
-
 function contentLengthOf(headers: Headers): number | null {
   const n = Number(headers.get('content-length') ?? NaN);
   return Number.isInteger(n) && n >= 0 && !headers.has('content-encoding') ? n : null;
@@ -222,9 +215,7 @@ function bodyKind(contentType: string | null): BodyKind {
   return 'opaque';
 }
 
-export const lostRecords = { count: 0 };
-
 function countLost(err: unknown): void {
-  lostRecords.count++;
+  isolateCounts.add('gateway_records_lost');
   console.error('llm-sla-gateway: call record lost', err instanceof Error ? err.message : String(err));
 }

@@ -1,4 +1,4 @@
-import { routeStats } from '../counts';
+import { isolateCounts } from '../counts';
 import { FULL_RECHECK_MS, OVERFLOW_ROUTE, type Admission } from '../../core/route-cap';
 import type { ResolvedConfig } from '../../config/resolve';
 import type { CallRecord } from '../../core/record';
@@ -6,10 +6,16 @@ import { sampleOf, type Sample } from '../../core/sla/window';
 import { registry, routeStub } from '../../core/objects';
 import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
-import { changedTotals, forgetReported, isolateId } from '../isolate-counts';
 
-/** Counters of this isolate's flushes, for /metrics and tests. */
-export const flushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
+/** What one recorder's flushes did: `droppedUnreported` for /metrics, the rest for tests and the benchmark. */
+export interface FlushStats {
+  flushes: number;
+  sent: number;
+  retries: number;
+  droppedRecords: number;
+  /** Records dropped and not yet reported to a route object (each batch carries the count of those before it). */
+  droppedUnreported: number;
+}
 
 const RETRY_DELAYS_MS = [50, 250];
 
@@ -34,7 +40,7 @@ export class DurableObjectRecorder implements Recorder {
   private readonly registered = new Set<string>();
   /** Until when unknown routes go to the overflow route without asking (the registry said the cap is reached). */
   private fullUntil = 0;
-  private droppedUnreported = 0;
+  readonly stats: FlushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
   private nextShard = 0;
 
   constructor(
@@ -69,14 +75,11 @@ export class DurableObjectRecorder implements Recorder {
 
   private async send(batch: Map<string, Pending>): Promise<void> {
     if (batch.size === 0) return;
-    flushStats.flushes++;
+    this.stats.flushes++;
     const routed = await this.admit(batch);
     const relist = (await Promise.all([...routed].map(([route, p]) => this.sendRoute(route, p)))).filter((r): r is string => r !== null);
     // A route reset (`/sla/reset`) while this isolate knew it: off the registry's list, so it is registered again.
     if (relist.length > 0) await this.relist(relist);
-    // This isolate's drop, warning and bound totals, only when they changed (one more RPC, rarely).
-    const totals = changedTotals();
-    if (totals) await registry(this.env).reportTotals(isolateId(), totals).catch(forgetReported);
   }
 
   /**
@@ -93,7 +96,7 @@ export class DurableObjectRecorder implements Recorder {
     else {
       const entries = fresh.map((route) => ({ route, shards: this.config.routeShards }));
       const reply: { answer?: Admission | void } = {};
-      const ok = await withRetries(async () => (reply.answer = await registry(this.env).register(entries, max)));
+      const ok = await this.withRetries(async () => (reply.answer = await registry(this.env).register(entries, max)));
       if (!ok) return batch;
       const admitted = new Set(reply.answer ? reply.answer.admitted : fresh);
       for (const r of admitted) this.registered.add(r);
@@ -110,10 +113,10 @@ export class DurableObjectRecorder implements Recorder {
       out.delete(r);
       overflow.samples.push(...p.samples);
       overflow.models.push(...p.models);
-      routeStats.overflowCalls += p.samples.length;
+      isolateCounts.add('routes_overflow_calls', p.samples.length);
     }
     if (!this.registered.has(OVERFLOW_ROUTE)) {
-      const ok = await withRetries(() => registry(this.env).register([{ route: OVERFLOW_ROUTE, shards: this.config.routeShards }], max));
+      const ok = await this.withRetries(() => registry(this.env).register([{ route: OVERFLOW_ROUTE, shards: this.config.routeShards }], max));
       if (ok) this.registered.add(OVERFLOW_ROUTE);
     }
     return out;
@@ -124,7 +127,7 @@ export class DurableObjectRecorder implements Recorder {
     for (const r of routes) this.registered.delete(r);
     const entries = routes.map((route) => ({ route, shards: this.config.routeShards }));
     const reply: { answer?: Admission | void } = {};
-    const ok = await withRetries(async () => (reply.answer = await registry(this.env).register(entries, this.config.maxRoutes ?? Number.POSITIVE_INFINITY)));
+    const ok = await this.withRetries(async () => (reply.answer = await registry(this.env).register(entries, this.config.maxRoutes ?? Number.POSITIVE_INFINITY)));
     if (!ok) return;
     for (const r of reply.answer ? reply.answer.admitted : routes) this.registered.add(r);
   }
@@ -132,40 +135,37 @@ export class DurableObjectRecorder implements Recorder {
   /** Sends one route's samples; the route when its object asks to be listed again (after a reset), else null. */
   private async sendRoute(route: string, p: Pending): Promise<string | null> {
     const shard = this.nextShard++ % this.config.routeShards;
-    const droppedBefore = this.droppedUnreported;
-    this.droppedUnreported = 0;
-    flushStats.droppedUnreported = 0;
+    const droppedBefore = this.stats.droppedUnreported;
+    this.stats.droppedUnreported = 0;
     const stub = routeStub(this.env.ROUTE_STATS, route, shard);
     let relist = false;
-    const ok = await withRetries(async () => {
+    const ok = await this.withRetries(async () => {
       relist = (await stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore })).relist === true;
     });
     if (ok) {
-      flushStats.sent += p.samples.length;
+      this.stats.sent += p.samples.length;
       return relist ? route : null;
     }
-    this.droppedUnreported += droppedBefore + p.samples.length;
-    flushStats.droppedUnreported = this.droppedUnreported;
-    flushStats.droppedRecords += p.samples.length;
+    this.stats.droppedUnreported += droppedBefore + p.samples.length;
+    this.stats.droppedRecords += p.samples.length;
     console.error(`llm-sla-gateway: dropped ${p.samples.length} records of route ${route} after ${RETRY_DELAYS_MS.length + 1} attempts`);
     return null;
   }
-}
 
-
-async function withRetries(fn: () => Promise<unknown>): Promise<boolean> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fn();
-      return true;
-    } catch (err) {
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (delay === undefined) {
-        console.error('llm-sla-gateway: flush failed', err instanceof Error ? err.message : String(err));
-        return false;
+  private async withRetries(fn: () => Promise<unknown>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fn();
+        return true;
+      } catch (err) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          console.error('llm-sla-gateway: flush failed', err instanceof Error ? err.message : String(err));
+          return false;
+        }
+        this.stats.retries++;
+        await new Promise((r) => setTimeout(r, delay));
       }
-      flushStats.retries++;
-      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { CallRecord } from '../../core/record';
+import { isolateCounts } from '../counts';
 
 /** Receives every completed call. Called inside `ctx.waitUntil`; a failure is caught and counted, never thrown. */
 export interface Recorder {
@@ -54,12 +55,10 @@ export class NoopRecorder implements Recorder {
   record(): void {}
 }
 
-export const recorderStats = { failures: 0 };
-
 function noop(): void {}
 
 function failed(err: unknown): void {
-  recorderStats.failures++;
+  isolateCounts.add('gateway_recorder_failures');
   console.error('llm-sla-gateway: recorder failed', err instanceof Error ? err.message : String(err));
 }
 

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { requireToken } from '../auth';
 import { parseBudgets, type BudgetConfig } from '../../core/budget/config';
-import { resolveConfig } from '../../config/resolve';
+import { configFor } from '../../config/in-force';
+import { teamBudgets } from '../../core/objects';
 import { GatewayError } from '../errors';
 import { budgetReport } from '../../core/budget/report';
 
@@ -9,11 +10,11 @@ import { budgetReport } from '../../core/budget/report';
 export function budgetRoutes(options: { now: () => number }) {
   const routes = new Hono<{ Bindings: Env }>();
 
-  const store = (env: Env) => env.TEAM_BUDGETS.get(env.TEAM_BUDGETS.idFromName('budgets'));
+  const store = teamBudgets;
 
   /** Budgets are on only when the `BUDGETS` var is set (`{}` will do): otherwise the proxy does no budget work. */
   function envBudgets(env: Env): BudgetConfig {
-    const cfg = resolveConfig(env);
+    const cfg = configFor(env).result;
     if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `Gateway configuration is invalid: ${cfg.problems.join('; ')}`);
     if (cfg.config.budgets === null) throw new GatewayError(404, 'not_found', 'Team budgets are off: set the BUDGETS var (even to {}) to enable them.');
     return cfg.config.budgets;

@@ -4,8 +4,7 @@ import { GatewayError } from '../errors';
 import { ingestOtlp, ingestTimings, type IngestResult } from '../ingest/batch';
 import { readIngestBody } from '../ingest/body';
 import { encodeStatus, encodeTraceResponse } from '../ingest/otlp-proto';
-import { TEAM } from '../ingest/stage';
-import { GatewayKeys } from '../proxy/access';
+import { TEAM } from '../../core/labels';
 import { registry } from '../../core/objects';
 import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
@@ -26,24 +25,22 @@ const JSON_TYPE = /^application\/json\b/i;
 
 type Ctx = Context<AppEnv>;
 
-const keyCache = new WeakMap<ResolvedConfig, Promise<GatewayKeys>>();
-
 /** With `GATEWAY_KEYS` set, a valid `x-gateway-key` (401 otherwise); its team labels the records. */
 async function teamOf(c: Ctx, config: ResolvedConfig): Promise<string | null> {
   const header = c.req.header('x-sla-team') ?? null;
   if (config.gatewayKeys === null) return header !== null && TEAM.test(header) ? header : null;
-  let keys = keyCache.get(config);
-  if (!keys) keyCache.set(config, (keys = GatewayKeys.from(config.gatewayKeys)));
+  const keys = await c.get('isolate').gatewayKeys(config);
   const presented = c.req.header('x-gateway-key') ?? null;
-  const team = presented === null || presented === '' ? null : await (await keys).teamOf(presented);
+  const team = presented === null || presented === '' || keys === null ? null : await keys.teamOf(presented);
   if (team === null) throw new GatewayError(401, 'unauthorized', presented === null ? 'Missing x-gateway-key header.' : 'Invalid gateway key.');
   return team === '' ? null : team;
 }
 
 /** Hands the records to the recorder after the response, as the proxy does with its calls' records. */
-function record(c: Ctx, recorder: Recorder, result: IngestResult): void {
+function record(c: Ctx, config: ResolvedConfig, recorder: Recorder, result: IngestResult): void {
   if (result.records.length === 0) return;
-  c.executionCtx.waitUntil(Promise.all(result.records.map((r) => safeRecord(recorder, r))));
+  const isolate = c.get('isolate');
+  c.executionCtx.waitUntil(Promise.all(result.records.map((r) => safeRecord(recorder, r))).then(() => isolate.reportCounts(config)));
 }
 
 function summary(result: IngestResult, what: string): string {
@@ -73,7 +70,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
     const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
-    record(c, deps.recorder(config, c.env), result);
+    record(c, config, deps.recorder(config, c.env), result);
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
       return new Response(encodeTraceResponse(result.rejected, message), { headers: { 'content-type': 'application/x-protobuf' } });
@@ -113,7 +110,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
       }
       if (seen !== null) return c.json({ ...(JSON.parse(seen) as typeof answer), duplicate: true });
     }
-    record(c, deps.recorder(config, c.env), result);
+    record(c, config, deps.recorder(config, c.env), result);
     return c.json(answer);
   });
   return app;

@@ -1,22 +1,18 @@
 import { Hono, type Context } from 'hono';
-import { requireToken } from '../auth';
-import { GatewayError } from '../errors';
-import { registry, routeStub } from '../../core/objects';
-import { renderPrometheus } from '../../report/prometheus';
+import type { SlaConfigResult } from '../../config/in-force';
+import { budgetReport, type BudgetReport } from '../../core/budget/report';
+import type { MetricsSnapshot } from '../../core/metrics';
+import { registry, routeStub, teamBudgets } from '../../core/objects';
+import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
 import { renderRouteHtml, renderSlaHtml } from '../../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../../report/markdown';
-import type { MetricsSnapshot } from '../../core/report-types';
-import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
-import { defaultWindow, rememberOverride, slaConfigInForce } from '../../config/in-force';
-import { buildRouteReport } from '../../core/report';
-import { flushStats } from '../recorder/durable';
-import { isolateId, isolateTotals } from '../isolate-counts';
-import type { RegistryState } from '../../core/objects';
-import type { ServiceConfig } from '../../config/service';
-import type { AppEnv } from '../context';
-import { renderSloMetrics } from '../../report/prometheus-slo';
+import { renderPrometheus } from '../../report/prometheus';
 import { renderBudgetMetrics } from '../../report/prometheus-budgets';
-import { teamBudgetsForMetrics } from '../../core/budget/report';
+import { renderSloMetrics } from '../../report/prometheus-slo';
+import { requireToken } from '../auth';
+import type { AppEnv } from '../context';
+import { GatewayError } from '../errors';
+import type { Isolate } from '../isolate';
 
 type Format = 'json' | 'md' | 'html';
 
@@ -30,24 +26,22 @@ function formatOf(c: Context): Format {
   return 'json';
 }
 
-/** Registry state and the SLA config in force; a broken config is a 500 with every problem listed. */
-export async function context(env: Env, service: ServiceConfig): Promise<{ state: RegistryState; config: SlaConfig }> {
-  const state = await registry(env).state();
-  rememberOverride(env, state.configOverride);
-  return { state, config: configInForce(service, state.configOverride) };
+/**
+ * The SLA config in force as this isolate sees it, its copy of the runtime config just refreshed from the registry's
+ * answer (`runtime`), or a 500 listing the problems. The registry judges every report by the same config (its
+ * vars are the deployment's, as this isolate's are); an invalid `SLA_CONFIG` var is caught here first.
+ */
+function inForce(isolate: Isolate, runtime: string | null): SlaConfig {
+  isolate.config.setOverride(runtime, Date.now());
+  return checked(isolate.config.sla()).config;
 }
 
-function configInForce(service: ServiceConfig, override: string | null): SlaConfig {
-  const cfg = slaConfigInForce(service, override);
-  if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
-  return cfg.config;
+function checked(cfg: SlaConfigResult): SlaConfigResult & { ok: true } {
+  if (!cfg.ok) throw invalid(cfg.problems);
+  return cfg;
 }
 
-export function windowOf(c: Context, config: SlaConfig): string {
-  const w = c.req.query('window') ?? defaultWindow(config);
-  validWindow(w);
-  return w;
-}
+const invalid = (problems: readonly string[]) => new GatewayError(500, 'invalid_config', `SLA config is invalid: ${problems.join('; ')}`);
 
 /** `/sla*` and `/metrics`: answered from the Durable Objects. */
 export const slaRoutes = new Hono<AppEnv>();
@@ -58,9 +52,9 @@ slaRoutes.get('/sla', read, async (c) => {
   // One registry RPC: the report comes from its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
   const asked = c.req.query('window');
   if (asked !== undefined) validWindow(asked);
-  const envConfig = c.get('service').slaText;
-  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), sla: { window: asked ?? null, envConfig } });
-  if (summary.configProblems) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${summary.configProblems.join('; ')}`);
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), sla: { window: asked ?? null } });
+  inForce(c.get('isolate'), summary.configOverride);
+  if (summary.configProblems) throw invalid(summary.configProblems);
   const report = summary.sla;
   if (!report) throw new GatewayError(500, 'internal_error', 'The registry returned no report.');
   const format = formatOf(c);
@@ -70,31 +64,26 @@ slaRoutes.get('/sla', read, async (c) => {
 });
 
 /** The SLA config in force and where it comes from, or the gateway's one error shape (500) listing the problems. */
-function configAnswer(service: ServiceConfig, override: string | null): { source: string; config: SlaConfig } {
-  const cfg = slaConfigInForce(service, override);
-  if (!cfg.ok) throw new GatewayError(500, 'invalid_config', `SLA config is invalid: ${cfg.problems.join('; ')}`);
+function configAnswer(isolate: Isolate, runtime: string | null): { source: string; config: SlaConfig } {
+  isolate.config.setOverride(runtime, Date.now());
+  const cfg = checked(isolate.config.sla());
   return { source: cfg.source, config: cfg.config };
 }
 
-slaRoutes.get('/sla/config', read, async (c) => {
-  const { configOverride } = await registry(c.env).state();
-  rememberOverride(c.env, configOverride);
-  return c.json(configAnswer(c.get('service'), configOverride));
-});
+slaRoutes.get('/sla/config', read, async (c) => c.json(configAnswer(c.get('isolate'), await registry(c.env).configOverride())));
 
 slaRoutes.put('/sla/config', admin, async (c) => {
   const text = await c.req.text();
   const parsed = parseSlaConfig(text);
   if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `SLA config is invalid: ${parsed.problems.join('; ')}`);
   await registry(c.env).setConfig(text);
-  rememberOverride(c.env, text);
+  c.get('isolate').config.setOverride(text, Date.now());
   return c.json({ source: 'runtime', config: parsed.config });
 });
 
 slaRoutes.delete('/sla/config', admin, async (c) => {
   await registry(c.env).setConfig(null);
-  rememberOverride(c.env, null);
-  return c.json(configAnswer(c.get('service'), null));
+  return c.json(configAnswer(c.get('isolate'), null));
 });
 
 slaRoutes.get('/sla/alerts', read, async (c) => {
@@ -121,29 +110,43 @@ slaRoutes.get('/sla/*', read, async (c) => {
   } catch {
     throw new GatewayError(400, 'invalid_request', 'The path holds a percent-escape that does not decode.');
   }
-  const { state, config } = await context(c.env, c.get('service'));
-  const entry = state.routes.find((r) => r.route === route);
-  if (!entry) throw new GatewayError(404, 'not_found', `No calls recorded for route ${JSON.stringify(route)}.`);
-  const detail = await buildRouteReport(c.env.ROUTE_STATS, entry, config, windowOf(c, config), Date.now());
+  const asked = c.req.query('window');
+  if (asked !== undefined) validWindow(asked);
+  const reg = registry(c.env);
+  const [answer, runtime] = await Promise.all([reg.routeDetail(route, asked ?? null), reg.configOverride()]);
+  inForce(c.get('isolate'), runtime);
+  if ('configProblems' in answer) throw invalid(answer.configProblems);
+  if ('unknown' in answer) throw new GatewayError(404, 'not_found', `No calls recorded for route ${JSON.stringify(route)}.`);
   const format = formatOf(c);
-  if (format === 'md') return c.body(renderRouteMarkdown(detail), 200, { 'content-type': 'text/markdown; charset=utf-8' });
-  if (format === 'html') return c.html(renderRouteHtml(detail));
-  return c.json(detail);
+  if (format === 'md') return c.body(renderRouteMarkdown(answer.detail), 200, { 'content-type': 'text/markdown; charset=utf-8' });
+  if (format === 'html') return c.html(renderRouteHtml(answer.detail));
+  return c.json(answer.detail);
 });
 
 slaRoutes.get('/metrics', read, async (c) => {
+  const isolate = c.get('isolate');
   // This isolate's own totals first, so the answer is current here; other isolates' come from their last report.
-  await registry(c.env).reportTotals(isolateId(), isolateTotals()).catch(() => undefined);
-  // One registry RPC for every route's counters and the error budgets of the routes with an SLO (good/bad counts
-  // summed over their shards), whatever their number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
-  const teams = teamBudgetsForMetrics(c.env, Date.now());
-  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: { envConfig: c.get('service').slaText } });
+  await isolate.reportCountsNow();
+  // One registry RPC for every route's counters and the error budgets of the routes with an SLO, whatever their
+  // number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
+  const teams = teamBudgetsForMetrics(c.env, c.get('configResult'), Date.now());
+  const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: true });
   const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
   const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: flushStats.droppedUnreported }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
+
+/** The budget report for /metrics: null when budgets are off or the store does not answer (counted there as such). */
+async function teamBudgetsForMetrics(env: Env, result: AppEnv['Variables']['configResult'], now: number): Promise<BudgetReport | null> {
+  if (!result.ok || result.config.budgets === null) return null;
+  try {
+    return budgetReport(await teamBudgets(env).view(now), result.config.budgets, now);
+  } catch {
+    return null;
+  }
+}
 
 /** `SUMMARY_MAX_AGE_MS` (its default when the config is invalid: /metrics still answers). */
 export function summaryMaxAge(c: Context<AppEnv>): number {

@@ -1,5 +1,6 @@
 import type { CallRecord } from '../../core/record';
 import type { Recorder } from '../recorder/recorder';
+import { isolateCounts } from '../counts';
 
 /**
  * Workers Analytics Engine: one data point per call, for per-call history beyond what the Durable Objects keep
@@ -49,44 +50,18 @@ export function dataPoint(r: CallRecord): AnalyticsEngineDataPoint {
   };
 }
 
-/** Counts points the binding refused (it throws on a malformed point); reported to `/metrics` by the caller. */
-export type CountFailure = () => Promise<void> | void;
-
-/** Writes each call's data point to the dataset. Never throws: a refused point is counted. */
+/**
+ * Writes each call's data point to the `SLA_ANALYTICS` dataset (on only when the binding exists). Never throws: a
+ * refused point is counted (`analytics_points_failed`, `/metrics`: `llm_sla_analytics_points_failed_total`).
+ */
 export class AnalyticsRecorder implements Recorder {
-  constructor(
-    private readonly dataset: AnalyticsEngineDataset,
-    private readonly failed: CountFailure,
-  ) {}
+  constructor(private readonly dataset: AnalyticsEngineDataset) {}
 
-  record(record: CallRecord): Promise<void> | void {
+  record(record: CallRecord): void {
     try {
       this.dataset.writeDataPoint(dataPoint(record));
     } catch {
-      return this.failed();
+      isolateCounts.add('analytics_points_failed');
     }
   }
-}
-
-/** Names this isolate's refusal count in the registry (made on first use: no random values at global scope). */
-let isolate: string | null = null;
-const recorders = new WeakMap<AnalyticsEngineDataset, AnalyticsRecorder>();
-
-/**
- * This isolate's recorder for the `SLA_ANALYTICS` binding, or null when the binding is absent. Refused points are
- * counted per isolate and the total sent to the registry (`/metrics`: `llm_sla_analytics_points_failed_total`).
- */
-export function analyticsRecorderFor(
-  env: Env,
-  report: (isolate: string, totals: Record<string, number>) => Promise<void>,
-): AnalyticsRecorder | null {
-  const dataset: AnalyticsEngineDataset | undefined = env.SLA_ANALYTICS;
-  if (!dataset) return null;
-  let r = recorders.get(dataset);
-  if (!r) {
-    let failures = 0;
-    r = new AnalyticsRecorder(dataset, () => report((isolate ??= crypto.randomUUID()), { analytics_points_failed: ++failures }).catch(() => undefined));
-    recorders.set(dataset, r);
-  }
-  return r;
 }

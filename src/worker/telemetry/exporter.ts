@@ -2,6 +2,7 @@ import type { SpanImpl } from '@microlabs/otel-cf-workers';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { TelemetryConfig } from '../../config/telemetry';
 import { openBatch, type Batch } from '../settle';
+import { isolateCounts, type IsolateCounts } from '../counts';
 import { Breaker } from './breaker';
 import { postOtlp, type Posted } from './otlp-http';
 
@@ -72,8 +73,6 @@ interface Spans {
  */
 export class SpanQueue {
   readonly counts = zeroCounts();
-  /** Grows with every count: tells a reporter whether the totals changed since it last sent them. */
-  version = 0;
   readonly breaker: Breaker;
   private batch: Batch<Spans> | null = null;
   private inFlight = 0;
@@ -82,6 +81,8 @@ export class SpanQueue {
     private readonly config: Pick<TelemetryConfig, 'scheduleDelayMs' | 'maxBatch' | 'maxQueue' | 'overflow' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerCooldownMs'>,
     private readonly send: SendSpans,
     private readonly now: () => number = Date.now,
+    /** Where the counts are totalled for the registry: the isolate's (tests may give their own). */
+    private readonly totals: IsolateCounts = isolateCounts,
   ) {
     this.breaker = new Breaker(config.breakerFailures, config.breakerCooldownMs);
   }
@@ -91,9 +92,10 @@ export class SpanQueue {
     return (this.batch?.fields.spans.length ?? 0) + this.inFlight;
   }
 
+  /** Counts here (this queue's own view, for tests) and in the isolate's totals (reported to the registry). */
   count(key: keyof TelemetryCounts, n = 1): void {
     this.counts[key] += n;
-    this.version++;
+    this.totals.add(key, n);
   }
 
   add(span: SpanImpl): Promise<void> | void {

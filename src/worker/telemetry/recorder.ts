@@ -5,17 +5,13 @@ import type { ResolvedConfig } from '../../config/resolve';
 import type { TelemetryConfig } from '../../config/telemetry';
 import type { CallRecord } from '../../core/record';
 import type { Recorder } from '../recorder/recorder';
-import { targetsFor } from '../../core/sla/config';
-import { knownOverride, slaConfigInForce } from '../../config/in-force';
+import { isolateCounts, type IsolateCounts } from '../counts';
 import { AdaptiveRate } from './adaptive';
-import { otlpSender, SpanQueue, type SendSpans, type TelemetryCounts } from './exporter';
+import { otlpSender, SpanQueue, type SendSpans } from './exporter';
 import { ATTR } from './keys';
 import { MetricsExporter, type PostOtlp } from './metrics-export';
 import { headDecision, parseTraceparent, tailReason, thresholdFor } from './sampling';
 import { spanAttributes, spanName } from './span';
-
-/** Where this isolate's telemetry totals go so that `/metrics` can show them whichever isolate answers. */
-export type ReportCounts = (isolate: string, totals: TelemetryCounts) => Promise<void>;
 
 const VERSION = '0.1.0';
 
@@ -45,13 +41,12 @@ export class SpanRecorder implements Recorder {
     private readonly telemetry: TelemetryConfig,
     private readonly slowMsFor: (route: string) => number | null,
     secrets: readonly string[],
-    private readonly report: ReportCounts | null,
     send: SendSpans = otlpSender(telemetry),
     /** Tests drive time (adaptive sampling, the metrics interval) and may post metrics their own way. */
-    options: { now?: () => number; postMetrics?: PostOtlp } = {},
+    options: { now?: () => number; postMetrics?: PostOtlp; counts?: IsolateCounts } = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.queue = new SpanQueue(telemetry, send, this.now);
+    this.queue = new SpanQueue(telemetry, send, this.now, options.counts);
     this.secrets = [...secrets];
     this.adaptive = telemetry.samplingTargetPerS === null ? null : new AdaptiveRate(telemetry.samplingTargetPerS);
     const resource = {
@@ -69,7 +64,7 @@ export class SpanRecorder implements Recorder {
         : new MetricsExporter(
             telemetry,
             // Cumulative series from many isolates: each isolate is its own instance, or their totals would clash.
-            { ...resource, 'telemetry.sdk.name': 'llm-sla-gateway', 'service.instance.id': this.isolate },
+            { ...resource, 'telemetry.sdk.name': 'llm-sla-gateway', 'service.instance.id': isolateCounts.id() },
             { name: 'llm-sla-gateway', version: VERSION },
             (key, n) => this.queue.count(key, n),
             this.now,
@@ -80,9 +75,9 @@ export class SpanRecorder implements Recorder {
   record(record: CallRecord): Promise<void> | void {
     const exported = this.telemetry.tracesUrl === null ? undefined : this.sample(record);
     const measured = this.metrics?.record(record);
-    // The counts are reported after this call's exports, if it waits for any; most calls wait for nothing.
-    if (!exported && !measured) return this.reportCounts();
-    return Promise.all([exported, measured]).then(() => this.reportCounts());
+    // Most calls wait for nothing; the isolate's counts are reported after the exports a call waits for.
+    if (!exported && !measured) return;
+    return Promise.all([exported, measured]).then(noop);
   }
 
   /** Head decision (adaptive when configured), tail rules, then the span into the queue. */
@@ -137,46 +132,9 @@ export class SpanRecorder implements Recorder {
     span.end(record.ts + record.totalMs);
     return span;
   }
-
-  /** Names this isolate's totals in the registry. */
-  private readonly isolate = crypto.randomUUID();
-  private lastReportAt = -Infinity;
-  /** When the next scheduled report reads the totals (it runs in the waitUntil of the call that scheduled it). */
-  private nextReportAt = -Infinity;
-  /** The counts' version the registry has confirmed. */
-  private reportedVersion = 0;
-
-  /**
-   * Sends this isolate's totals to the registry, at most once per `countsIntervalMs` (not one registry RPC per
-   * call): at once when the last report is older, else from this call's own timer when the interval is over. A call
-   * that counted before a scheduled report is due leaves it to that report; a call after the due time schedules the
-   * next. No call waits on a promise of another (workerd cancels a finished request's work): if the call that
-   * scheduled a report is cancelled first, the next call after the due time schedules a new one. Totals, not deltas:
-   * a report that is lost or fails loses nothing, the next carries it.
-   */
-  private reportCounts(): Promise<void> | void {
-    if (!this.report) return;
-    const now = Date.now();
-    if (this.nextReportAt > now) return;
-    const at = Math.max(now, this.lastReportAt + this.telemetry.countsIntervalMs);
-    this.nextReportAt = at;
-    return this.sendCounts(at - now);
-  }
-
-  private async sendCounts(delayMs: number): Promise<void> {
-    if (!this.report) return;
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    this.lastReportAt = Date.now();
-    const version = this.queue.version;
-    if (version === this.reportedVersion) return;
-    try {
-      await this.report(this.isolate, { ...this.queue.counts });
-      this.reportedVersion = Math.max(this.reportedVersion, version);
-    } catch {
-      // the next report carries these totals
-    }
-  }
 }
+
+function noop(): void {}
 
 /** Sets `th` in the OpenTelemetry `ot` tracestate entry, keeping its other sub-keys (`rv`...). */
 function withThreshold(state: ReturnType<typeof createTraceState>, th: string) {
@@ -201,25 +159,7 @@ function randomHex(bytes: number): string {
   return s;
 }
 
-const recorders = new WeakMap<ResolvedConfig, SpanRecorder>();
-
-/** One span recorder per resolved config (per isolate in production), or null when no endpoint is configured. */
-export function spanRecorderFor(config: ResolvedConfig, env: Env, report: ReportCounts | null): SpanRecorder | null {
-  const telemetry = config.telemetry;
-  if (!telemetry) return null;
-  let r = recorders.get(config);
-  if (!r) {
-    const secrets = [
-      ...Object.keys(config.gatewayKeys ?? {}),
-      ...config.managedKeys.values(),
-      ...Object.values(telemetry.headers),
-    ];
-    const slowMsFor = (route: string): number | null => {
-      // The config in force, a runtime override (`PUT /sla/config`) included: this isolate's copy of it.
-      const sla = slaConfigInForce(config, knownOverride(env));
-      return sla.ok ? (targetsFor(sla.config, route).max_p95_ms ?? null) : null;
-    };
-    recorders.set(config, (r = new SpanRecorder(telemetry, slowMsFor, secrets, report)));
-  }
-  return r;
+/** The span recorder for a config, or null when no OTLP endpoint is configured (the isolate keeps one per env). */
+export function spanRecorderOf(config: ResolvedConfig, secrets: readonly string[], slowMsFor: (route: string) => number | null): SpanRecorder | null {
+  return config.telemetry ? new SpanRecorder(config.telemetry, slowMsFor, secrets) : null;
 }

@@ -1,5 +1,6 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
 import type { Usage } from '../../core/usage';
+import { isolateCounts } from '../counts';
 
 /**
  * Token estimates for responses that carry no usage. The cl100k_base encoder (~34 MB of heap, 0.25-0.3 s to build;
@@ -11,15 +12,13 @@ const SAMPLE_CHARS = 64 * 1024;
 
 let encoder: Promise<Tiktoken> | null = null;
 
-export const estimatorStats = { loads: 0, failures: 0 };
-
 function loadEncoder(): Promise<Tiktoken> {
   encoder ??= (async () => {
     const [{ Tiktoken }, ranks] = await Promise.all([
       import('js-tiktoken/lite'),
       import('js-tiktoken/ranks/cl100k_base'),
     ]);
-    estimatorStats.loads++;
+    isolateCounts.add('gateway_estimator_loads');
     return new Tiktoken(ranks.default);
   })().catch((err: unknown) => {
     encoder = null;
@@ -47,7 +46,7 @@ export async function estimateUsage(inputText: string, outputText: string): Prom
       reasoning: 0,
     };
   } catch (err) {
-    estimatorStats.failures++;
+    isolateCounts.add('gateway_estimator_failures');
     console.error('llm-sla-gateway: token estimator unavailable', err instanceof Error ? err.message : String(err));
     return null;
   }

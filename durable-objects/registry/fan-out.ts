@@ -1,0 +1,56 @@
+import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
+import { detailMinutes, routeDetailReport, routeSeries, sloHours, slaReport, windowRange, SERIES_MINUTES, type RouteWindows } from '../../src/core/report';
+import type { RouteDetailReport, SeriesPoint, SlaReport } from '../../src/core/report-types';
+import { parseWindow, type SlaConfig } from '../../src/core/sla/config';
+import { sumWindowCounts } from '../../src/core/sla/slo';
+import { deserializeWindow, mergeWindows, type WindowStats } from '../../src/core/sla/window';
+
+/**
+ * The registry's reads of the route objects (one RPC per route shard), handed to the one report function
+ * (`src/core/report.ts`). Only the registry runs these: every report is built here, by the config in force here.
+ */
+
+const MINUTE = 60_000;
+
+/** A route's windows over [from, to), merged across its shards, and its SLO counts when its config gives an SLO. */
+export async function readRouteWindows(ns: RouteStatsNamespace, entry: RouteEntry, config: SlaConfig, from: number, to: number): Promise<RouteWindows> {
+  const hours = sloHours(config, entry.route);
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).snapshot(from, to, hours)));
+  const merged = mergeWindows(shards.map((s) => deserializeWindow(s.merged)), from, to - from);
+  const slo = hours === null ? null : sumWindowCounts(shards.flatMap((s) => (s.slo ? [s.slo] : [])));
+  return { route: entry.route, merged, slo };
+}
+
+/** A route's minute windows of the last `minutes`, every shard's (the series merges shards of one minute). */
+async function readMinutes(ns: RouteStatsNamespace, entry: RouteEntry, now: number, minutes: number): Promise<WindowStats[]> {
+  const { from, to } = windowRange(now, minutes * MINUTE);
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).minutes(from, to)));
+  return shards.flat().map((data) => deserializeWindow(data));
+}
+
+/** `/sla` (and the alarm's evaluation, the dashboard, the error budgets): the routes over one window. */
+export async function readSlaReport(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, window: string, now: number): Promise<SlaReport> {
+  const { from, to } = windowRange(now, parseWindow(window));
+  const windows = await Promise.all(routes.map((r) => readRouteWindows(ns, r, config, from, to)));
+  return slaReport(windows, config, window, now);
+}
+
+/** `/sla/<route>`. */
+export async function readRouteDetail(ns: RouteStatsNamespace, entry: RouteEntry, config: SlaConfig, window: string, now: number): Promise<RouteDetailReport> {
+  const { from, to } = windowRange(now, parseWindow(window));
+  const [windows, minutes] = await Promise.all([readRouteWindows(ns, entry, config, from, to), readMinutes(ns, entry, now, detailMinutes(window))]);
+  return routeDetailReport(windows, minutes, config, window, now);
+}
+
+/** Each route's last hour per minute (the dashboard's charts). */
+export interface RouteSeries {
+  route: string;
+  series: SeriesPoint[];
+  /** When the series was read: its last hour ends here. */
+  at: number;
+}
+
+export async function readSeries(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteSeries[]> {
+  const minutes = await Promise.all(routes.map((r) => readMinutes(ns, r, now, SERIES_MINUTES)));
+  return routes.map((r, i) => ({ route: r.route, series: routeSeries(r.route, minutes[i] ?? [], config, now), at: now }));
+}
