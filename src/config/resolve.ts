@@ -28,7 +28,7 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly ingestMaxBytes: number;
   /** Most spans or timings in one ingest request; a larger batch gets 413. */
   readonly ingestMaxItems: number;
-  /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/bounds/routes.ts). */
+  /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/core/route-cap.ts). */
   readonly maxRoutes: number;
   /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
   readonly summaryMaxAgeMs: number;

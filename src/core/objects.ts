@@ -1,7 +1,7 @@
 /**
- * The Durable Objects as the worker sees them: their stubs and the shapes they exchange. The stub types come from
- * the generated `Env` (`wrangler types`), so nothing under src/ imports durable-objects/ (the objects import their
- * shared types from here, never the other way round).
+ * The Durable Objects by name, as the worker and the other objects reach them: their stubs and the shapes they
+ * exchange. No I/O here: making a stub is not calling it. The stub types come from the generated `Env` (`wrangler
+ * types`), so only the entry (src/index.ts) imports durable-objects/; the objects import what they share from src/.
  */
 
 /** The namespace of the per-route objects, as bound in `Env`. */

@@ -46,8 +46,9 @@ const ANTHROPIC_TYPE: Record<GatewayErrorCode, string> = {
 };
 
 /**
- * The one error type of the gateway. Thrown anywhere on the request path, rendered once by `app.onError`
- * in the error shape of the provider the client is talking to.
+ * The one error type of the gateway. Thrown anywhere on the request path and rendered by `getResponse()` in the
+ * error shape of the provider the client is talking to: by the proxy path's catch and the Hono app's `onError`
+ * (src/worker/app.ts); OTLP ingest answers the same errors as a `google.rpc.Status` (routes/ingest.ts).
  */
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

@@ -1,6 +1,6 @@
 import type { SlaStatus } from './evaluate';
 
-/** What a route's Durable Object keeps between evaluations to debounce alerts. */
+/** What the registry keeps per route between its evaluations, to debounce status alerts. */
 export interface AlertState {
   /** The status last alerted on (the first evaluation's status sets it without an alert). */
   status: SlaStatus;

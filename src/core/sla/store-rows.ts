@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { describeIssues } from './issues';
 import type { WindowData } from './window';
 
 export const MINUTE_MS = 60_000;
@@ -36,38 +34,4 @@ export interface StoreCounters {
   clampedFuture: number;
   /** Malformed (negative times, unknown outcome...): skipped, so one bad sample cannot sink a batch. */
   rejected: number;
-}
-
-/** A whole store as one JSON value (`WindowStore.toJSON`). Windows are validated apart, by `deserializeWindow`. */
-export interface StoreData {
-  v: 1;
-  minuteRetention: number;
-  hourRetention: number;
-  alpha: number;
-  clock: number;
-  counters: StoreCounters;
-  minutes: WindowData[];
-  hours: WindowData[];
-}
-
-const whole = z.number().int().nonnegative();
-
-const storeSchema = z
-  .strictObject({
-    v: z.literal(1),
-    minuteRetention: whole.min(1),
-    hourRetention: whole.min(1),
-    alpha: z.number(),
-    clock: whole,
-    counters: z.strictObject({ droppedLate: whole, clampedFuture: whole, rejected: whole }),
-    minutes: z.array(z.unknown()),
-    hours: z.array(z.unknown()),
-  })
-  .refine((d) => d.minutes.length <= d.minuteRetention, 'more minute windows than the minute retention')
-  .refine((d) => d.hours.length <= d.hourRetention, 'more hourly rollups than the hour retention');
-
-export function parseStoreData(data: unknown): Omit<StoreData, 'minutes' | 'hours'> & { minutes: unknown[]; hours: unknown[] } {
-  const parsed = storeSchema.safeParse(data);
-  if (!parsed.success) throw new Error(`Invalid store data: ${describeIssues(parsed.error).join('; ')}`);
-  return parsed.data;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_RELATIVE_ACCURACY, QuantileSketch } from './sketch';
-import { HOUR_MS, MINUTE_MS, parseStoreData, parseWindowKey, windowKey } from './store-rows';
-import type { StoreCounters, StoreData, WindowKind, WindowRow } from './store-rows';
+import { HOUR_MS, MINUTE_MS, parseWindowKey, windowKey } from './store-rows';
+import type { StoreCounters, WindowKind, WindowRow } from './store-rows';
 import { addSample, checkSample, deserializeWindow, emptyWindow, mergeInto, serializeWindow } from './window';
 import type { Sample, WindowStats } from './window';
 
@@ -154,23 +154,6 @@ export class WindowStore {
     this.removed.clear();
   }
 
-  toJSON(): StoreData {
-    const byStart = (m: Map<number, WindowStats>) => [...m.values()].sort((a, b) => a.start - b.start).map(serializeWindow);
-    const { minuteRetention, hourRetention, alpha, clock } = this;
-    const counters = { ...this.counters };
-    return { v: 1, minuteRetention, hourRetention, alpha, clock, counters, minutes: byStart(this.minutes), hours: byStart(this.hours) };
-  }
-
-  static fromJSON(data: unknown): WindowStore {
-    const d = parseStoreData(data);
-    const store = new WindowStore(d);
-    Object.assign(store.counters, d.counters);
-    store.clock = d.clock;
-    for (const w of d.minutes) store.restore('m', w);
-    for (const w of d.hours) store.restore('h', w);
-    return store;
-  }
-
   /**
    * Rebuilds a store from `[key, data]` storage rows (as `dirtyWindows` gave them), then rolls over to `now`.
    * The caller must have written each batch of `dirtyWindows()` and `removedKeys()` atomically (one Durable Object
@@ -184,12 +167,12 @@ export class WindowStore {
     return store;
   }
 
-  private restore(kind: WindowKind, data: unknown, key?: string): void {
+  private restore(kind: WindowKind, data: unknown, key: string): void {
     const w = deserializeWindow(data);
     const unit = kind === 'm' ? MINUTE_MS : HOUR_MS;
     const fail = (problem: string) => new Error(`Invalid store data: ${problem}`);
     if (w.durationMs !== unit || w.start % unit !== 0) throw fail(`${kind === 'm' ? 'minute' : 'hour'} window at ${w.start} is not aligned`);
-    if (key !== undefined && key !== windowKey(kind, w.start)) throw fail(`row ${key} holds the window starting at ${w.start}`);
+    if (key !== windowKey(kind, w.start)) throw fail(`row ${key} holds the window starting at ${w.start}`);
     // Caught here rather than at the next rollover, when the merge would throw far from the cause.
     if (w.latency.alpha !== this.alpha) throw fail(`window at ${w.start} has relative accuracy ${w.latency.alpha}, not ${this.alpha}`);
     (kind === 'm' ? this.minutes : this.hours).set(w.start, w);

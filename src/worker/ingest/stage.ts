@@ -5,8 +5,6 @@ import type { CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
 
-/** Route keys: the rule of the `x-sla-route` header (src/proxy/handler.ts), so both paths name routes alike. */
-
 /**
  * How old a record may be. Route objects keep minute windows for an hour and hourly rollups for 48 h (the current
  * hour and the 47 before it); a sample older than that is dropped there, so it is refused here, with a minute of
@@ -89,7 +87,7 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
   const priceProvider = text(attrs, 'gen_ai.provider.name', 64) ?? APP_PROVIDER;
   return {
     ts: startMs,
-    // The labels' one rule (src/bounds/labels.ts), as for proxied calls; the price lookup sees the models whole.
+    // The labels' one rule (src/core/labels.ts), as for proxied calls; the price lookup sees the models whole.
     route: capLabel('route', route, countCut),
     provider: APP_PROVIDER,
     format: 'openai',

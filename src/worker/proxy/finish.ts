@@ -55,7 +55,7 @@ export async function buildRecord(
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
   const stream = call.stream || json?.['stream'] === true;
-  // Labels are capped here, where they enter the record (`src/bounds/labels.ts`); the price lookup sees them whole.
+  // Labels are capped here, where they enter the record (`src/core/labels.ts`); the price lookup sees them whole.
   const rawRequestModel = str(json?.['model']);
   const outcome = classify({
     status: call.status,

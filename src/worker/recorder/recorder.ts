@@ -8,7 +8,7 @@ export interface Recorder {
 
 /**
  * One JSON line per call on the worker's log (`wrangler tail`, Workers Logs). Holds no key; message content only
- * with content capture on, masked where the record was built (`src/bounds/mask.ts`).
+ * with content capture on, masked where the record was built (`src/worker/mask.ts`).
  */
 export class LogRecorder implements Recorder {
   record(record: CallRecord): void {
