@@ -14,7 +14,7 @@ execFileSync(process.execPath, ['node_modules/wrangler/bin/wrangler.js', 'deploy
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
 });
 await build({
-  entryPoints: ['bench/run.ts', 'bench/soak.ts', 'bench/profile.ts', 'bench/breakdown.ts'],
+  entryPoints: ['bench/run.ts', 'bench/soak.ts', 'bench/profile.ts', 'bench/breakdown.ts', 'bench/budget-overshoot.ts'],
   bundle: true,
   platform: 'node',
   format: 'esm',
