@@ -43,9 +43,18 @@ export default defineConfig({
         },
       },
       {
+        // Pure modules (src/core, the renderers, stream parsing, the CLI) in plain Node: `npm run test:unit`, seconds.
         test: {
-          name: 'node',
-          include: ['test/node/**/*.test.ts'],
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        // The gateway as a user runs it (`wrangler dev`, test/support/wrangler-dev.ts) with SDKs and clients.
+        test: {
+          name: 'dev',
+          include: ['test/dev/**/*.test.ts'],
           environment: 'node',
           // One file at a time: each starts its own `wrangler dev` (and clients.test.ts imports the AI SDK and
           // LangChain); side by side on a small machine they starve dev-server.test.ts's streaming-timing check.

@@ -2,7 +2,8 @@ import type { AlertRecord } from '../../src/core/alerts';
 import type { DashboardAlert, DashboardData, DashboardRoute } from '../../src/core/dashboard';
 import { SERIES_MINUTES, windowRange } from '../../src/core/report';
 import type { SlaReport } from '../../src/core/report-types';
-import type { RouteSeries } from './fan-out';
+import type { RouteSeries } from '../../src/core/report';
+
 const MINUTE = 60_000;
 
 export function dashboardAlert(r: AlertRecord): DashboardAlert {

@@ -1,6 +1,6 @@
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
-import { detailMinutes, routeDetailReport, routeSeries, sloHours, slaReport, windowRange, SERIES_MINUTES, type RouteWindows } from '../../src/core/report';
-import type { RouteDetailReport, SeriesPoint, SlaReport } from '../../src/core/report-types';
+import { detailMinutes, routeDetailReport, routeSeries, sloHours, slaReport, windowRange, SERIES_MINUTES, type RouteSeries, type RouteWindows } from '../../src/core/report';
+import type { RouteDetailReport, SlaReport } from '../../src/core/report-types';
 import { parseWindow, type SlaConfig } from '../../src/core/sla/config';
 import { sumWindowCounts } from '../../src/core/sla/slo';
 import { deserializeWindow, mergeWindows, type WindowStats } from '../../src/core/sla/window';
@@ -43,13 +43,6 @@ export async function readRouteDetail(ns: RouteStatsNamespace, entry: RouteEntry
 }
 
 /** Each route's last hour per minute (the dashboard's charts). */
-export interface RouteSeries {
-  route: string;
-  series: SeriesPoint[];
-  /** When the series was read: its last hour ends here. */
-  at: number;
-}
-
 export async function readSeries(ns: RouteStatsNamespace, routes: readonly RouteEntry[], config: SlaConfig, now: number): Promise<RouteSeries[]> {
   const minutes = await Promise.all(routes.map((r) => readMinutes(ns, r, now, SERIES_MINUTES)));
   return routes.map((r, i) => ({ route: r.route, series: routeSeries(r.route, minutes[i] ?? [], config, now), at: now }));

@@ -61,6 +61,13 @@ export function slaReport(routes: readonly RouteWindows[], config: SlaConfig, wi
   return { passed, window, window_ms: windowMs, generated_at: new Date(now).toISOString(), overall, violations, routes: out };
 }
 
+/** A route's last hour per minute (the dashboard's charts), and when it was read (its last hour ends there). */
+export interface RouteSeries {
+  route: string;
+  series: SeriesPoint[];
+  at: number;
+}
+
 /**
  * The one per-minute series of `/sla/<route>` and the dashboard: the last `minutes` whole minutes up to and
  * including the current one, dense (empty minutes included), from the route's minute windows of every shard.

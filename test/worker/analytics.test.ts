@@ -1,11 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/worker/app';
 import type { CallRecord } from '../../src/core/record';
-import { MemoryRecorder } from '../../src/worker/recorder/recorder';
 import { ANALYTICS_LAYOUT, dataPoint } from '../../src/worker/telemetry/analytics';
-import { GW, jsonPost } from './helpers';
+import { gateway, GW, jsonPost } from './helpers';
 
 /**
  * The local binding: Miniflare's analytics-engine worker (node_modules/miniflare/dist/src/workers/analytics-engine/
@@ -25,23 +22,7 @@ function recording(real: AnalyticsEngineDataset | undefined) {
 }
 
 function gatewayWith(dataset: AnalyticsEngineDataset | undefined) {
-  const recorder = new MemoryRecorder();
-  const app = createGateway({ recorder: () => recorder });
-  const testEnv = { ...env } as Env;
-  if (dataset) testEnv.SLA_ANALYTICS = dataset;
-  else Reflect.deleteProperty(testEnv, 'SLA_ANALYTICS');
-  const contexts: ExecutionContext[] = [];
-  return {
-    fetch: async (input: string, init?: RequestInit) => {
-      const ctx = createExecutionContext();
-      contexts.push(ctx);
-      return app.fetch(new Request(input, init), testEnv, ctx);
-    },
-    settle: async (): Promise<readonly CallRecord[]> => {
-      await Promise.all(contexts.splice(0).map((c) => waitOnExecutionContext(c)));
-      return recorder.records;
-    },
-  };
+  return gateway({}, { bindings: { SLA_ANALYTICS: dataset } });
 }
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }] };

@@ -5,9 +5,8 @@ import type { DashboardData } from '../../src/core/dashboard';
 import { DASHBOARD_ASSETS } from '../../src/worker/dashboard/assets.generated';
 import { DASHBOARD_CSP } from '../../src/worker/dashboard/page';
 import { SESSION_S, sessionValue } from '../../src/worker/dashboard/session';
-import { registry } from '../../src/core/objects';
-import type { SlaReport } from '../../src/core/report-types';
-import { routeStub } from '../../src/core/objects';
+import { registry, routeStub } from '../../src/core/objects';
+import type { RouteDetailReport, SlaReport } from '../../src/core/report-types';
 import { gateway, GW, jsonPost } from './helpers';
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
@@ -170,5 +169,20 @@ describe('GET /dashboard', () => {
     expect(out.headers.get('set-cookie')).toMatch(/^llm_sla_dashboard=; Max-Age=0/);
     // Assets are public: they are the same for everyone and hold no data.
     expect((await gw.fetch(`${GW}/dashboard/assets/app.js`)).status).toBe(200);
+  });
+});
+
+describe('one per-minute series', () => {
+  it('/sla/<route> and the dashboard give the same dense minutes', async () => {
+    const gw = gateway({}, { durable: true });
+    for (let i = 0; i < 3; i++) await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'oc.series' }))).arrayBuffer();
+    await gw.settle();
+    const detail = (await (await gw.fetch(`${GW}/sla/oc.series?window=5m`)).json()) as RouteDetailReport;
+    expect(detail.series).toHaveLength(5);
+    expect(detail.series.reduce((n, p) => n + p.count, 0)).toBe(3);
+    const data = (await (await gw.fetch(`${GW}/dashboard/data?window=5m`)).json()) as DashboardData;
+    const charted = data.routes.find((r) => r.route === 'oc.series')?.series ?? [];
+    expect(charted).toHaveLength(60);
+    expect(charted.slice(-5).map((p) => ({ ...p, throughput_rps: 0 }))).toEqual(detail.series.map((p) => ({ ...p, throughput_rps: 0 })));
   });
 });

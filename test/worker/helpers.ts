@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest';
 import { registry } from '../../src/core/objects';
 import type { SlaConfig } from '../../src/core/sla/config';
 import { createGateway, defaultRecorder } from '../../src/worker/app';
-import { MemoryRecorder, TeeRecorder } from '../../src/worker/recorder/recorder';
+import { MemoryRecorder, TeeRecorder, type Recorder } from '../../src/worker/recorder/recorder';
 import type { CallRecord } from '../../src/core/record';
 
 /** The mock upstream's address (test/support/mock-upstream.ts, started by the global set-up). */
@@ -17,20 +17,45 @@ export function mockId(prefix = 't'): string {
   return `${prefix}-${Date.now()}-${++ids}`;
 }
 
+export interface HarnessOptions {
+  /** Records also go the production way: batched to the routes' Durable Objects. */
+  durable?: boolean;
+  /** An SLA config the Durable Objects must judge by (see `gateway`). */
+  sla?: SlaConfig;
+  /** A recorder that also gets every record (`'env'`: the one the `RECORDER` var chooses, as in production). */
+  recorder?: Recorder | 'env';
+  /** The gateway's clock (budgets' UTC days, adaptive sampling); the runtime's own by default. */
+  now?: () => number;
+  /** Bindings replaced in the worker's env, or removed (`undefined`): an Analytics Engine dataset, a failing object. */
+  bindings?: Partial<Record<keyof Env, unknown>>;
+}
+
 /**
- * The real gateway app with an in-memory recorder, called as the runtime calls it, with an execution context
- * whose waitUntil work the test can wait for. `vars` override the worker's env (a fresh env object: config is
- * re-read). The Durable Objects keep the test runtime's own bindings (vitest.config.ts), as a deployment's objects
- * keep its vars: an SLA config the objects must judge by (`sla`) is set the way an operator sets one at runtime
- * (the registry's `PUT /sla/config`), before the first call, and removed when the test ends.
+ * The one worker-tier harness: the real gateway app, called as the runtime calls it, with an execution context
+ * whose waitUntil work the test can wait for; every record is also kept in memory (`recorder`, `settle()`).
+ * `vars` override the worker's env (a fresh env object: config is re-read). The Durable Objects keep the test
+ * runtime's own bindings (vitest.config.ts), as a deployment's objects keep its vars: an SLA config the objects must
+ * judge by (`sla`) is set the way an operator sets one at runtime (the registry's `PUT /sla/config`), before the
+ * first call, and removed when the test ends.
  */
-export function gateway(vars: Record<string, string> = {}, options: { durable?: boolean; sla?: SlaConfig } = {}) {
+export function gateway(vars: Record<string, string> = {}, options: HarnessOptions = {}) {
   const recorder = new MemoryRecorder();
-  // With `durable`, records also go the production way: batched to the routes' Durable Objects.
+  const also = options.recorder;
   const app = createGateway({
-    recorder: options.durable ? (config, e) => new TeeRecorder([recorder, defaultRecorder({ ...config, recorders: ['durable'] }, e)]) : () => recorder,
+    recorder: (config, e) => {
+      const parts: Recorder[] = [recorder];
+      if (options.durable) parts.push(defaultRecorder({ ...config, recorders: ['durable'] }, e));
+      if (also === 'env') parts.push(defaultRecorder(config, e));
+      else if (also) parts.push(also);
+      return parts.length === 1 ? recorder : new TeeRecorder(parts);
+    },
+    ...(options.now ? { now: options.now } : {}),
   });
   const testEnv = { ...env, ...vars } as Env;
+  for (const [name, value] of Object.entries(options.bindings ?? {})) {
+    if (value === undefined) Reflect.deleteProperty(testEnv, name);
+    else Reflect.set(testEnv, name, value);
+  }
   let ready: Promise<void> | null = null;
   if (options.sla !== undefined) {
     const text = JSON.stringify(options.sla);
@@ -85,4 +110,10 @@ export async function bytesOf(res: Response): Promise<Uint8Array> {
 export function only(records: readonly CallRecord[]): CallRecord {
   if (records.length !== 1) throw new Error(`expected exactly one record, got ${records.length}`);
   return records[0] as CallRecord;
+}
+
+/** The value of one Prometheus sample (`name` with its labels, as exposed), or null when the line is absent. */
+export function metricValue(text: string, name: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
 }

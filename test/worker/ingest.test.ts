@@ -164,7 +164,7 @@ describe('POST /v1/timings', () => {
   });
 });
 
-describe('POST /v1/traces (OTLP/HTTP JSON here; protobuf from the official exporter in test/node)', () => {
+describe('POST /v1/traces (OTLP/HTTP JSON here; protobuf from the official exporter in test/dev)', () => {
   const now = () => Date.now();
   function span(name: string, startMs: number, durMs: number, extra: Record<string, unknown> = {}) {
     return { traceId: '5B8EFFF798038103D269B633813FC60C', spanId: 'EEE19B7EC3C1B174', name, kind: 1, startTimeUnixNano: nanos(startMs), endTimeUnixNano: nanos(startMs, durMs), ...extra };

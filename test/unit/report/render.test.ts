@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { renderPrometheus } from '../../../src/report/prometheus';
+import { addToHistogram, bucketIndex, emptyHistogram } from '../../../src/core/metrics';
+import { renderRouteHtml, renderSlaHtml } from '../../../src/report/html';
+import { renderSlaMarkdown } from '../../../src/report/markdown';
+import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries } from '../../../src/core/metrics';
+import type { RouteReport, SlaReport } from '../../../src/core/report-types';
+import { evaluateRoute, summarize } from '../../../src/core/sla/evaluate';
+import { addSample, emptyWindow } from '../../../src/core/sla/window';
+
+function route(name: string, latencies: number[], target: number): RouteReport {
+  const w = emptyWindow(0, 300_000);
+  for (const ms of latencies) addSample(w, { ts: 1, outcome: 'success', totalMs: ms, ttftMs: null, inputTokens: 1, outputTokens: 2, costUsd: 0.5 });
+  const { exact: _e, ...stats } = summarize(w, 300_000, false);
+  return { ...stats, sla: evaluateRoute(name, summarize(w, 300_000, false), { max_p95_ms: target, min_samples: 1, window: '5m', window_ms: 300_000, count_client_errors: false, matched: null, builtin: [] }) };
+}
+
+const evil = 'rag.<script>alert(1)</script>|x';
+const report: SlaReport = {
+  passed: false,
+  window: '5m',
+  window_ms: 300_000,
+  generated_at: '2026-11-22T00:00:00.000Z',
+  overall: route('all', [10, 20, 400], 1e9),
+  violations: [],
+  routes: { 'openai/chat': route('openai/chat', [10, 20, 400, 400], 100), [evil]: route(evil, [5], 100) },
+};
+report.violations = Object.values(report.routes).flatMap((r) => r.sla.violations);
+
+describe('Markdown and HTML reports', () => {
+  it('lists every route with its status and every violation message', () => {
+    const md = renderSlaMarkdown(report);
+    expect(md).toContain('# SLA report — FAILED');
+    expect(md).toMatch(/\| openai\/chat \| ❌ failed \| 4 \|/);
+    expect(md).toContain('rag.<script>alert(1)</script>\\|x');
+    expect(md).toContain(`- Route 'openai/chat' P95 latency (400.0ms) exceeds target (100.0ms)`);
+  });
+
+  it('escapes everything a client controls and references nothing outside the page', () => {
+    const html = renderSlaHtml(report);
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('rag.&#60;script&#62;alert(1)&#60;/script&#62;|x');
+    expect(html).not.toMatch(/https?:\/\/|src=/);
+    expect(html).toContain('<meta charset="utf-8">');
+    const detail = renderRouteHtml({ route: evil, window: '5m', window_ms: 300_000, generated_at: 'now', stats: report.routes[evil] as RouteReport, series: [] });
+    expect(detail).not.toContain('<script>');
+  });
+});
+
+function series(model: string, outcome: MetricsSeries['outcome'], durations: number[], ttfts: number[]): MetricsSeries {
+  const s: MetricsSeries = { model, outcome, count: durations.length, duration: emptyHistogram(DURATION_BUCKETS_S), ttft: emptyHistogram(TTFT_BUCKETS_S), inputTokens: 10 * durations.length, outputTokens: 5, costUsd: 0.25 };
+  for (const d of durations) addToHistogram(s.duration, DURATION_BUCKETS_S, d);
+  for (const t of ttfts) addToHistogram(s.ttft, TTFT_BUCKETS_S, t);
+  return s;
+}
+
+/** Parses Prometheus text: samples by name with labels, and HELP/TYPE lines. */
+function parse(text: string) {
+  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
+  const types: string[] = [];
+  for (const line of text.trim().split('\n')) {
+    if (line.startsWith('# TYPE ')) types.push(line.split(' ')[2] as string);
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`bad line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = (l[2] as string).replace(/\\"/g, '"').replace(/\\n/g, '\n').replace(/\\\\/g, '\\');
+    samples.push({ name: m[1] as string, labels, value: Number(m[3]) });
+  }
+  return { samples, types };
+}
+
+describe('Prometheus exposition', () => {
+  it('puts a value on a bound into that bound’s bucket', () => {
+    expect(bucketIndex(DURATION_BUCKETS_S, 0.01)).toBe(0);
+    expect(bucketIndex(DURATION_BUCKETS_S, 0.0100001)).toBe(1);
+    expect(bucketIndex(DURATION_BUCKETS_S, 1000)).toBe(DURATION_BUCKETS_S.length);
+  });
+
+  it('renders cumulative buckets, counters equal to the inputs, one HELP/TYPE per family, escaped labels', () => {
+    const weird = 'm"odel\\\nx';
+    const text = renderPrometheus(
+      {
+        routes: [{ route: 'openai/chat', series: [series(weird, 'success', [0.005, 0.3, 2, 100], [0.05]), series(weird, 'aborted', [50], []), series(weird, 'upstream_error', [0.02], [])] }],
+        droppedRecords: 3,
+        droppedSamples: 1,
+      },
+      { droppedLocal: 2 },
+    );
+    const { samples, types } = parse(text);
+    expect(new Set(types).size).toBe(types.length);
+    const buckets = samples.filter((s) => s.name === 'llm_sla_request_duration_seconds_bucket');
+    expect(buckets.every((b) => b.labels['model'] === weird)).toBe(true);
+    const values = buckets.map((b) => b.value);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    const count = samples.find((s) => s.name === 'llm_sla_request_duration_seconds_count')?.value;
+    expect(count).toBe(5); // aborted calls are left out of latency, as in /sla
+    expect(buckets.find((b) => b.labels['le'] === '+Inf')?.value).toBe(count);
+    expect(buckets.find((b) => b.labels['le'] === '0.01')?.value).toBe(1);
+    const requests = samples.filter((s) => s.name === 'llm_sla_requests_total');
+    expect(requests.reduce((n, s) => n + s.value, 0)).toBe(6);
+    expect(samples.find((s) => s.name === 'llm_sla_dropped_records_total')?.value).toBe(5);
+    expect(samples.find((s) => s.name === 'llm_sla_tokens_total' && s.labels['type'] === 'input')?.value).toBe(60);
+  });
+});
