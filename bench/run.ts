@@ -12,6 +12,7 @@ import { PORTKEY_PATH, portkeyHeaders, portkeyVersion, startPortkey, startPortke
 import { printResult } from './print';
 import { startFloor, startGateway, startWorker, type Target } from './runtime';
 import { telemetryVolume } from './telemetry-volume';
+import { printResilience, resilienceBench } from './resilience';
 
 /**
  * `npm run bench`: the gateway as a user runs it (Durable Objects and span export on) against the mock directly, a
@@ -193,6 +194,10 @@ async function main(): Promise<void> {
     phase('telemetry volume');
     const tv = await telemetryVolume({ startGateway, bundle, upstreamUrl: upstream.url, quick });
 
+    // Issue 23: what a route's policy costs when nothing fails, and what it saves when the primary fails.
+    const resilienceSink = await startOtlpSink();
+    const resilience = await resilienceBench({ startGateway, bundle, otlpEndpoint: resilienceSink.url, quick, phase }).finally(() => resilienceSink.close());
+
     phase('nothing lost');
     // Nothing lost: every call a gateway made (its own mock counted them) is counted in /sla, and each one's span is
     // accounted for in /metrics (exported, unsampled or dropped, counted); the collector got every span exported
@@ -227,6 +232,7 @@ async function main(): Promise<void> {
       scenarios,
       telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
       telemetryVolume: tv,
+      resilience,
       accounting,
       slaCount: accounting[0]?.slaCount ?? NaN,
       gatewayCalls: accounting[0]?.calls ?? NaN,
@@ -237,6 +243,7 @@ async function main(): Promise<void> {
     const file = `bench/results/${result.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     printResult(result);
+    printResilience(resilience);
     console.log(`\ntelemetry volume: ${JSON.stringify(tv)}`);
     console.log(`\nwritten ${file}`);
   } finally {

@@ -1,10 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
-import { configFor, defaultWindow, type SlaConfigResult } from '../../src/config/in-force';
+import { configFor, defaultWindow, type RuntimeOverrides, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
+import type { BreakerEvent, BreakerStatus } from '../../src/core/resilience/breaker';
 import type { Admission } from '../../src/core/route-cap';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
+import { BreakerBoard } from './breakers';
 import { readRouteDetail, readSlaReport } from './fan-out';
 import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
@@ -15,8 +17,9 @@ import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
 const EVALUATION_INTERVAL_MS = 60_000;
-/** The `meta` key of the runtime SLA config (`PUT /sla/config`). */
+/** The `meta` keys of the runtime SLA config (`PUT /sla/config`) and the runtime policies (`PUT /policies`). */
 const SLA_CONFIG_KEY = 'sla_config';
+const POLICIES_KEY = 'policies';
 
 /** What `/sla/<route>` gets: the route's report, or why there is none. */
 export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems: string[] } | { unknown: true };
@@ -34,6 +37,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly totals: IsolateTotals;
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
+  private readonly breakers: BreakerBoard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,8 +48,10 @@ export class SlaRegistry extends DurableObject<Env> {
     this.totals = new IsolateTotals(sql);
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
-    // The registry holds the runtime config: its copy is the truth, never stale.
+    this.breakers = new BreakerBoard(sql);
+    // The registry holds the runtime configs: its copies are the truth, never stale.
     configFor(env).setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    configFor(env).setPolicies(this.meta.get(POLICIES_KEY), Date.now());
   }
 
   /** The SLA config in force here: the runtime config, else the `SLA_CONFIG` var, else the default. */
@@ -83,9 +89,24 @@ export class SlaRegistry extends DurableObject<Env> {
     return { routes: this.routes.list(), configOverride: this.meta.get(SLA_CONFIG_KEY) };
   }
 
-  /** The runtime SLA config alone (what an isolate or a route object refreshes its copy from). */
+  /** The runtime SLA config alone (what a route object refreshes its copy from). */
   configOverride(): string | null {
     return this.meta.get(SLA_CONFIG_KEY);
+  }
+
+  /** Both runtime configs in one answer (what a worker isolate refreshes its copies from). */
+  overrides(): RuntimeOverrides {
+    return { sla: this.meta.get(SLA_CONFIG_KEY), policies: this.meta.get(POLICIES_KEY) };
+  }
+
+  /**
+   * Sets the runtime policies (null: back to the `POLICIES` var), validated by the worker that took the `PUT`.
+   * Isolates read them within `SLA_OVERRIDE_MAX_AGE_MS` (the one that took the `PUT` at once).
+   */
+  setPolicies(json: string | null): void {
+    this.meta.set(POLICIES_KEY, json);
+    configFor(this.env).setPolicies(json, Date.now());
+    this.summaries.clear();
   }
 
   /**
@@ -93,7 +114,14 @@ export class SlaRegistry extends DurableObject<Env> {
    * per `query.maxAgeMs` (shared by concurrent readers), so a read costs one RPC whatever the number of routes.
    */
   summary(query: SummaryQuery): Promise<RegistrySummary> {
-    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n) };
+    const state = {
+      routes: this.routes.list(),
+      sla: this.sla(),
+      configOverride: this.configOverride(),
+      counters: this.counters(),
+      alerts: (n: number) => this.log.list(n),
+      breakers: this.breakers.list(),
+    };
     return this.summaries.answer(query, state, Date.now());
   }
 
@@ -103,7 +131,8 @@ export class SlaRegistry extends DurableObject<Env> {
     if (!sla.ok) return { configProblems: sla.problems };
     const entry = this.routes.list().find((r) => r.route === route);
     if (!entry) return { unknown: true };
-    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now()) };
+    const breakers = this.breakers.list().filter((b) => b.route === route);
+    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now(), breakers) };
   }
 
   /** Fan-outs the summary has run since this object started (tests, the benchmark). */
@@ -132,6 +161,23 @@ export class SlaRegistry extends DurableObject<Env> {
     this.summaries.clear();
     this.routes.forget(route);
     this.log.forget(route);
+    this.breakers.forget(route);
+  }
+
+  /**
+   * An isolate's circuit breaker opened or closed. The first isolate to say so changes the state kept here and
+   * raises the alert (delivered by the next evaluation alarm); the same news from others changes nothing.
+   */
+  async breakerChanged(e: BreakerEvent): Promise<void> {
+    const alert = this.breakers.change(e);
+    if (alert === null) return;
+    this.log.insert(e.at, e.route, alert);
+    await this.ensureAlarm(Date.now());
+  }
+
+  /** The breakers as last heard of (tests; /metrics reads them from the summary). */
+  breakerStates(): BreakerStatus[] {
+    return this.breakers.list();
   }
 
   /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */

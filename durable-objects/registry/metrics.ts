@@ -1,4 +1,4 @@
-import { mergeHistogram, type MetricsSeries, type MetricsSnapshot } from '../../src/core/metrics';
+import { mergeHistogram, mergeResilience, type MetricsSeries, type MetricsSnapshot, type ResilienceCounts } from '../../src/core/metrics';
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
 
 /** The routes' cumulative counters for /metrics, shards of one route added up: one RPC per route shard. */
@@ -8,6 +8,7 @@ export async function collectMetrics(ns: RouteStatsNamespace, routes: readonly R
   );
   // Shards of one route hold the same model/outcome series: add them up.
   const byRoute = new Map<string, Map<string, MetricsSeries>>();
+  const resilience = new Map<string, ResilienceCounts>();
   let droppedRecords = 0;
   let droppedSamples = 0;
   for (const p of parts) {
@@ -27,8 +28,20 @@ export async function collectMetrics(ns: RouteStatsNamespace, routes: readonly R
         mergeHistogram(prev.ttft, s.ttft);
       }
     }
+    if (p.resilience && (p.resilience.attempts.length > 0 || p.resilience.fallbacks.length > 0)) {
+      let r = resilience.get(p.route);
+      if (!r) resilience.set(p.route, (r = { attempts: [], fallbacks: [] }));
+      mergeResilience(r, p.resilience);
+    }
     droppedRecords += p.droppedRecords;
     droppedSamples += p.droppedSamples;
   }
-  return { routes: [...byRoute].map(([route, series]) => ({ route, series: [...series.values()] })), droppedRecords, droppedSamples };
+  return {
+    routes: [...byRoute].map(([route, series]) => {
+      const r = resilience.get(route);
+      return r ? { route, series: [...series.values()], resilience: r } : { route, series: [...series.values()] };
+    }),
+    droppedRecords,
+    droppedSamples,
+  };
 }

@@ -2,6 +2,7 @@ import type { AlertRecord } from '../../src/core/alerts';
 import type { DashboardData } from '../../src/core/dashboard';
 import type { MetricsSnapshot } from '../../src/core/metrics';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
+import type { BreakerStatus } from '../../src/core/resilience/breaker';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
@@ -48,6 +49,8 @@ export interface RegistrySummary {
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
   configOverride: string | null;
+  /** The circuit breakers as last heard of from the isolates. */
+  breakers: BreakerStatus[];
 }
 
 /** What the registry knows when it answers a summary. */
@@ -57,6 +60,7 @@ export interface SummaryState {
   configOverride: string | null;
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
+  breakers: BreakerStatus[];
 }
 
 /**
@@ -94,6 +98,7 @@ export class Summaries {
       dashboard: null,
       counters: state.counters,
       configOverride: state.configOverride,
+      breakers: state.breakers,
     };
     const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes)) : null;
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TEAM, TEAM_RULE } from '../core/labels';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
-export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
+export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets', 'policies'] as const;
 
 const providerName = z
   .string()

@@ -34,8 +34,23 @@ export interface MetricsSeries {
   pricedCount?: number;
 }
 
+/** Cumulative counts of the calls a policy handled, per route: attempts per target and outcome, fallbacks. */
+export interface ResilienceCounts {
+  attempts: { target: string; outcome: string; count: number }[];
+  fallbacks: { from: string; to: string; reason: string; count: number }[];
+}
+
+/** A circuit breaker's state for /metrics (`llm_sla_breaker_state`). */
+export interface BreakerGauge {
+  route: string;
+  target: string;
+  state: 'open' | 'closed';
+}
+
 export interface MetricsSnapshot {
-  routes: { route: string; series: MetricsSeries[] }[];
+  routes: { route: string; series: MetricsSeries[]; resilience?: ResilienceCounts }[];
+  /** The circuit breakers as the registry last heard of them. */
+  breakers?: BreakerGauge[];
   /** Records lost on the way to the Durable Objects (flushes that failed after retries), as reported to them. */
   droppedRecords: number;
   /** Samples the windows could not file (older than retention, or malformed). */
@@ -65,4 +80,15 @@ export function mergeHistogram(into: HistogramCounts, from: HistogramCounts): vo
   from.counts.forEach((n, i) => (into.counts[i] = (into.counts[i] ?? 0) + n));
   into.sum += from.sum;
   into.count += from.count;
+}
+
+/** Adds `from`'s counts into `into` (shards of one route). */
+export function mergeResilience(into: ResilienceCounts, from: ResilienceCounts): void {
+  const add = <T extends { count: number }>(list: T[], item: T, same: (a: T) => boolean) => {
+    const hit = list.find(same);
+    if (hit) hit.count += item.count;
+    else list.push({ ...item });
+  };
+  for (const a of from.attempts) add(into.attempts, a, (x) => x.target === a.target && x.outcome === a.outcome);
+  for (const f of from.fallbacks) add(into.fallbacks, f, (x) => x.from === f.from && x.to === f.to && x.reason === f.reason);
 }

@@ -22,6 +22,12 @@ export interface SlaReport {
 export type { MinutePoint as SeriesPoint } from './sla/series';
 import type { MinutePoint as SeriesPoint } from './sla/series';
 
+/**
+ * One target of a route (a provider, or provider:model, a policy sends its calls to): its attempts' stats over the
+ * window and its circuit breaker (`closed` unless an isolate reported it open).
+ */
+export type TargetReport = Omit<RouteStats, 'exact'> & { breaker: { state: 'open' | 'closed'; since: string | null } };
+
 /** `GET /sla/<route>`. */
 export interface RouteDetailReport {
   route: string;
@@ -30,4 +36,6 @@ export interface RouteDetailReport {
   generated_at: string;
   stats: RouteReport;
   series: SeriesPoint[];
+  /** The route's targets, when a policy (`POLICIES`) sent its calls to any: each as it saw its own attempts. */
+  targets: Record<string, TargetReport>;
 }

@@ -7,9 +7,9 @@ const labels = (l: Record<string, string>) =>
     .join(',')}}`;
 const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12))));
 
-class Exposition {
+export class Exposition {
   private readonly lines: string[] = [];
-  family(name: string, type: 'counter' | 'histogram', help: string): void {
+  family(name: string, type: 'counter' | 'histogram' | 'gauge', help: string): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
   sample(name: string, l: Record<string, string>, value: number): void {
@@ -74,6 +74,7 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
     const priced = m.s.some((s) => (s.pricedCount ?? (s.costUsd > 0 ? 1 : 0)) > 0);
     if (priced) out.sample('llm_sla_cost_usd_total', { route: m.route, model: m.model }, m.s.reduce((t, s) => t + s.costUsd, 0));
   }
+  renderResilience(out, snapshot);
   out.family('llm_sla_dropped_records_total', 'counter', 'Call records lost on the way to the Durable Objects.');
   out.sample('llm_sla_dropped_records_total', {}, snapshot.droppedRecords + (extra.droppedLocal ?? 0));
   out.family('llm_sla_dropped_samples_total', 'counter', 'Samples the windows could not file (too old or malformed).');
@@ -111,4 +112,28 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.family('llm_sla_analytics_points_failed_total', 'counter', 'Analytics Engine data points the binding refused.');
   out.sample('llm_sla_analytics_points_failed_total', {}, n('analytics_points_failed'));
   return out.toString();
+}
+
+/**
+ * What the routes' policies did (POLICIES): every attempt by target and outcome, every move from one target to
+ * another and why, and each circuit breaker's state (one series per state, 1 for the current one).
+ */
+function renderResilience(out: Exposition, snapshot: MetricsSnapshot): void {
+  const routes = byKey(snapshot.routes.filter((r) => r.resilience), (r) => r.route);
+  out.family('llm_sla_attempts_total', 'counter', 'Upstream attempts of the calls a policy handled, by route, target and outcome (a call counts once per attempt).');
+  for (const r of routes) {
+    for (const a of byKey(r.resilience?.attempts ?? [], (x) => `${x.target}\u0000${x.outcome}`)) {
+      out.sample('llm_sla_attempts_total', { route: r.route, target: a.target, outcome: a.outcome }, a.count);
+    }
+  }
+  out.family('llm_sla_fallbacks_total', 'counter', 'Calls that moved from one target to another, by route, from, to and reason (status_503, network_error, timeout, first_token_timeout...).');
+  for (const r of routes) {
+    for (const f of byKey(r.resilience?.fallbacks ?? [], (x) => `${x.from}\u0000${x.to}\u0000${x.reason}`)) {
+      out.sample('llm_sla_fallbacks_total', { route: r.route, from: f.from, to: f.to, reason: f.reason }, f.count);
+    }
+  }
+  out.family('llm_sla_breaker_state', 'gauge', 'Circuit breaker of each route and target as the isolates last reported it: 1 for its current state.');
+  for (const b of byKey(snapshot.breakers ?? [], (x) => `${x.route}\u0000${x.target}`)) {
+    for (const state of ['closed', 'open'] as const) out.sample('llm_sla_breaker_state', { route: b.route, target: b.target, state }, b.state === state ? 1 : 0);
+  }
 }

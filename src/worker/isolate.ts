@@ -5,6 +5,7 @@ import { targetsFor } from '../core/sla/config';
 import { BudgetCache } from './budget-gate';
 import { isolateCounts } from './counts';
 import { GatewayKeys } from './proxy/access';
+import { RouteHealth } from './proxy/health';
 import { DurableObjectRecorder } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, safeRecord, TeeRecorder, type Recorder } from './recorder/recorder';
 import { AnalyticsRecorder } from './telemetry/analytics';
@@ -28,6 +29,7 @@ export class Isolate {
   private keys: Promise<GatewayKeys | null> | null = null;
   private budget: BudgetCache | null = null;
   private spans: SpanRecorder | null | undefined;
+  private health: RouteHealth | null = null;
 
   constructor(readonly env: Env) {
     this.config = configFor(env);
@@ -83,10 +85,16 @@ export class Isolate {
     return (this.budget ??= new BudgetCache(this.env, config.budgets));
   }
 
-  /** Keeps this isolate's copy of the runtime SLA config fresh (from a call's waitUntil when it is stale). */
-  refreshSla(now: number): Promise<void> | null {
-    return this.config.overrideStale(now) ? this.config.refresh(() => registry(this.env).configOverride(), now) : null;
+  /**
+   * Keeps this isolate's copies of the runtime SLA config and policies fresh: one registry RPC, from a call's
+   * waitUntil, when either is older than the refresh interval.
+   */
+  refreshOverrides(now: number): Promise<void> | null {
+    return this.config.overridesStale(now) ? this.config.refreshOverrides(() => registry(this.env).overrides(), now) : null;
   }
+
+  /** What the calls of a route with a policy need: this isolate's circuit breakers, the backoff jitter. */
+  readonly resilience = (): { health: RouteHealth; random: () => number } => ({ health: (this.health ??= new RouteHealth(this.env)), random: Math.random });
 
   /** Sends this isolate's counts to the registry when they changed, at most once per `TELEMETRY_COUNTS_INTERVAL_MS`. */
   reportCounts(config: Pick<ResolvedConfig, 'countsIntervalMs'>): Promise<void> | void {

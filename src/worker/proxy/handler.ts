@@ -1,6 +1,5 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import { GatewayError } from '../errors';
-import { isolateCounts } from '../counts';
 import { ResponseFacts } from '../formats/facts';
 import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
 import { injectIncludeUsage } from '../formats/openai';
@@ -9,11 +8,14 @@ import type { Provider } from '../../core/providers/types';
 import { ROUTE_KEY, TEAM } from '../../core/labels';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
-import { observeBody, type BodyKind } from '../stream/observe';
+import { observeBody } from '../stream/observe';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
+import { afterResponse, bodyKind, contentLengthOf, countLost, SMALL_JSON_BYTES } from './response';
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
+import { keepSla, type PolicyDeps } from './resilient';
+import type { PolicyTable } from '../../config/in-force';
 
 /** What the proxy needs of the invocation: somewhere to put the record's work. */
 export interface CallContext {
@@ -28,6 +30,10 @@ export interface ProxyDeps {
   readonly budget?: BudgetCache | null;
   /** `GATEWAY_KEYS` as digests, computed once per isolate (src/worker/isolate.ts); asked only when keys are set. */
   readonly keys: () => Promise<GatewayKeys | null>;
+  /** The routes' policies in force (`POLICIES`), or null when there are none: then no route is looked up. */
+  readonly policies?: PolicyTable | null;
+  /** What a policy's calls need of the isolate (its breakers, the backoff jitter); asked only for those calls. */
+  readonly resilience?: () => Pick<PolicyDeps, 'health' | 'random'>;
 }
 
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
@@ -78,6 +84,11 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   };
   // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
   const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
+  // A route with a policy (POLICIES): its attempt loop, access and budget checked once above. One branch otherwise.
+  const policy = deps.policies ? deps.policies.for(call.route) : null;
+  if (policy !== null && deps.resilience) {
+    return keepSla({ req, ctx, call, rest, search: url.search, access, ticket }, policy, { config, recorder: deps.recorder, now, ...deps.resilience() });
+  }
   const facts = new ResponseFacts();
   const aborter = new AbortController();
   const onClientAbort = () => {
@@ -153,18 +164,6 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
 }
 
 /**
- * Resolves on a later turn of the event loop. The record's work (body parsing, the span, the batches) is all
- * synchronous JavaScript: started at once, it would run in the same microtask checkpoint as the handler's return,
- * before the runtime sends the response. After a timer turn, the response has gone.
- */
-function afterResponse(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
-const SMALL_JSON_BYTES = 64 * 1024;
-
-/**
  * A non-streamed JSON body of small declared length (a chat completion, an error): read natively in one go, then
  * handed to the client whole. The wait is the upstream's own transfer time for a few kilobytes — usually the
  * packet the headers came in — and it spares a tee and a second read of the body on every call. A body that
@@ -197,25 +196,8 @@ async function smallJson(
   return clientResponse(body, upstream, false);
 }
 
-function contentLengthOf(headers: Headers): number | null {
-  const n = Number(headers.get('content-length') ?? NaN);
-  return Number.isInteger(n) && n >= 0 && !headers.has('content-encoding') ? n : null;
-}
-
 const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);
 function priorityOf(header: string | null): CallState['priority'] {
   const p = header?.trim().toLowerCase() ?? 'normal';
   return PRIORITIES.has(p) ? (p as CallState['priority']) : 'normal';
-}
-
-function bodyKind(contentType: string | null): BodyKind {
-  const ct = contentType?.toLowerCase() ?? '';
-  if (ct.startsWith('text/event-stream')) return 'sse';
-  if (ct.includes('json')) return 'json';
-  return 'opaque';
-}
-
-function countLost(err: unknown): void {
-  isolateCounts.add('gateway_records_lost');
-  console.error('llm-sla-gateway: call record lost', err instanceof Error ? err.message : String(err));
 }

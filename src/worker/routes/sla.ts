@@ -132,7 +132,7 @@ slaRoutes.get('/metrics', read, async (c) => {
   const teams = teamBudgetsForMetrics(c.env, c.get('configResult'), Date.now());
   const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: true });
   const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
-  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
+  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters, breakers: summary.breakers };
   const text =
     renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -32,6 +32,23 @@ export interface BodyEnd {
 
 const encoder = new TextEncoder();
 
+/** How a held stream's read-ahead stopped (`prime`). */
+export type PrimeResult = 'token' | 'error_event' | 'end' | 'failed' | 'stopped';
+
+export interface ObservedBody {
+  body: ReadableStream<Uint8Array>;
+  ended: Promise<BodyEnd>;
+  /**
+   * Streams only: reads ahead, holding what it read, until the first content event (`token`), an error event
+   * before it (`error_event`), the end (`end`), a failed read (`failed`) or `stop` (`stopped`). Nothing reaches the
+   * client meanwhile; its first pull then gets everything held at once. The attempt loop's first-token deadline and
+   * hedging stand on this (src/worker/proxy/attempt.ts); without it, streams are never held.
+   */
+  prime(stop: Promise<void>): Promise<PrimeResult>;
+  /** Gives the body up before the client has it: the upstream read is cancelled, `ended` settles as cancelled. */
+  abandon(reason: unknown): Promise<void>;
+}
+
 /**
  * Hands an upstream body to the client chunk by chunk, as each arrives, while learning from it. A chunk is
  * enqueued before it is parsed, so parsing never delays it; only when injected usage must be hidden are whole
@@ -45,7 +62,7 @@ export function observeBody(
   upstream: ReadableStream<Uint8Array>,
   facts: ResponseFacts,
   opts: ObserveOptions,
-): { body: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+): ObservedBody {
   const strip = opts.stripInjectedUsage && opts.kind === 'sse';
   // JSON and other bodies: the client gets one branch of a native tee, untouched by JavaScript, and the gateway
   // reads the other as it arrives (a client that leaves is seen through request.signal). Streams go through the
@@ -97,12 +114,17 @@ export function observeBody(
     return out;
   };
 
+  const notHeld = async (): Promise<PrimeResult> => 'token';
+  const abandon = async (reason: unknown): Promise<void> => {
+    finish('cancelled');
+    await reader().cancel(reason).catch(() => undefined);
+  };
   if (client !== null) {
     const passthrough = client;
     const known = opts.contentLength;
     // A body of known, modest length is read natively in one go; otherwise chunk by chunk, bounded.
-    if (capture && known !== null && known <= capture.maxWhole) return { body: passthrough, ended: readWhole(capture) };
-    return { body: passthrough, ended: drain() };
+    if (capture && known !== null && known <= capture.maxWhole) return { body: passthrough, ended: readWhole(capture), prime: notHeld, abandon };
+    return { body: passthrough, ended: drain(), prime: notHeld, abandon };
   }
 
   async function readWhole(into: BodyCapture): Promise<BodyEnd> {
@@ -142,9 +164,65 @@ export function observeBody(
     }
   }
 
-  const body = new ReadableStream<Uint8Array>(
+  /** What was read ahead and not yet handed on (`prime`), and whether the upstream ended meanwhile. */
+  const held: Uint8Array[] = [];
+  let heldEnd = false;
+  /** Takes one upstream chunk: what to hand on, and its facts learnt. */
+  const take = (chunk: Uint8Array, at: number, into: Uint8Array[]): void => {
+    bytes += chunk.byteLength;
+    if (!splitter) {
+      into.push(chunk);
+      capture?.add(chunk);
+      return;
+    }
+    if (!strip) into.push(chunk);
+    const out = handle(splitter.push(chunk), at);
+    if (out) for (const b of out) into.push(b);
+  };
+  const takeEnd = (at: number, into: Uint8Array[]): void => {
+    const rest = splitter?.finish();
+    if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) into.push(b);
+  };
+
+  async function prime(stop: Promise<void>): Promise<PrimeResult> {
+    const stopped = stop.then(() => 'stopped' as const);
+    for (;;) {
+      if (facts.firstTokenAt !== null) return 'token';
+      if (facts.streamErrorType !== null) return 'error_event';
+      let result: ReadableStreamReadResult<Uint8Array> | 'stopped';
+      try {
+        const reading = read();
+        reading.catch(() => undefined); // an abandoned read fails when the body is cancelled
+        result = await Promise.race([reading, stopped]);
+      } catch {
+        finish('error');
+        return 'failed';
+      }
+      if (result === 'stopped') return 'stopped';
+      const at = opts.now();
+      if (result.done) {
+        takeEnd(at, held);
+        heldEnd = true;
+        return 'end';
+      }
+      take(result.value, at, held);
+    }
+  }
+
+  // Made when the caller first asks for the body: a stream starts pulling at once (one chunk ahead), which must not
+  // happen while `prime` reads ahead.
+  const makeBody = () => new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (held.length > 0 || heldEnd) {
+          firstByteAt ??= opts.now();
+          for (const b of held.splice(0)) controller.enqueue(b);
+          if (heldEnd) {
+            finish('complete');
+            controller.close();
+          }
+          return;
+        }
         // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
         // held back) would never be called again.
         for (;;) {
@@ -158,8 +236,9 @@ export function observeBody(
           }
           const at = opts.now();
           if (result.done) {
-            const rest = splitter?.finish();
-            if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) controller.enqueue(b);
+            const out: Uint8Array[] = [];
+            takeEnd(at, out);
+            for (const b of out) controller.enqueue(b);
             finish('complete');
             controller.close();
             return;
@@ -167,6 +246,7 @@ export function observeBody(
           const chunk = result.value;
           firstByteAt ??= at;
           bytes += chunk.byteLength;
+          // Handed on before it is parsed, so parsing never delays it.
           if (!splitter) {
             controller.enqueue(chunk);
             capture?.add(chunk);
@@ -186,7 +266,15 @@ export function observeBody(
     },
     { highWaterMark: 1 },
   );
-  return { body, ended };
+  let body: ReadableStream<Uint8Array> | null = null;
+  return {
+    get body() {
+      return (body ??= makeBody());
+    },
+    ended,
+    prime,
+    abandon,
+  };
 }
 
 /**

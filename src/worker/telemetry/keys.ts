@@ -27,6 +27,8 @@ export const ATTR = {
   SERVER_PORT: 'server.port',
   HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
   ERROR_TYPE: 'error.type',
+  /** Attempt spans: how many times the call was sent before this attempt (HTTP conventions' resend count). */
+  HTTP_REQUEST_RESEND_COUNT: 'http.request.resend_count',
   /** Metrics only: `input` or `output` on `gen_ai.client.token.usage`. */
   GEN_AI_TOKEN_TYPE: 'gen_ai.token.type',
 
@@ -41,6 +43,12 @@ export const ATTR = {
   SLA_PRIORITY: 'llm_sla.priority',
   /** Seconds from the request's arrival to the first body byte handed on. */
   SLA_TIME_TO_FIRST_BYTE: 'llm_sla.time_to_first_byte',
+  /** Calls a policy handled: the target that answered (`provider` or `provider:model`), and how many attempts it took. */
+  SLA_SERVED_BY: 'llm_sla.served_by',
+  SLA_ATTEMPTS: 'llm_sla.attempts',
+  /** Attempt spans: the attempt's target, and why the call moved on after it (`status_503`, `first_token_timeout`...). */
+  SLA_ATTEMPT_TARGET: 'llm_sla.attempt.target',
+  SLA_ATTEMPT_REASON: 'llm_sla.attempt.reason',
   /** Why the span was kept: head (sampled), error or slow (tail rules). */
   SLA_SAMPLED_BY: 'llm_sla.sampled_by',
   /**

@@ -42,7 +42,7 @@ describe('Markdown and HTML reports', () => {
     expect(html).toContain('rag.&#60;script&#62;alert(1)&#60;/script&#62;|x');
     expect(html).not.toMatch(/https?:\/\/|src=/);
     expect(html).toContain('<meta charset="utf-8">');
-    const detail = renderRouteHtml({ route: evil, window: '5m', window_ms: 300_000, generated_at: 'now', stats: report.routes[evil] as RouteReport, series: [] });
+    const detail = renderRouteHtml({ route: evil, window: '5m', window_ms: 300_000, generated_at: 'now', stats: report.routes[evil] as RouteReport, series: [], targets: {} });
     expect(detail).not.toContain('<script>');
   });
 });

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { checkPolicies, parsePolicies, resolvePolicy } from '../../../src/config/policies';
+import type { Provider } from '../../../src/core/providers/types';
+
+const provider = (name: string, format: 'openai' | 'anthropic' = 'openai'): [string, Provider] => [name, { name, baseUrl: `https://${name}.example`, format, injectStreamUsage: format === 'openai' }];
+const providers = new Map([provider('openai'), provider('backup'), provider('anthropic', 'anthropic'), provider('groq')]);
+const keys = new Map([['backup', 'bk-secret-key']]);
+const issue = {
+  default: { retries: 0 },
+  routes: {
+    'rag.generation': {
+      targets: [{ provider: 'openai' }, { provider: 'backup', model: 'gpt-4o-mini' }],
+      retries: 2,
+      retry_on: [429, 500, 502, 503, 504, 'network_error', 'timeout'],
+      backoff_ms: 200,
+      first_token_timeout_ms: 2000,
+      timeout_ms: 30000,
+      breaker: { failure_rate: 0.5, min_calls: 10, window_s: 60, cooldown_s: 30 },
+    },
+  },
+};
+
+describe('POLICIES', () => {
+  it("accepts the issue's example and resolves its route, every default filled in", () => {
+    const checked = checkPolicies(JSON.stringify(issue), providers, keys);
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    const p = resolvePolicy(checked.policies, 'rag.generation');
+    expect(p).toMatchObject({
+      matched: 'rag.generation',
+      targets: [
+        { provider: 'openai', model: null },
+        { provider: 'backup', model: 'gpt-4o-mini' },
+      ],
+      retries: 2,
+      backoffMs: 200,
+      backoffMaxMs: 10_000,
+      retryAfterMaxMs: 10_000,
+      firstTokenTimeoutMs: 2000,
+      timeoutMs: 30_000,
+      breaker: { failureRate: 0.5, minCalls: 10, windowMs: 60_000, cooldownMs: 30_000 },
+    });
+    expect([...(p?.retryOn.statuses ?? [])].sort()).toEqual([429, 500, 502, 503, 504]);
+    expect(p?.retryOn).toMatchObject({ networkError: true, timeout: true });
+  });
+
+  it('a route whose policy changes nothing takes the plain path (null)', () => {
+    const parsed = parsePolicies(JSON.stringify(issue));
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    expect(resolvePolicy(parsed.policies, 'other.route')).toBeNull();
+  });
+
+  it('merges the most specific block over default; null switches a default off', () => {
+    const parsed = parsePolicies(
+      JSON.stringify({
+        default: { retries: 1, timeout_ms: 5000, breaker: { cooldown_s: 5 } },
+        routes: { 'rag.*': { retries: 3 }, 'rag.gen*': { timeout_ms: null, breaker: null } },
+      }),
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    expect(resolvePolicy(parsed.policies, 'rag.embed')).toMatchObject({ matched: 'rag.*', retries: 3, timeoutMs: 5000, breaker: { cooldownMs: 5000, failureRate: 0.5, minCalls: 10 } });
+    expect(resolvePolicy(parsed.policies, 'rag.generation')).toMatchObject({ matched: 'rag.gen*', retries: 1, timeoutMs: null, breaker: null });
+    expect(resolvePolicy(parsed.policies, 'x')).toMatchObject({ matched: null, retries: 1 });
+  });
+
+  it('refuses unknown keys, bad values and a target listed twice, saying where', () => {
+    const bad = parsePolicies(JSON.stringify({ routes: { a: { retrys: 1, retries: -1, retry_on: ['sometimes'] } } }));
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems.join('\n')).toMatch(/routes\.a\.retrys: unknown key/);
+    expect(bad.problems.join('\n')).toMatch(/routes\.a\.retries/);
+    expect(bad.problems.join('\n')).toMatch(/routes\.a\.retry_on\[0\]/);
+    const twice = parsePolicies(JSON.stringify({ routes: { a: { targets: [{ provider: 'backup' }, { provider: 'backup' }] } } }));
+    expect(twice).toEqual({ ok: false, problems: ['routes.a.targets[1]: backup is listed twice'] });
+    expect(parsePolicies('{not json')).toMatchObject({ ok: false, problems: [expect.stringMatching(/not valid JSON/)] });
+  });
+
+  it('refuses a fallback to a provider without a managed key, naming the secret to set', () => {
+    const r = checkPolicies(JSON.stringify({ routes: { a: { targets: [{ provider: 'openai' }, { provider: 'groq' }] } } }), providers, keys);
+    expect(r).toEqual({
+      ok: false,
+      problems: [
+        'routes["a"].targets[1]: falls back to "groq", which has no managed key (set the GROQ_API_KEY secret): the client\'s own key only ever goes to the provider its path names',
+      ],
+    });
+  });
+
+  it('refuses unknown providers and targets of two wire formats', () => {
+    const r = checkPolicies(JSON.stringify({ default: { targets: [{ provider: 'openai' }, { provider: 'nope' }] }, routes: { b: { targets: [{ provider: 'backup' }, { provider: 'anthropic' }] } } }), providers, new Map([...keys, ['anthropic', 'ak']]));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^default\.targets\[1\]\.provider: no provider named "nope"/),
+      expect.stringMatching(/^routes\["b"\]\.targets: mixes wire formats \(openai: backup; anthropic: anthropic\)/),
+    ]);
+  });
+});
