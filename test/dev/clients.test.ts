@@ -156,7 +156,7 @@ describe("providers' own SDKs, only the base URL changed", () => {
     const headers = route('mistral.sdk');
     const res = await mistral.chat.complete({ model: 'mistral-small-latest', messages: [{ role: 'user', content: 'hi' }] }, { headers });
     count('mistral.sdk');
-    expect(res.choices[0]?.message.content).toBe(HELLO);
+    expect(res.choices?.[0]?.message?.content).toBe(HELLO);
     let text = '';
     for await (const event of await mistral.chat.stream({ model: 'mistral-small-latest', messages: [{ role: 'user', content: 'hi' }] }, { headers })) {
       const piece = event.data.choices[0]?.delta.content;

@@ -78,7 +78,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   };
   // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
   const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
-  const facts = new ResponseFacts();
+  // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk: no work per chunk without them.
+  const facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
   const aborter = new AbortController();
   const onClientAbort = () => {
     call.clientAborted = true;
