@@ -13,6 +13,7 @@ export type GatewayErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'budget_exceeded'
+  | 'unpriced_model'
   | 'internal_error';
 
 const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
@@ -27,6 +28,7 @@ const OPENAI_TYPE: Record<GatewayErrorCode, string> = {
   unauthorized: 'invalid_request_error',
   forbidden: 'invalid_request_error',
   budget_exceeded: 'insufficient_quota',
+  unpriced_model: 'invalid_request_error',
   internal_error: 'server_error',
 };
 
@@ -47,6 +49,7 @@ const ANTHROPIC_TYPE: Record<GatewayErrorCode, string> = {
   unauthorized: 'authentication_error',
   forbidden: 'permission_error',
   budget_exceeded: 'rate_limit_error',
+  unpriced_model: 'permission_error',
   internal_error: 'api_error',
 };
 
@@ -88,7 +91,7 @@ export class GatewayError extends Error {
       [anthropic ? 'request-id' : 'x-request-id']: requestId,
     };
     // A spent budget does not come back in seconds: the official SDKs honour x-should-retry and do not retry.
-    if (this.code === 'budget_exceeded') headers['x-should-retry'] = 'false';
+    if (this.code === 'budget_exceeded' || this.code === 'unpriced_model') headers['x-should-retry'] = 'false';
     return new Response(JSON.stringify(body), { status: this.status, headers });
   }
 }

@@ -1,6 +1,6 @@
 import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
 import { countCut } from '../counts';
-import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
+import type { Pricer } from '../pricing';
 import type { CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
@@ -34,7 +34,8 @@ export interface StageContext {
   now: number;
   /** The gateway key's team, or the `x-sla-team` header; an attribute `llm_sla.team` is used only without either. */
   team: string | null;
-  prices: PriceTable;
+  /** Prices a stage's tokens (`PRICES`, then the catalog): `src/worker/pricing.ts`. */
+  price: Pricer;
 }
 
 const ZERO_REQUEST: CallRecord['request'] = Object.freeze({ maxTokens: null, temperature: null, topP: null });
@@ -108,7 +109,7 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     chunkGaps: null,
     usage,
     usageSource: usage ? 'provider' : 'none',
-    costUsd: costUsd(findPrice(ctx.prices, priceProvider, responseModel ?? requestModel), usage),
+    costUsd: ctx.price(priceProvider, responseModel ?? requestModel, usage, startMs),
     responseId: null,
     serviceTier: null,
     systemFingerprint: null,

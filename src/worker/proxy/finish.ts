@@ -7,7 +7,7 @@ import type { ResponseFacts } from '../formats/facts';
 import { openaiUsage, readOpenAIBody } from '../formats/openai';
 import { anthropicUsage } from '../formats/anthropic';
 import { obj, parseJson, str } from '../../core/json';
-import { costUsd, findPrice } from '../../core/pricing/cost';
+import { pricer } from '../pricing';
 import type { Operation, Provider } from '../../core/providers/types';
 import type { CallRecord, RequestParams } from '../../core/record';
 import type { BodyCapture } from '../stream/capture';
@@ -95,7 +95,7 @@ export async function buildRecord(
     chunkGaps: stream ? (facts.gaps?.result() ?? null) : null,
     usage,
     usageSource,
-    costUsd: costUsd(findPrice(config.prices, call.provider.name, model), usage),
+    costUsd: usage === null ? null : (await pricer(config.prices))(call.provider.name, model, usage, call.start),
     responseId: facts.responseId,
     serviceTier: facts.serviceTier,
     systemFingerprint: facts.systemFingerprint,
