@@ -34,9 +34,9 @@ const providers = new Map<string, string | undefined>();
 
 /**
  * Prices a call: `PRICES` (the config's override, per 1M tokens) first, then the catalog. A provider the catalog
- * knows (openai, anthropic, groq, mistral, openrouter, together, deepseek...) is asked by its id; any other (a
- * custom provider, ingested stages) by the model name alone, as the catalog matches it (`gpt-4o` -> OpenAI's
- * price). Usage maps to the catalog's units: input (cache included, as ours), cache reads, cache writes, output.
+ * knows (openai, anthropic, groq, mistral, openrouter, together, deepseek...) is asked by its id, and a model it does
+ * not list there is unpriced (never priced at another provider's rate); any other provider (a custom one, ingested
+ * stages) by the model name alone, as the catalog matches it (`gpt-4o` -> OpenAI's price). Usage maps to the catalog's units: input (cache included, as ours), cache reads, cache writes, output.
  * If the catalog cannot be loaded, only `PRICES` prices, and the failure is counted (`gateway_price_catalog_failures`).
  */
 export async function pricer(prices: PriceTable): Promise<Pricer> {
