@@ -14,7 +14,6 @@ import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
-const EVALUATION_INTERVAL_MS = 60_000;
 /** The `meta` key of the runtime SLA config (`PUT /sla/config`). */
 const SLA_CONFIG_KEY = 'sla_config';
 
@@ -158,11 +157,16 @@ export class SlaRegistry extends DurableObject<Env> {
       const url = configFor(this.env).service.alertWebhookUrl;
       if (url !== null) await this.log.deliver(url);
     } finally {
-      await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+      await this.ctx.storage.setAlarm(now + this.evaluationIntervalMs());
     }
   }
 
   private async ensureAlarm(now: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.evaluationIntervalMs());
+  }
+
+  /** `ALERT_EVALUATION_INTERVAL_MS` (a minute by default). */
+  private evaluationIntervalMs(): number {
+    return configFor(this.env).service.evaluationIntervalMs;
   }
 }

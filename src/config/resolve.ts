@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_PROVIDERS } from '../core/providers/builtin';
 import type { Provider } from '../core/providers/types';
-import { DEFAULT_PRICES } from '../core/pricing/prices';
 import type { PriceTable } from '../core/pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
@@ -75,6 +74,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     MAX_ROUTES: asString('MAX_ROUTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
     TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
+    ALERT_EVALUATION_INTERVAL_MS: asString('ALERT_EVALUATION_INTERVAL_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -148,7 +148,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,
       secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...Object.values(telemetry.config?.headers ?? {})],
-      prices: { ...DEFAULT_PRICES, ...env.PRICES },
+      // The override; every other price comes from the catalog (src/worker/pricing.ts).
+      prices: env.PRICES,
       gatewayKeys: gateway.keys,
       managedKeys,
       telemetry: telemetry.config,

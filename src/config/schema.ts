@@ -82,6 +82,13 @@ const positiveInt = (fallback: number) =>
     .pipe(z.number({ error: 'expected a number' }).int().positive());
 
 /** The vars the gateway reads, as wrangler delivers them (strings). `UPSTREAM_<NAME>` vars are read apart. */
+/** How often the registry judges every route and raises alerts (ms): a minute by default, 1 s to 1 h. */
+export const alertEvaluationInterval = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
+  .pipe(z.number({ error: 'expected a number' }).int().min(1000).max(3_600_000));
+
 export const envSchema = z.object({
   PROVIDERS: jsonVar(
     z.record(z.string(), customProvider).superRefine((providers, ctx) => {
@@ -120,6 +127,7 @@ export const envSchema = z.object({
     .optional()
     .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
     .pipe(z.number({ error: 'expected a number' }).int().min(0).max(3_600_000)),
+  ALERT_EVALUATION_INTERVAL_MS: alertEvaluationInterval,
 });
 
 

@@ -1,4 +1,5 @@
 import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../core/sla/config';
+import { alertEvaluationInterval } from './schema';
 
 export type SlaConfigResult = { ok: true; config: SlaConfig; source: 'runtime' | 'env' | 'default' } | { ok: false; problems: string[] };
 
@@ -18,6 +19,8 @@ export interface ServiceConfig {
   readonly adminToken: string | null;
   /** `ALERT_WEBHOOK_URL` (http or https), null when unset or invalid. */
   readonly alertWebhookUrl: string | null;
+  /** `ALERT_EVALUATION_INTERVAL_MS`: the registry's evaluation alarm period (60 s; an invalid value is reported with the rest and the default used). */
+  readonly evaluationIntervalMs: number;
 }
 
 export function resolveService(asString: (name: string) => string | undefined): ServiceConfig {
@@ -31,6 +34,7 @@ export function resolveService(asString: (name: string) => string | undefined): 
     readToken: secret('SLA_READ_TOKEN'),
     adminToken: secret('ADMIN_TOKEN'),
     alertWebhookUrl: webhookUrl(asString('ALERT_WEBHOOK_URL')),
+    evaluationIntervalMs: alertEvaluationInterval.safeParse(asString('ALERT_EVALUATION_INTERVAL_MS')).data ?? 60_000,
   };
 }
 

@@ -71,7 +71,21 @@ export interface StreamState {
 type Provider = 'openai' | 'anthropic';
 type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | 'messages' | 'count_tokens';
 
-/** Matched on the end of the path, so base URLs with a prefix (`/openai/v1/...`) work. count_tokens before messages. */
+/**
+ * The base paths the mock answers under, as the real APIs do: none (api.openai.com, api.anthropic.com,
+ * api.mistral.ai: `/v1/...`), `/openai` (api.groq.com/openai: `/openai/v1/...`), and `/prefix` (the custom provider
+ * of config.test.ts). A path is a base plus exactly one of ROUTES; anything else (`/openai/openai/v1/...`) is a 404,
+ * as the real hosts answer it.
+ */
+const BASES: readonly string[] = ['/openai', '/prefix', ''];
+
+/** The API path after the base (`/openai/v1/models` -> `/v1/models`). */
+function apiPath(path: string): string {
+  for (const base of BASES) if (base !== '' && path.startsWith(`${base}/`)) return path.slice(base.length);
+  return path;
+}
+
+/** Matched exactly on the path after its base. */
 const ROUTES: readonly { suffix: string; method: string; op: Operation }[] = [
   { suffix: '/v1/chat/completions', method: 'POST', op: 'chat' },
   { suffix: '/v1/completions', method: 'POST', op: 'completions' },
@@ -177,7 +191,8 @@ class Mock {
 
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const route = ROUTES.find((r) => path.endsWith(r.suffix));
+    const api = apiPath(path);
+    const route = ROUTES.find((r) => api === r.suffix || api === `${r.suffix}/`);
     const anthropic =
       route?.op === 'messages' ||
       route?.op === 'count_tokens' ||

@@ -19,7 +19,7 @@ describe('gateway keys', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'unauthorized', message: 'Missing x-gateway-key header.' } });
     const wrong = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(message, { 'x-mock-id': id, 'x-gateway-key': `${KEY}x` }));
     expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid gateway key.' } });
+    expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid gateway key.' }, request_id: expect.stringMatching(/^req_[0-9a-f]{24}$/) });
     expect(await mockRequests(id)).toHaveLength(0);
     expect(await gw.settle()).toHaveLength(0);
   });

@@ -15,7 +15,9 @@ describe('token estimates when the provider sends no usage', () => {
   ])('%s: counts request and response text with cl100k and labels it estimated', async (_name, path, stream) => {
     const gw = gateway();
     const prompt = 'How many tokens does this prompt have?';
-    const body = { model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: prompt }], stream };
+    // Each provider's own model: prices are looked up per provider (the catalog has no gpt-4o at Anthropic).
+    const model = path.startsWith('/anthropic') ? 'claude-sonnet-4-5' : 'gpt-4o';
+    const body = { model, max_tokens: 100, messages: [{ role: 'user', content: prompt }], stream };
     const res = await gw.fetch(`${GW}${path}`, jsonPost(body, { 'x-mock-no-usage': '1', 'x-mock-content': REPLY }));
     expect(await res.text()).not.toContain('prompt_tokens');
     const r = only(await gw.settle());

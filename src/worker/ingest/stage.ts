@@ -1,6 +1,6 @@
 import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
 import { countCut } from '../counts';
-import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
+import type { Pricer } from '../pricing';
 import type { CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
@@ -34,7 +34,8 @@ export interface StageContext {
   now: number;
   /** The gateway key's team, or the `x-sla-team` header; an attribute `llm_sla.team` is used only without either. */
   team: string | null;
-  prices: PriceTable;
+  /** Prices a stage's tokens (`PRICES`, then the catalog): `src/worker/pricing.ts`. */
+  price: Pricer;
 }
 
 const ZERO_REQUEST: CallRecord['request'] = Object.freeze({ maxTokens: null, temperature: null, topP: null });
@@ -74,12 +75,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     input === null && output === null
       ? null
       : { input: Number(input ?? 0), output: Number(output ?? 0), cacheRead: Number(cacheRead ?? 0), cacheCreation: Number(cacheCreation ?? 0), reasoning: Number(reasoning ?? 0) };
-  const ttftS = attrs.get('gen_ai.response.time_to_first_chunk');
-  let ttftMs: number | null = null;
-  if (ttftS !== undefined && ttftS !== null) {
-    if (typeof ttftS !== 'number' || !Number.isFinite(ttftS) || ttftS < 0) return 'gen_ai.response.time_to_first_chunk must be a non-negative number of seconds';
-    ttftMs = ttftS * 1000;
-  }
+  // The first content token: ours (`llm_sla.time_to_first_token`), else the conventions' first chunk, the nearest
+  // an instrumentation of the GenAI conventions reports.
+  const ttfc = seconds(attrs, 'gen_ai.response.time_to_first_chunk');
+  const ttft = seconds(attrs, 'llm_sla.time_to_first_token');
+  if (typeof ttfc === 'string') return ttfc;
+  if (typeof ttft === 'string') return ttft;
+  const ttfcMs = ttfc === null ? null : ttfc * 1000;
+  const ttftMs = ttft === null ? ttfcMs : ttft * 1000;
   const teamAttr = text(attrs, 'llm_sla.team', 64);
   const team = ctx.team ?? (teamAttr !== null && TEAM.test(teamAttr) ? teamAttr : null);
   const requestModel = text(attrs, 'gen_ai.request.model');
@@ -102,10 +105,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     totalMs: durationMs,
     ttfbMs: null,
     ttftMs,
+    ttfcMs,
+    chunkGaps: null,
     usage,
     usageSource: usage ? 'provider' : 'none',
-    costUsd: costUsd(findPrice(ctx.prices, priceProvider, responseModel ?? requestModel), usage),
+    costUsd: ctx.price(priceProvider, responseModel ?? requestModel, usage, startMs),
     responseId: null,
+    serviceTier: null,
+    systemFingerprint: null,
     finishReasons: [],
     request: ZERO_REQUEST,
     server: NO_SERVER,
@@ -113,6 +120,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     priority: 'normal',
     content: null,
   };
+}
+
+/** A non-negative number of seconds from an attribute, null when absent, or why it is refused. */
+function seconds(attrs: Stage['attributes'], key: string): number | null | string {
+  const v = attrs.get(key);
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `${key} must be a non-negative number of seconds`;
+  return v;
 }
 
 const NS_PER_MS = 1_000_000n;

@@ -7,7 +7,7 @@ import type { ResponseFacts } from '../formats/facts';
 import { openaiUsage, readOpenAIBody } from '../formats/openai';
 import { anthropicUsage } from '../formats/anthropic';
 import { obj, parseJson, str } from '../../core/json';
-import { costUsd, findPrice } from '../../core/pricing/cost';
+import { pricer } from '../pricing';
 import type { Operation, Provider } from '../../core/providers/types';
 import type { CallRecord, RequestParams } from '../../core/record';
 import type { BodyCapture } from '../stream/capture';
@@ -91,10 +91,14 @@ export async function buildRecord(
     totalMs: Math.max(0, end.at - call.start),
     ttfbMs: firstByte === null ? null : firstByte - call.start,
     ttftMs: stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
+    ttfcMs: stream && facts.firstChunkAt !== null ? facts.firstChunkAt - call.start : null,
+    chunkGaps: stream ? (facts.gaps?.result() ?? null) : null,
     usage,
     usageSource,
-    costUsd: costUsd(findPrice(config.prices, call.provider.name, model), usage),
+    costUsd: usage === null ? null : (await pricer(config.prices))(call.provider.name, model, usage, call.start),
     responseId: facts.responseId,
+    serviceTier: facts.serviceTier,
+    systemFingerprint: facts.systemFingerprint,
     finishReasons: facts.finishReasons,
     request: paramsOf(json),
     server: { address: call.upstream.hostname, port },
@@ -135,6 +139,10 @@ function readCapturedBody(capture: BodyCapture, format: Provider['format'], fact
   const tail = decoder.decode(edges.tail);
   facts.responseModel = stringField(head, 'model', 'first') ?? stringField(tail, 'model', 'last');
   facts.responseId = stringField(head, 'id', 'first') ?? stringField(tail, 'id', 'last');
+  if (format === 'openai') {
+    facts.serviceTier = stringField(head, 'service_tier', 'first') ?? stringField(tail, 'service_tier', 'last');
+    facts.systemFingerprint = stringField(head, 'system_fingerprint', 'first') ?? stringField(tail, 'system_fingerprint', 'last');
+  }
   const usageJson = lastObjectAfterKey(tail, '"usage"');
   if (usageJson !== null) {
     const u = parseJson(usageJson);

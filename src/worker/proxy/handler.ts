@@ -10,6 +10,7 @@ import { ROUTE_KEY, TEAM } from '../../core/labels';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
+import { hasPrice } from '../pricing';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
@@ -77,8 +78,15 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     timedOut: false,
   };
   // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
-  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
-  const facts = new ResponseFacts();
+  // A team that refuses unpriced calls has the request's model looked up (PRICES, then the catalog) first.
+  const priced = async () => {
+    const model = body.json()?.['model'];
+    const name = typeof model === 'string' ? model : null;
+    return { model: name, priced: await hasPrice(config.prices, provider.name, name, start) };
+  };
+  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start, priced) : null;
+  // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk: no work per chunk without them.
+  const facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
   const aborter = new AbortController();
   const onClientAbort = () => {
     call.clientAborted = true;

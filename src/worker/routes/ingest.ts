@@ -8,6 +8,7 @@ import { TEAM } from '../../core/labels';
 import { registry } from '../../core/objects';
 import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
+import { pricer } from '../pricing';
 
 export interface IngestDeps {
   /** The recorder records go to: the one the proxy uses, without span export (these spans came from a tracer). */
@@ -69,7 +70,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     const encoding = PROTOBUF.test(type) ? 'protobuf' : JSON_TYPE.test(type) ? 'json' : null;
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, price: await pricer(config.prices) }, config.ingestMaxItems);
     record(c, config, deps.recorder(config, c.env), result);
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
@@ -98,7 +99,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError(400, 'invalid_request', 'idempotency-key must be 1-128 chars of letters, digits, . _ : -');
     if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new GatewayError(415, 'invalid_request', 'Send timings as application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestTimings(bytes, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestTimings(bytes, { now: deps.now(), team, price: await pricer(config.prices) }, config.ingestMaxItems);
     const answer = { accepted: result.records.length, rejected: result.rejected, problems: result.problems };
     if (key !== null) {
       // Claimed before recording: a retry of a batch that landed is answered from the claim and not counted again.
