@@ -19,8 +19,9 @@ export function trackBurn(previous: readonly BurnAlertName[], route: string, r: 
     const is = state.includes(pair.name);
     if (was === is || budget === null && !was) continue;
     const rates = budget ? `${pair.long} ${fmt(budget.burn_rates[pair.long])}x, ${pair.short} ${fmt(budget.burn_rates[pair.short])}x` : 'no SLO';
+    const speed = pair.severity === 'page' ? 'fast' : 'steadily';
     const message = is
-      ? `Route '${route}' burns its error budget fast: ${rates} (alert above ${pair.factor}x in both)`
+      ? `Route '${route}' burns its error budget ${speed}: ${rates} (${pair.severity} above ${pair.factor}x in both)`
       : `Route '${route}' no longer burns its error budget above ${pair.factor}x (${rates})`;
     const remaining = budget ? ` · budget remaining ${(budget.budget_remaining * 100).toFixed(1)}% of ${budget.period}` : '';
     alerts.push({
