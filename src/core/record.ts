@@ -33,6 +33,11 @@ export interface CallRecord {
   readonly ttfbMs: number | null;
   /** Until the first content token of a stream (text, tool-call or refusal delta); null for non-streams. */
   readonly ttftMs: number | null;
+  /**
+   * Time the gateway itself added: total time until the response went back minus the wait for the upstream (its
+   * headers). Null or absent when the gateway did not proxy the call (ingested timings) or got no response.
+   */
+  readonly gatewayMs?: number | null;
   readonly usage: Usage | null;
   readonly usageSource: UsageSource;
   readonly costUsd: number | null;

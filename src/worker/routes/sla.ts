@@ -9,6 +9,7 @@ import { renderRouteMarkdown, renderSlaMarkdown } from '../../report/markdown';
 import { renderPrometheus } from '../../report/prometheus';
 import { renderBudgetMetrics } from '../../report/prometheus-budgets';
 import { renderSloMetrics } from '../../report/prometheus-slo';
+import { renderRouteExtras } from '../../report/prometheus-route-extras';
 import { requireToken } from '../auth';
 import type { AppEnv } from '../context';
 import { GatewayError } from '../errors';
@@ -134,7 +135,10 @@ slaRoutes.get('/metrics', read, async (c) => {
   const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
   const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) +
+    renderRouteExtras(metrics, summary.sloRoutes ?? []) +
+    renderSloMetrics(summary.budgets ?? []) +
+    renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 

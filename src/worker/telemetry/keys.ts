@@ -41,6 +41,8 @@ export const ATTR = {
   SLA_PRIORITY: 'llm_sla.priority',
   /** Seconds from the request's arrival to the first body byte handed on. */
   SLA_TIME_TO_FIRST_BYTE: 'llm_sla.time_to_first_byte',
+  /** Seconds the gateway itself added to the call (before the upstream was called and after it answered). */
+  SLA_GATEWAY_OVERHEAD: 'llm_sla.gateway_overhead',
   /** Why the span was kept: head (sampled), error or slow (tail rules). */
   SLA_SAMPLED_BY: 'llm_sla.sampled_by',
   /**
