@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// llm-sla: a CI / deploy gate over a gateway's /sla report. Plain Node (>= 20) ESM, no dependencies.
+// llm-sla: a CI / deploy gate over a gateway's /sla report, and its Prometheus rules. Plain Node (>= 20) ESM, no
+// dependencies.
 //   llm-sla check --url https://gateway.example.com [--window 5m] [--token T] [--json] [--strict] [--timeout 10s]
-// Exit codes: 0 every SLA passed (or lacks data), 1 an SLA failed (or, with --strict, a route lacks data),
-// 2 bad usage or the gateway could not be asked.
+//   llm-sla rules --url https://gateway.example.com [--token T] [--timeout 10s] > llm-sla-rules.yml
+// Exit codes: 0 every SLA passed (or lacks data) / the rules were printed, 1 an SLA failed (or, with --strict, a
+// route lacks data), 2 bad usage or the gateway could not be asked.
 
 const USAGE = `Usage: llm-sla check --url <gateway> [options]
+       llm-sla rules --url <gateway> [--token <token>] [--timeout <s>]
 
-Asks the gateway's GET /sla for every route's SLA verdict and exits non-zero when one failed.
+check: asks the gateway's GET /sla for every route's SLA verdict and exits non-zero when one failed.
+rules: prints the Prometheus rule file for the SLOs in force (GET /sla/rules): recording rules of each SLO's error
+       ratio and its multi-window, multi-burn-rate alerts, for promtool and Prometheus' rule_files.
 
 Options:
   --url <url>        The gateway's base URL (or LLM_SLA_URL).
@@ -72,7 +77,11 @@ export function parseArgs(argv) {
     }
   }
   if (opts.help) return opts;
-  if (opts.command !== 'check') throw new UsageError(opts.command ? `unknown command ${JSON.stringify(opts.command)}` : 'missing command: check');
+  if (opts.command !== 'check' && opts.command !== 'rules') throw new UsageError(opts.command ? `unknown command ${JSON.stringify(opts.command)}` : 'missing command: check or rules');
+  if (opts.command === 'rules') {
+    const onlyCheck = [opts.window && '--window', opts.json && '--json', opts.strict && '--strict'].filter(Boolean);
+    if (onlyCheck.length > 0) throw new UsageError(`${onlyCheck.join(', ')}: only for check`);
+  }
   if (!opts.url) throw new UsageError('--url is required');
   let url;
   try {
@@ -124,6 +133,34 @@ export async function fetchReport(opts) {
   }
   if (!isReport(body)) throw new Error(`${url.pathname} did not answer an SLA report (is ${url.origin} an llm-sla-gateway?)`);
   return body;
+}
+
+/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<string>} The rule file GET /sla/rules answers. */
+export async function fetchRules(opts) {
+  const url = new URL('sla/rules', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/yaml' };
+  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  let res;
+  try {
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutS * 1000) });
+  } catch (e) {
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    throw new Error(`could not reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}${cause}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text.slice(0, 200);
+    try {
+      message = JSON.parse(text)?.error?.message ?? message;
+    } catch {
+      // not JSON: the text itself
+    }
+    const hint = res.status === 401 ? ' (pass the read token with --token or LLM_SLA_TOKEN)' : '';
+    throw new Error(`${url.pathname} answered ${res.status}: ${message}${hint}`);
+  }
+  if (!/^groups:/m.test(text)) throw new Error(`${url.pathname} did not answer a Prometheus rule file (is ${url.origin} an llm-sla-gateway?)`);
+  return text;
 }
 
 /** @param {boolean} on */
@@ -189,6 +226,15 @@ export async function main(argv) {
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (opts.command === 'rules') {
+    try {
+      process.stdout.write(await fetchRules(opts));
+      return 0;
+    } catch (e) {
+      process.stderr.write(`llm-sla: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
   }
   let report;
   try {

@@ -21,7 +21,7 @@ export type BurnAlertName = (typeof BURN_ALERT_NAMES)[number];
 
 /** Prometheus label names a user may set on an SLO (`labels`); the ones the gateway sets itself are refused. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-export const RESERVED_LABELS: ReadonlySet<string> = new Set(['alertname', 'route', 'slo', 'objective', 'burn', 'severity', 'long', 'short', 'factor', 'type', 'window', 'team', 'period', 'le', 'good']);
+export const RESERVED_LABELS: ReadonlySet<string> = new Set(['alertname', 'route', 'slo', 'objective', 'burn', 'severity', 'long', 'short', 'factor', 'type', 'window', 'le', 'good']);
 
 export const sloSchema = z.strictObject({
   /** Fraction of calls that must be good over the period, e.g. 0.99. */

@@ -4,6 +4,7 @@ import { budgetReport, type BudgetReport } from '../../core/budget/report';
 import type { MetricsSnapshot } from '../../core/metrics';
 import { registry, routeStub, teamBudgets } from '../../core/objects';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
+import { prometheusRules } from '../../core/sla/prometheus-rules';
 import { renderRouteHtml, renderSlaHtml } from '../../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../../report/markdown';
 import { renderPrometheus } from '../../report/prometheus';
@@ -85,6 +86,13 @@ slaRoutes.put('/sla/config', admin, async (c) => {
 slaRoutes.delete('/sla/config', admin, async (c) => {
   await registry(c.env).setConfig(null);
   return c.json(configAnswer(c.get('isolate'), null));
+});
+
+/** The Prometheus rule file for the SLOs in force (recording rules and burn-rate alerts): src/core/sla/prometheus-rules.ts. */
+slaRoutes.get('/sla/rules', read, async (c) => {
+  const config = inForce(c.get('isolate'), await registry(c.env).configOverride());
+  const text = prometheusRules(config, { baseUrl: new URL(c.req.url).origin, generatedAt: new Date().toISOString() });
+  return c.body(text, 200, { 'content-type': 'application/yaml; charset=utf-8' });
 });
 
 slaRoutes.get('/sla/alerts', read, async (c) => {
