@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { configFor, defaultWindow, type SlaConfigResult } from '../../src/config/in-force';
+import { configFor, defaultWindow, type RuntimeSla, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
 import type { Admission } from '../../src/core/route-cap';
@@ -15,8 +15,9 @@ import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
 const EVALUATION_INTERVAL_MS = 60_000;
-/** The `meta` key of the runtime SLA config (`PUT /sla/config`). */
+/** The `meta` keys of the runtime SLA config (`PUT /sla/config`) and OpenSLO documents (`PUT /sla/openslo`). */
 const SLA_CONFIG_KEY = 'sla_config';
+const OPENSLO_KEY = 'openslo';
 
 /** What `/sla/<route>` gets: the route's report, or why there is none. */
 export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems: string[] } | { unknown: true };
@@ -45,13 +46,13 @@ export class SlaRegistry extends DurableObject<Env> {
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
     // The registry holds the runtime config: its copy is the truth, never stale.
-    configFor(env).setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    configFor(env).setOverride(this.configOverride(), Date.now());
   }
 
   /** The SLA config in force here: the runtime config, else the `SLA_CONFIG` var, else the default. */
   private sla(): SlaConfigResult {
     const inForce = configFor(this.env);
-    inForce.setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    inForce.setOverride(this.configOverride(), Date.now());
     return inForce.sla();
   }
 
@@ -80,12 +81,12 @@ export class SlaRegistry extends DurableObject<Env> {
   }
 
   state(): RegistryState {
-    return { routes: this.routes.list(), configOverride: this.meta.get(SLA_CONFIG_KEY) };
+    return { routes: this.routes.list(), configOverride: this.configOverride() };
   }
 
-  /** The runtime SLA config alone (what an isolate or a route object refreshes its copy from). */
-  configOverride(): string | null {
-    return this.meta.get(SLA_CONFIG_KEY);
+  /** The runtime SLA config and OpenSLO documents (what an isolate or a route object refreshes its copy from). */
+  configOverride(): RuntimeSla {
+    return { config: this.meta.get(SLA_CONFIG_KEY), openslo: this.meta.get(OPENSLO_KEY) };
   }
 
   /**
@@ -117,11 +118,22 @@ export class SlaRegistry extends DurableObject<Env> {
    */
   async setConfig(json: string | null): Promise<void> {
     this.meta.set(SLA_CONFIG_KEY, json);
-    configFor(this.env).setOverride(json, Date.now());
+    await this.pushConfig();
+  }
+
+  /** Sets the runtime OpenSLO documents (null: back to the `OPENSLO` var), pushed as `setConfig` pushes. */
+  async setOpenSlo(text: string | null): Promise<void> {
+    this.meta.set(OPENSLO_KEY, text);
+    await this.pushConfig();
+  }
+
+  private async pushConfig(): Promise<void> {
+    const runtime = this.configOverride();
+    configFor(this.env).setOverride(runtime, Date.now());
     this.summaries.clear();
     const routes = this.routes.list();
     const told = await Promise.allSettled(
-      routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(this.env.ROUTE_STATS, r.route, i).setSlaOverride(json))),
+      routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(this.env.ROUTE_STATS, r.route, i).setSlaOverride(runtime))),
     );
     const failed = told.filter((t) => t.status === 'rejected').length;
     if (failed > 0) console.error(`llm-sla-gateway: ${failed} route objects not told of the new SLA config; they read it within 30 s`);

@@ -5,7 +5,7 @@ import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
-import type { SlaConfigResult } from '../../src/config/in-force';
+import type { RuntimeSla, SlaConfigResult } from '../../src/config/in-force';
 import { defaultWindow } from '../../src/config/in-force';
 import { dashboardData } from './dashboard';
 import { readSeries, readSlaReport } from './fan-out';
@@ -48,7 +48,7 @@ export interface RegistrySummary {
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
-  configOverride: string | null;
+  configOverride: RuntimeSla;
   /** With `metrics`: the routes with an SLO in force (`llm_sla_slo_calls_total` has their series, from 0). */
   sloRoutes?: string[];
 }
@@ -57,7 +57,7 @@ export interface RegistrySummary {
 export interface SummaryState {
   routes: RouteEntry[];
   sla: SlaConfigResult;
-  configOverride: string | null;
+  configOverride: RuntimeSla;
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
 }

@@ -4,6 +4,7 @@ import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
 import type { MetricsSeries } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
+import type { RuntimeSla } from '../../src/config/in-force';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
 import type { HistogramBounds } from '../../src/core/metrics-buckets';
 import { addOverheads, extrasFromJSON, type RouteExtras } from '../../src/core/route-metrics';
@@ -124,8 +125,8 @@ export class RouteStats extends DurableObject<Env> {
   }
 
   /** The registry's runtime SLA config, pushed when it changes: the next samples are judged by it. */
-  setSlaOverride(text: string | null): void {
-    this.slo.setOverride(text, Date.now());
+  setSlaOverride(runtime: RuntimeSla): void {
+    this.slo.setOverride(runtime, Date.now());
   }
 
   /** Forgets everything this object holds. */

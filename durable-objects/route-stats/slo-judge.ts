@@ -1,4 +1,4 @@
-import { configFor } from '../../src/config/in-force';
+import { configFor, type RuntimeSla } from '../../src/config/in-force';
 import { registry } from '../../src/core/objects';
 import { sloFor, type SlaConfig } from '../../src/core/sla/config';
 import { judge, type SloCounts, type SloWindowCounts } from '../../src/core/sla/slo';
@@ -54,8 +54,8 @@ export class SloJudge {
   }
 
   /** The runtime SLA config as the registry pushed it (`PUT`/`DELETE /sla/config`). */
-  setOverride(text: string | null, now: number): void {
-    configFor(this.env).setOverride(text, now);
+  setOverride(runtime: RuntimeSla, now: number): void {
+    configFor(this.env).setOverride(runtime, now);
   }
 
   private config(): SlaConfig | null {

@@ -1,6 +1,12 @@
 import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../core/sla/config';
 
-export type SlaConfigResult = { ok: true; config: SlaConfig; source: 'runtime' | 'env' | 'default' } | { ok: false; problems: string[] };
+/**
+ * The SLA config in force, or its problems. `source` says where the JSON config comes from; `openslo`, where the
+ * OpenSLO documents merged into it come from (absent: none).
+ */
+export type SlaConfigResult =
+  | { ok: true; config: SlaConfig; source: 'runtime' | 'env' | 'default'; openslo?: 'runtime' | 'env' }
+  | { ok: false; problems: string[] };
 
 /**
  * The vars the SLA routes, the dashboard and the registry's alarm need. Resolved with the rest of the config, and
@@ -12,6 +18,8 @@ export interface ServiceConfig {
   readonly sla: SlaConfigResult;
   /** The `SLA_CONFIG` var's text, null when unset: the registry's summary is keyed by it. */
   readonly slaText: string | null;
+  /** The `OPENSLO` var (OpenSLO v1 SLO documents, YAML), null when unset: merged into the SLA config in force. */
+  readonly opensloText: string | null;
   /** `SLA_READ_TOKEN`, null when reads are open. Secret. */
   readonly readToken: string | null;
   /** `ADMIN_TOKEN`, null when admin endpoints are off. Secret. */
@@ -28,6 +36,7 @@ export function resolveService(asString: (name: string) => string | undefined): 
   return {
     sla: slaVar(asString('SLA_CONFIG')),
     slaText: asString('SLA_CONFIG')?.trim() ? (asString('SLA_CONFIG') ?? null) : null,
+    opensloText: asString('OPENSLO')?.trim() ? (asString('OPENSLO') ?? null) : null,
     readToken: secret('SLA_READ_TOKEN'),
     adminToken: secret('ADMIN_TOKEN'),
     alertWebhookUrl: webhookUrl(asString('ALERT_WEBHOOK_URL')),

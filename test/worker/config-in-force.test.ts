@@ -128,7 +128,7 @@ describe('span tail sampling follows the SLA config in force', () => {
     const gw = gateway(c.vars);
     // Another isolate's PUT: only the registry knows; this isolate's copy says "none", and is old.
     await registry(env).setConfig(JSON.stringify({ routes: { 'openai/*': { max_p95_ms: 150 } } }));
-    configFor(gw.env).setOverride(null, Date.now() - 60_000);
+    configFor(gw.env).setOverride({ config: null, openslo: null }, Date.now() - 60_000);
     // The first call refreshes the copy in its waitUntil; the next slow call is judged by the registry's config.
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat))).arrayBuffer();
     await gw.settle();

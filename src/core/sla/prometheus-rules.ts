@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { dump } from 'js-yaml';
 import { matchRoute, type SlaConfig } from './config';
 import { BURN_ALERTS, BURN_WINDOWS, resolveSlo, type BurnWindow, type ResolvedSlo } from './slo';
 
@@ -159,5 +159,5 @@ export function prometheusRules(config: SlaConfig, options: RulesOptions & { gen
     ...(options.generatedAt ? [`# Generated ${options.generatedAt}.`] : []),
     ...(groups.length === 0 ? ['# No route has an SLO: add "slo" to a route block, or an OpenSLO document.'] : []),
   ];
-  return `${head.join('\n')}\n${stringify({ groups }, { lineWidth: 0 })}`;
+  return `${head.join('\n')}\n${dump({ groups }, { lineWidth: -1, noRefs: true })}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { load as parse } from 'js-yaml';
 import { parseSlaConfig, sloFor, type SlaConfig } from '../../../../src/core/sla/config';
 import { ALERT_NAME, prometheusRules, ratioRecord, ruleGroups, rulesSlos } from '../../../../src/core/sla/prometheus-rules';
 import { BURN_WINDOWS } from '../../../../src/core/sla/slo';
