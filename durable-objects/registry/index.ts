@@ -5,6 +5,7 @@ import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/o
 import type { Admission } from '../../src/core/route-cap';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
+import { AlertmanagerDelivery } from './alertmanager';
 import { readRouteDetail, readSlaReport } from './fan-out';
 import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
@@ -14,7 +15,6 @@ import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
-const EVALUATION_INTERVAL_MS = 60_000;
 /** The `meta` keys of the runtime SLA config (`PUT /sla/config`) and OpenSLO documents (`PUT /sla/openslo`). */
 const SLA_CONFIG_KEY = 'sla_config';
 const OPENSLO_KEY = 'openslo';
@@ -32,6 +32,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly meta: Meta;
   private readonly routes: RouteList;
   private readonly log: AlertLog;
+  private readonly alertmanager: AlertmanagerDelivery;
   private readonly totals: IsolateTotals;
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
@@ -42,6 +43,7 @@ export class SlaRegistry extends DurableObject<Env> {
     this.meta = new Meta(sql);
     this.routes = new RouteList(sql);
     this.log = new AlertLog(sql, this.meta);
+    this.alertmanager = new AlertmanagerDelivery(this.meta, this.log);
     this.totals = new IsolateTotals(sql);
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
@@ -156,7 +158,10 @@ export class SlaRegistry extends DurableObject<Env> {
     return this.log.list(limit);
   }
 
-  /** Every minute: each route judged over its own window by the config in force, alerts raised and delivered. */
+  /**
+   * Every minute (`ALERT_INTERVAL_MS`): each route judged over its own window by the config in force, alerts raised
+   * and delivered to the webhook and to Alertmanager.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     try {
@@ -167,14 +172,23 @@ export class SlaRegistry extends DurableObject<Env> {
         const reports = await Promise.all([...byWindow].map(([window, routes]) => readSlaReport(this.env.ROUTE_STATS, routes, sla.config, window, now)));
         this.log.evaluate(reports, sla.config, now);
       }
-      const url = configFor(this.env).service.alertWebhookUrl;
-      if (url !== null) await this.log.deliver(url);
+      const service = configFor(this.env).service;
+      // Each way of delivery on its own: a webhook that fails does not hold Alertmanager back, nor the reverse.
+      await Promise.all([
+        service.alertWebhookUrl === null ? null : this.log.deliver(service.alertWebhookUrl),
+        service.alertmanagerUrls.length === 0 ? null : this.alertmanager.deliver(service.alertmanagerUrls, service.publicUrl, Date.now()),
+      ]);
     } finally {
-      await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+      await this.ctx.storage.setAlarm(now + this.interval());
     }
   }
 
+  /** `ALERT_INTERVAL_MS`: how often alerts are evaluated and delivered. */
+  private interval(): number {
+    return configFor(this.env).service.alertIntervalMs;
+  }
+
   private async ensureAlarm(now: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVALUATION_INTERVAL_MS);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.interval());
   }
 }

@@ -26,6 +26,12 @@ export interface ServiceConfig {
   readonly adminToken: string | null;
   /** `ALERT_WEBHOOK_URL` (http or https), null when unset or invalid. */
   readonly alertWebhookUrl: string | null;
+  /** `ALERTMANAGER_URL`: Alertmanager base URLs (comma-separated, http or https), empty when unset. */
+  readonly alertmanagerUrls: readonly string[];
+  /** `PUBLIC_URL`: the gateway's own base URL, for links in alerts (Alertmanager's generatorURL); null when unset. */
+  readonly publicUrl: string | null;
+  /** `ALERT_INTERVAL_MS`: how often the registry evaluates alerts and delivers them (default 60 s, at least 1 s). */
+  readonly alertIntervalMs: number;
 }
 
 export function resolveService(asString: (name: string) => string | undefined): ServiceConfig {
@@ -40,7 +46,36 @@ export function resolveService(asString: (name: string) => string | undefined): 
     readToken: secret('SLA_READ_TOKEN'),
     adminToken: secret('ADMIN_TOKEN'),
     alertWebhookUrl: webhookUrl(asString('ALERT_WEBHOOK_URL')),
+    alertmanagerUrls: (asString('ALERTMANAGER_URL') ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '')
+      .flatMap((u) => httpUrl(u, 'ALERTMANAGER_URL')),
+    publicUrl: asString('PUBLIC_URL')?.trim() ? (httpUrl(asString('PUBLIC_URL')?.trim() ?? '', 'PUBLIC_URL')[0] ?? null) : null,
+    alertIntervalMs: interval(asString('ALERT_INTERVAL_MS')),
   };
+}
+
+/** An http(s) URL without a trailing slash, or nothing (reported: the alerts are still recorded). */
+function httpUrl(raw: string, name: string): string[] {
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return [u.toString().replace(/\/+$/, '')];
+  } catch {
+    // reported below
+  }
+  console.error(`llm-sla-gateway: ${name} holds ${JSON.stringify(raw)}, not an http(s) URL: ignored`);
+  return [];
+}
+
+export const DEFAULT_ALERT_INTERVAL_MS = 60_000;
+
+function interval(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_ALERT_INTERVAL_MS;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1000) return n;
+  console.error(`llm-sla-gateway: ALERT_INTERVAL_MS must be a whole number of ms >= 1000, got ${JSON.stringify(raw)}: using ${DEFAULT_ALERT_INTERVAL_MS}`);
+  return DEFAULT_ALERT_INTERVAL_MS;
 }
 
 function slaVar(raw: string | undefined): SlaConfigResult {

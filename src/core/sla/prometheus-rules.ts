@@ -1,6 +1,6 @@
 import { dump } from 'js-yaml';
-import { matchRoute, type SlaConfig } from './config';
-import { BURN_ALERTS, BURN_WINDOWS, resolveSlo, type BurnWindow, type ResolvedSlo } from './slo';
+import { matchRoute, targetsFor, type SlaConfig } from './config';
+import { BURN_ALERTS, BURN_WINDOWS, resolveSlo, type BurnAlert, type BurnWindow, type ResolvedSlo } from './slo';
 
 /**
  * A Prometheus rule file for the SLOs in force, in the shape Sloth and Pyrra generate: per SLO, recording rules of
@@ -83,6 +83,18 @@ export function rulesSlos(config: SlaConfig): RuleSlo[] {
   return out;
 }
 
+/** The `slo` label of a route's SLO: its name, else the route block it comes from (`default` for the default block). */
+export function sloLabel(config: SlaConfig, route: string, slo: Pick<ResolvedSlo, 'name'>): string {
+  if (slo.name !== null) return slo.name;
+  const matched = targetsFor(config, route).matched;
+  return matched !== null && config.routes?.[matched]?.slo !== undefined ? matched : 'default';
+}
+
+/** The labels of a burn-rate alert, the same in the rules and in the gateway's own alerts (Alertmanager). */
+export function burnAlertLabels(name: string, slo: Pick<ResolvedSlo, 'objective' | 'labels'>, pair: BurnAlert): Record<string, string> {
+  return { ...slo.labels, slo: name, objective: num(slo.objective), burn: pair.name, severity: pair.severity, long: pair.long, short: pair.short, factor: num(pair.factor) };
+}
+
 const str = (s: string) => JSON.stringify(s);
 const num = (x: number) => String(Number(x.toPrecision(12)));
 
@@ -132,7 +144,7 @@ export function ruleGroups(config: SlaConfig, options: RulesOptions = {}): { nam
       rules.push({
         alert: ALERT_NAME,
         expr: `(${burn(pair.long)}) and (${burn(pair.short)})`,
-        labels: { ...slo.labels, slo: name, objective: num(slo.objective), burn: pair.name, severity: pair.severity, long: pair.long, short: pair.short, factor: num(pair.factor) },
+        labels: burnAlertLabels(name, slo, pair),
         annotations: {
           summary: `Route {{ $labels.route }} burns its error budget above ${num(pair.factor)}x over ${pair.long} and ${pair.short} (${pair.severity})`,
           description: `SLO ${name}: ${num(slo.objective * 100)}% of calls good over ${slo.period}; at ${num(pair.factor)}x the budget lasts ${budgetLasts(slo.period_hours, pair.factor)}.${slo.description ? ` ${slo.description}` : ''}`,
