@@ -141,7 +141,9 @@ slaRoutes.delete('/sla/openslo', admin, async (c) => {
 /** The Prometheus rule file for the SLOs in force (recording rules and burn-rate alerts): src/core/sla/prometheus-rules.ts. */
 slaRoutes.get('/sla/rules', read, async (c) => {
   const config = inForce(c.get('isolate'), await registry(c.env).configOverride());
-  const text = prometheusRules(config, { baseUrl: new URL(c.req.url).origin, generatedAt: new Date().toISOString() });
+  // Links in the annotations: PUBLIC_URL, else the URL this request came to.
+  const baseUrl = c.get('service').publicUrl ?? new URL(c.req.url).origin;
+  const text = prometheusRules(config, { baseUrl, generatedAt: new Date().toISOString() });
   return c.body(text, 200, { 'content-type': 'application/yaml; charset=utf-8' });
 });
 
