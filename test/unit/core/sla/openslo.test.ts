@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSlaConfig, sloFor, targetsFor, type SlaConfig } from '../../../../src/core/sla/config';
 import { parseOpenSlo, withOpenSlo } from '../../../../src/core/sla/openslo';
@@ -93,7 +96,26 @@ function problemsOf(text: string): string[] {
   return r.ok ? [] : r.problems;
 }
 
+/** The two blocks of docs/sla.md's OpenSLO section: the same SLO as JSON and as an OpenSLO document. */
+function documented(): { json: SlaConfig; yaml: string } {
+  const doc = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../docs/sla.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## OpenSLO'));
+  const block = (lang: string) => new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(section)?.[1] ?? '';
+  return { json: cfg(JSON.parse(block('json'))), yaml: block('yaml') };
+}
+
 describe('OpenSLO v1 SLO documents as route slo blocks', () => {
+  it('reads the SLO of docs/sla.md as the JSON slo block written beside it', () => {
+    const { json, yaml } = documented();
+    const r = parseOpenSlo(yaml, 'OPENSLO');
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.slos.map((s) => s.route)).toEqual(['rag.generation']);
+    expect(r.slos[0]?.slo).toEqual(json.routes?.['rag.generation']?.slo);
+    const merged = withOpenSlo(cfg({}), r.slos);
+    if (!merged.ok) throw new Error(merged.problems.join('\n'));
+    expect(sloFor(merged.config, 'rag.generation')).toEqual(sloFor(json, 'rag.generation'));
+  });
+
   it('reads the documented SLO as exactly the slo block written by hand', () => {
     const r = parseOpenSlo(RAG_OPENSLO, 'OPENSLO');
     if (!r.ok) throw new Error(r.problems.join('\n'));
