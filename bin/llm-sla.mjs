@@ -104,12 +104,17 @@ function isReport(x) {
   return typeof r['passed'] === 'boolean' && typeof r['routes'] === 'object' && r['routes'] !== null && Array.isArray(r['violations']) && typeof r['overall'] === 'object';
 }
 
-/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<SlaReport>} */
-export async function fetchReport(opts) {
-  const url = new URL('sla', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
+/**
+ * GETs `path` of the gateway with the read token; the body's text, or an error saying why not (unreachable, or the
+ * gateway's own error message with its status).
+ * @param {ReturnType<typeof parseArgs>} opts @param {string} path @param {string} accept
+ * @returns {Promise<{ url: URL, text: string }>}
+ */
+async function get(opts, path, accept) {
+  const url = new URL(path, opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
   if (opts.window) url.searchParams.set('window', opts.window);
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' };
+  const headers = { accept };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   let res;
   try {
@@ -119,46 +124,34 @@ export async function fetchReport(opts) {
     throw new Error(`could not reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}${cause}`);
   }
   const text = await res.text();
-  /** @type {unknown} */
-  let body = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: reported below
-  }
   if (!res.ok) {
-    const err = /** @type {{ error?: { message?: string } } | null} */ (body);
+    const err = /** @type {{ error?: { message?: string } } | null} */ (parseJson(text));
     const hint = res.status === 401 ? ' (pass the read token with --token or LLM_SLA_TOKEN)' : '';
     throw new Error(`${url.pathname} answered ${res.status}: ${err?.error?.message ?? text.slice(0, 200)}${hint}`);
   }
+  return { url, text };
+}
+
+/** @param {string} text @returns {unknown} */
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<SlaReport>} */
+export async function fetchReport(opts) {
+  const { url, text } = await get(opts, 'sla', 'application/json');
+  const body = parseJson(text);
   if (!isReport(body)) throw new Error(`${url.pathname} did not answer an SLA report (is ${url.origin} an llm-sla-gateway?)`);
   return body;
 }
 
 /** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<string>} The rule file GET /sla/rules answers. */
 export async function fetchRules(opts) {
-  const url = new URL('sla/rules', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
-  /** @type {Record<string, string>} */
-  const headers = { accept: 'application/yaml' };
-  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
-  let res;
-  try {
-    res = await fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutS * 1000) });
-  } catch (e) {
-    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
-    throw new Error(`could not reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}${cause}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text.slice(0, 200);
-    try {
-      message = JSON.parse(text)?.error?.message ?? message;
-    } catch {
-      // not JSON: the text itself
-    }
-    const hint = res.status === 401 ? ' (pass the read token with --token or LLM_SLA_TOKEN)' : '';
-    throw new Error(`${url.pathname} answered ${res.status}: ${message}${hint}`);
-  }
+  const { url, text } = await get(opts, 'sla/rules', 'application/yaml');
   if (!/^groups:/m.test(text)) throw new Error(`${url.pathname} did not answer a Prometheus rule file (is ${url.origin} an llm-sla-gateway?)`);
   return text;
 }
