@@ -4,8 +4,9 @@ import { OUTCOMES, type Outcome, type Sample } from '../../src/core/sla/sample';
 
 /**
  * Cumulative counters of one route for Prometheus, per model and outcome: calls, duration and TTFT histograms on the
- * route's bucket boundaries (the GenAI ones plus its SLO thresholds: `setBounds`), tokens and cost. Bounded by the models a route sees times seven outcomes; models past
- * `maxModels` are counted under `other` so a client cannot grow it without bound.
+ * route's bucket boundaries (the GenAI ones plus its SLO thresholds: `setBounds`), tokens and cost. Bounded by the
+ * models a route sees times seven outcomes; models past `maxModels` are counted under `other` so a client cannot grow
+ * it without bound.
  */
 export class RouteCounters {
   private readonly series = new Map<string, MetricsSeries>();

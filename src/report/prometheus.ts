@@ -10,7 +10,7 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.to
 
 export class Exposition {
   private readonly lines: string[] = [];
-  family(name: string, type: 'counter' | 'histogram' | 'gauge', help: string): void {
+  family(name: string, type: 'counter' | 'histogram', help: string): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
   sample(name: string, l: Record<string, string>, value: number): void {
