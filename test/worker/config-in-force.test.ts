@@ -64,7 +64,9 @@ describe('the SLA config in force (src/config/in-force.ts)', () => {
 
     expect(await runDurableObjectAlarm(reg)).toBe(true);
     const alerts = ((await (await gw.fetch(`${GW}/sla/alerts`)).json()) as { alerts: AlertRecord[] }).alerts.filter((a) => a.alert.route === ROUTE);
-    expect(alerts.map((a) => a.alert.type).sort()).toEqual(['sla.violated', 'slo.burn', 'slo.burn'].sort());
+    // The status change and all four burn-rate pairs (page and ticket) of the new SLO.
+    expect(alerts.map((a) => a.alert.type).sort()).toEqual(['sla.violated', 'slo.burn', 'slo.burn', 'slo.burn', 'slo.burn'].sort());
+    expect(alerts.filter((a) => a.alert.type === 'slo.burn').map((a) => a.alert.window).sort()).toEqual(['1d/2h', '1h/5m', '3d/6h', '6h/30m']);
     expect(alerts.find((a) => a.alert.type === 'sla.violated')?.alert.violations.join(' ')).toMatch(/p95/i);
   });
 });
