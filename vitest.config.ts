@@ -21,6 +21,8 @@ export default defineConfig({
                   RECORDER: 'memory',
                   UPSTREAM_TIMEOUT_MS: '5000',
                   ALERT_WEBHOOK_URL: `${webhook}/hook`,
+                  ALERTMANAGER_URL: `${webhook}/am`,
+                  PUBLIC_URL: 'http://gateway.test',
                   WEBHOOK_BASE: webhook,
                   OTLP_BASE: otlp,
                   OTLP_DEAD: `http://127.0.0.1:${inject('deadPort')}`,

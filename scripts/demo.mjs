@@ -6,7 +6,7 @@
  *    streams with usage), whose behaviour the model name picks: `demo-fast` answers in ~0.1 s, `demo-slow` in
  *    0.5-1.1 s, `demo-flaky` fails one call in four with a 500;
  *  - `wrangler dev` on 127.0.0.1:$PORT (8787 by default), `UPSTREAM_OPENAI` pointed at the mock, an `SLA_CONFIG`
- *    with three routes and SLOs, alerts evaluated every 10 s (`ALERT_EVALUATION_INTERVAL_MS`), prices for the demo
+ *    with three routes and SLOs, alerts evaluated every 10 s (`ALERT_INTERVAL_MS`), prices for the demo
  *    models (`PRICES`), and fresh local state in a temporary folder;
  *  - traffic on three routes: `demo.chat` (meets its targets), `demo.search` (breaches its 400 ms p95 latency
  *    target) and `demo.summarize` (fails its success rate and burns its error budget).
@@ -183,7 +183,7 @@ async function main() {
     UPSTREAM_OPENAI: mockUrl,
     SLA_CONFIG: JSON.stringify(SLA_CONFIG),
     PRICES: JSON.stringify(PRICES),
-    ALERT_EVALUATION_INTERVAL_MS: '10000',
+    ALERT_INTERVAL_MS: '10000',
     SUMMARY_MAX_AGE_MS: '5000',
   };
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--inspector-port', String(await freePort()), '--persist-to', state];

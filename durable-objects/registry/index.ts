@@ -1,10 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
-import { configFor, defaultWindow, type SlaConfigResult } from '../../src/config/in-force';
+import { configFor, defaultWindow, type RuntimeSla, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
 import type { Admission } from '../../src/core/route-cap';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
+import { AlertmanagerDelivery } from './alertmanager';
 import { readRouteDetail, readSlaReport } from './fan-out';
 import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
@@ -14,8 +15,9 @@ import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
-/** The `meta` key of the runtime SLA config (`PUT /sla/config`). */
+/** The `meta` keys of the runtime SLA config (`PUT /sla/config`) and OpenSLO documents (`PUT /sla/openslo`). */
 const SLA_CONFIG_KEY = 'sla_config';
+const OPENSLO_KEY = 'openslo';
 
 /** What `/sla/<route>` gets: the route's report, or why there is none. */
 export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems: string[] } | { unknown: true };
@@ -30,6 +32,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly meta: Meta;
   private readonly routes: RouteList;
   private readonly log: AlertLog;
+  private readonly alertmanager: AlertmanagerDelivery;
   private readonly totals: IsolateTotals;
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
@@ -40,17 +43,18 @@ export class SlaRegistry extends DurableObject<Env> {
     this.meta = new Meta(sql);
     this.routes = new RouteList(sql);
     this.log = new AlertLog(sql, this.meta);
+    this.alertmanager = new AlertmanagerDelivery(this.meta, this.log);
     this.totals = new IsolateTotals(sql);
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
     // The registry holds the runtime config: its copy is the truth, never stale.
-    configFor(env).setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    configFor(env).setOverride(this.configOverride(), Date.now());
   }
 
   /** The SLA config in force here: the runtime config, else the `SLA_CONFIG` var, else the default. */
   private sla(): SlaConfigResult {
     const inForce = configFor(this.env);
-    inForce.setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
+    inForce.setOverride(this.configOverride(), Date.now());
     return inForce.sla();
   }
 
@@ -79,12 +83,12 @@ export class SlaRegistry extends DurableObject<Env> {
   }
 
   state(): RegistryState {
-    return { routes: this.routes.list(), configOverride: this.meta.get(SLA_CONFIG_KEY) };
+    return { routes: this.routes.list(), configOverride: this.configOverride() };
   }
 
-  /** The runtime SLA config alone (what an isolate or a route object refreshes its copy from). */
-  configOverride(): string | null {
-    return this.meta.get(SLA_CONFIG_KEY);
+  /** The runtime SLA config and OpenSLO documents (what an isolate or a route object refreshes its copy from). */
+  configOverride(): RuntimeSla {
+    return { config: this.meta.get(SLA_CONFIG_KEY), openslo: this.meta.get(OPENSLO_KEY) };
   }
 
   /**
@@ -116,11 +120,22 @@ export class SlaRegistry extends DurableObject<Env> {
    */
   async setConfig(json: string | null): Promise<void> {
     this.meta.set(SLA_CONFIG_KEY, json);
-    configFor(this.env).setOverride(json, Date.now());
+    await this.pushConfig();
+  }
+
+  /** Sets the runtime OpenSLO documents (null: back to the `OPENSLO` var), pushed as `setConfig` pushes. */
+  async setOpenSlo(text: string | null): Promise<void> {
+    this.meta.set(OPENSLO_KEY, text);
+    await this.pushConfig();
+  }
+
+  private async pushConfig(): Promise<void> {
+    const runtime = this.configOverride();
+    configFor(this.env).setOverride(runtime, Date.now());
     this.summaries.clear();
     const routes = this.routes.list();
     const told = await Promise.allSettled(
-      routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(this.env.ROUTE_STATS, r.route, i).setSlaOverride(json))),
+      routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(this.env.ROUTE_STATS, r.route, i).setSlaOverride(runtime))),
     );
     const failed = told.filter((t) => t.status === 'rejected').length;
     if (failed > 0) console.error(`llm-sla-gateway: ${failed} route objects not told of the new SLA config; they read it within 30 s`);
@@ -143,7 +158,10 @@ export class SlaRegistry extends DurableObject<Env> {
     return this.log.list(limit);
   }
 
-  /** Every minute: each route judged over its own window by the config in force, alerts raised and delivered. */
+  /**
+   * Every minute (`ALERT_INTERVAL_MS`): each route judged over its own window by the config in force, alerts raised
+   * and delivered to the webhook and to Alertmanager.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     try {
@@ -154,19 +172,23 @@ export class SlaRegistry extends DurableObject<Env> {
         const reports = await Promise.all([...byWindow].map(([window, routes]) => readSlaReport(this.env.ROUTE_STATS, routes, sla.config, window, now)));
         this.log.evaluate(reports, sla.config, now);
       }
-      const url = configFor(this.env).service.alertWebhookUrl;
-      if (url !== null) await this.log.deliver(url);
+      const service = configFor(this.env).service;
+      // Each way of delivery on its own: a webhook that fails does not hold Alertmanager back, nor the reverse.
+      await Promise.all([
+        service.alertWebhookUrl === null ? null : this.log.deliver(service.alertWebhookUrl),
+        service.alertmanagerUrls.length === 0 ? null : this.alertmanager.deliver(service.alertmanagerUrls, service.publicUrl, Date.now()),
+      ]);
     } finally {
-      await this.ctx.storage.setAlarm(now + this.evaluationIntervalMs());
+      await this.ctx.storage.setAlarm(now + this.interval());
     }
   }
 
-  private async ensureAlarm(now: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.evaluationIntervalMs());
+  /** `ALERT_INTERVAL_MS`: how often alerts are evaluated and delivered. */
+  private interval(): number {
+    return configFor(this.env).service.alertIntervalMs;
   }
 
-  /** `ALERT_EVALUATION_INTERVAL_MS` (a minute by default). */
-  private evaluationIntervalMs(): number {
-    return configFor(this.env).service.evaluationIntervalMs;
+  private async ensureAlarm(now: number): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.interval());
   }
 }

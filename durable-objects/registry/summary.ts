@@ -5,11 +5,12 @@ import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
-import type { SlaConfigResult } from '../../src/config/in-force';
+import type { RuntimeSla, SlaConfigResult } from '../../src/config/in-force';
 import { defaultWindow } from '../../src/config/in-force';
 import { dashboardData } from './dashboard';
 import { readSeries, readSlaReport } from './fan-out';
 import { collectMetrics } from './metrics';
+import { routesWithSlo } from '../../src/core/route-metrics';
 import { SummaryCache } from './summary-cache';
 
 /**
@@ -47,14 +48,16 @@ export interface RegistrySummary {
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
-  configOverride: string | null;
+  configOverride: RuntimeSla;
+  /** With `metrics`: the routes with an SLO in force (`llm_sla_slo_calls_total` has their series, from 0). */
+  sloRoutes?: string[];
 }
 
 /** What the registry knows when it answers a summary. */
 export interface SummaryState {
   routes: RouteEntry[];
   sla: SlaConfigResult;
-  configOverride: string | null;
+  configOverride: RuntimeSla;
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
 }
@@ -99,6 +102,7 @@ export class Summaries {
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;
     if (sla.ok) {
       const config = sla.config;
+      if (query.metrics) out.sloRoutes = routesWithSlo(config, routes.map((r) => r.route));
       if (query.sla) out.sla = await this.report(routes, sla, query.sla.window ?? defaultWindow(config), now, query.maxAgeMs);
       if (query.dashboard) {
         const asked = query.dashboard;

@@ -4,13 +4,18 @@ import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
 import type { MetricsSeries } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
+import type { RuntimeSla } from '../../src/config/in-force';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
+import type { HistogramBounds } from '../../src/core/metrics-buckets';
+import { addOverheads, extrasFromJSON, type RouteExtras } from '../../src/core/route-metrics';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
 export interface IngestBatch {
   route: string;
   samples: Sample[];
   models: (string | null)[];
+  /** The gateway's own time on each call, ms (absent from isolates older than it, and for ingested timings). */
+  overheadMs?: (number | null)[];
   droppedBefore: number;
 }
 
@@ -31,6 +36,10 @@ export interface RouteMetrics {
   series: MetricsSeries[];
   droppedRecords: number;
   droppedSamples: number;
+  /** The boundaries of the duration and TTFT histograms in `series`. */
+  bounds: HistogramBounds;
+  /** Calls judged under the route's SLO (null: no SLO in force, no series) and the gateway's overhead histogram. */
+  extras: Omit<RouteExtras, 'sloEvents'> & { sloEvents: RouteExtras['sloEvents'] | null };
 }
 
 /**
@@ -42,6 +51,8 @@ export class RouteStats extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private store: WindowStore;
   private counters: RouteCounters;
+  /** The gateway's overhead histogram (`src/core/route-metrics.ts`); the SLO event counter lives in the judge. */
+  private extras: RouteExtras;
   private route: string | null;
   /** The alarm time set by this instance, to avoid a storage read per ingest. */
   private alarmAt: number | null = null;
@@ -61,6 +72,7 @@ export class RouteStats extends DurableObject<Env> {
     const rows = this.sql.exec<{ key: string; data: string }>('SELECT key, data FROM windows').toArray();
     this.store = WindowStore.fromRows(rows.map((r) => [r.key, JSON.parse(r.data) as unknown] as const), Date.now());
     this.counters = RouteCounters.fromJSON(this.meta('counters'));
+    this.extras = extrasFromJSON(this.meta('extras'));
     this.route = this.meta('route') as string | null;
     this.slo = SloJudge.load(this.sql, env, Date.now());
     this.unlisted = this.meta('unlisted') === true;
@@ -74,6 +86,8 @@ export class RouteStats extends DurableObject<Env> {
       this.setMeta('route', batch.route);
     }
     const result = this.store.add(batch.samples, now);
+    this.counters.setBounds(this.slo.bounds(this.route));
+    addOverheads(this.extras, batch.overheadMs);
     this.counters.addBatch(batch.samples, batch.models, batch.droppedBefore, result.droppedLate + result.rejected);
     this.slo.judge(batch.route, batch.samples, now);
     this.persist();
@@ -105,12 +119,14 @@ export class RouteStats extends DurableObject<Env> {
   }
 
   metrics(): RouteMetrics {
-    return { route: this.route, ...this.counters.snapshot() };
+    // Boundaries follow the SLO in force even on a route with no call since it changed.
+    if (this.counters.setBounds(this.slo.bounds(this.route))) this.setMeta('counters', this.counters.toJSON());
+    return { route: this.route, ...this.counters.snapshot(), extras: { overhead: this.extras.overhead, sloEvents: this.slo.eventsFor(this.route) } };
   }
 
   /** The registry's runtime SLA config, pushed when it changes: the next samples are judged by it. */
-  setSlaOverride(text: string | null): void {
-    this.slo.setOverride(text, Date.now());
+  setSlaOverride(runtime: RuntimeSla): void {
+    this.slo.setOverride(runtime, Date.now());
   }
 
   /** Forgets everything this object holds. */
@@ -122,6 +138,7 @@ export class RouteStats extends DurableObject<Env> {
     this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     this.store = new WindowStore();
     this.counters = new RouteCounters();
+    this.extras = extrasFromJSON(null);
     this.slo = SloJudge.load(this.sql, this.env, Date.now());
     if (this.route !== null) this.setMeta('route', this.route);
     this.unlisted = true;
@@ -146,6 +163,7 @@ export class RouteStats extends DurableObject<Env> {
     this.store.markClean();
     this.slo.persist();
     this.setMeta('counters', this.counters.toJSON());
+    this.setMeta('extras', { overhead: this.extras.overhead });
   }
 
   private async scheduleRollover(now: number): Promise<void> {

@@ -74,7 +74,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     MAX_ROUTES: asString('MAX_ROUTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
     TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
-    ALERT_EVALUATION_INTERVAL_MS: asString('ALERT_EVALUATION_INTERVAL_MS'),
+    ALERT_INTERVAL_MS: asString('ALERT_INTERVAL_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 

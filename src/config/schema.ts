@@ -82,8 +82,8 @@ const positiveInt = (fallback: number) =>
     .pipe(z.number({ error: 'expected a number' }).int().positive());
 
 /** The vars the gateway reads, as wrangler delivers them (strings). `UPSTREAM_<NAME>` vars are read apart. */
-/** How often the registry judges every route and raises alerts (ms): a minute by default, 1 s to 1 h. */
-export const alertEvaluationInterval = z
+/** `ALERT_INTERVAL_MS`: how often the registry judges every route, raises and delivers alerts: a minute by default, 1 s to 1 h. */
+export const alertInterval = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
@@ -127,7 +127,7 @@ export const envSchema = z.object({
     .optional()
     .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
     .pipe(z.number({ error: 'expected a number' }).int().min(0).max(3_600_000)),
-  ALERT_EVALUATION_INTERVAL_MS: alertEvaluationInterval,
+  ALERT_INTERVAL_MS: alertInterval,
 });
 
 

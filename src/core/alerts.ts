@@ -16,6 +16,8 @@ export interface AlertPayload {
   stats: AlertStats;
   /** Burn-rate alerts: the route's error budget when it fired or resolved. */
   error_budget?: ErrorBudget | null;
+  /** Burn-rate alerts: the labels the generated Prometheus rules give the same alert (slo, objective, burn, severity...). */
+  labels?: Record<string, string>;
   /** Team budget alerts: the team, period and spend. */
   budget?: { team: string; period: 'day' | 'month'; key: string; spent_usd: number; limit_usd: number; threshold: number };
   text: string;

@@ -1,5 +1,11 @@
 import type { Outcome } from './sla/sample';
 
+/** A route's SLO event counts (null: no SLO in force) and gateway overhead histogram (`route-metrics.ts`). */
+export interface RouteExtrasSnapshot {
+  sloEvents: { good: number; bad: number } | null;
+  overhead: HistogramCounts;
+}
+
 /**
  * Cumulative per-route counters for /metrics: what a route object keeps per model and outcome, and the histogram
  * arithmetic both the route objects (adding calls) and the registry (adding shards up) use.
@@ -35,7 +41,11 @@ export interface MetricsSeries {
 }
 
 export interface MetricsSnapshot {
-  routes: { route: string; series: MetricsSeries[] }[];
+  /**
+   * Per route: its series; the boundaries of their duration and TTFT histograms (absent: the defaults above); the
+   * SLO event counts and overhead histogram (`route-metrics.ts`, absent in snapshots built without them).
+   */
+  routes: { route: string; series: MetricsSeries[]; bounds?: { duration: readonly number[]; ttft: readonly number[] }; extras?: RouteExtrasSnapshot }[];
   /** Records lost on the way to the Durable Objects (flushes that failed after retries), as reported to them. */
   droppedRecords: number;
   /** Samples the windows could not file (older than retention, or malformed). */

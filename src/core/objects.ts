@@ -19,8 +19,8 @@ export interface RouteEntry {
 /** What `/sla` needs from the registry in one call. */
 export interface RegistryState {
   routes: RouteEntry[];
-  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
-  configOverride: string | null;
+  /** SLA config set with `PUT /sla/config` (JSON text) and OpenSLO set with `PUT /sla/openslo`; null: the vars'. */
+  configOverride: { config: string | null; openslo: string | null };
 }
 
 /** The one registry object. */

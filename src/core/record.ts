@@ -42,6 +42,11 @@ export interface CallRecord {
   readonly ttfcMs: number | null;
   /** Streams only, when GenAI metrics are exported: the time between consecutive chunks. */
   readonly chunkGaps: ChunkGaps | null;
+  /**
+   * Time the gateway itself added: total time until the response went back minus the wait for the upstream (its
+   * headers). Null or absent when the gateway did not proxy the call (ingested timings) or got no response.
+   */
+  readonly gatewayMs?: number | null;
   readonly usage: Usage | null;
   readonly usageSource: UsageSource;
   readonly costUsd: number | null;

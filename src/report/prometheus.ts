@@ -1,4 +1,5 @@
-import { DURATION_BUCKETS_S, emptyHistogram, mergeHistogram, TTFT_BUCKETS_S, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from '../core/metrics';
+import { emptyHistogram, mergeHistogram, type HistogramCounts, type MetricsSeries, type MetricsSnapshot } from '../core/metrics';
+import { DEFAULT_BOUNDS, type HistogramBounds } from '../core/metrics-buckets';
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (l: Record<string, string>) =>
@@ -7,7 +8,7 @@ const labels = (l: Record<string, string>) =>
     .join(',')}}`;
 const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12))));
 
-class Exposition {
+export class Exposition {
   private readonly lines: string[] = [];
   family(name: string, type: 'counter' | 'histogram', help: string): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -45,11 +46,14 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.family('llm_sla_requests_total', 'counter', 'LLM calls through the gateway, by route, model and outcome.');
   for (const { route, s } of rows) out.sample('llm_sla_requests_total', { route, model: s.model, outcome: s.outcome }, s.count);
 
-  const perModel = new Map<string, { route: string; model: string; duration: HistogramCounts; ttft: HistogramCounts; s: MetricsSeries[] }>();
+  // Each route's boundaries: the defaults plus its SLO thresholds (src/core/metrics-buckets.ts).
+  const boundsOf = new Map(snapshot.routes.map((r) => [r.route, r.bounds ?? DEFAULT_BOUNDS]));
+  const perModel = new Map<string, { route: string; model: string; bounds: HistogramBounds; duration: HistogramCounts; ttft: HistogramCounts; s: MetricsSeries[] }>();
   for (const { route, s } of rows) {
     const key = `${route}\u0000${s.model}`;
     let m = perModel.get(key);
-    if (!m) perModel.set(key, (m = { route, model: s.model, duration: emptyHistogram(DURATION_BUCKETS_S), ttft: emptyHistogram(TTFT_BUCKETS_S), s: [] }));
+    const bounds = boundsOf.get(route) ?? DEFAULT_BOUNDS;
+    if (!m) perModel.set(key, (m = { route, model: s.model, bounds, duration: emptyHistogram(bounds.duration), ttft: emptyHistogram(bounds.ttft), s: [] }));
     m.s.push(s);
     if (s.outcome === 'aborted') continue;
     mergeHistogram(m.duration, s.duration);
@@ -57,9 +61,9 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   }
   const models = [...perModel.values()];
   out.family('llm_sla_request_duration_seconds', 'histogram', 'Total call duration until the last byte reached the client.');
-  for (const m of models) out.histogram('llm_sla_request_duration_seconds', { route: m.route, model: m.model }, DURATION_BUCKETS_S, m.duration);
+  for (const m of models) out.histogram('llm_sla_request_duration_seconds', { route: m.route, model: m.model }, m.bounds.duration, m.duration);
   out.family('llm_sla_time_to_first_token_seconds', 'histogram', 'Time to the first content token of streamed calls.');
-  for (const m of models) out.histogram('llm_sla_time_to_first_token_seconds', { route: m.route, model: m.model }, TTFT_BUCKETS_S, m.ttft);
+  for (const m of models) out.histogram('llm_sla_time_to_first_token_seconds', { route: m.route, model: m.model }, m.bounds.ttft, m.ttft);
   out.family('llm_sla_tokens_total', 'counter', 'Tokens used, by type (input includes cached tokens).');
   for (const m of models) {
     for (const type of ['input', 'output'] as const) {

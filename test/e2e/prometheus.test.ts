@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DURATION_BUCKETS_S } from '../../src/core/metrics';
-import { freePort } from '../support/listen';
 import { ROOT } from './gateway';
+import { startPrometheus, type PrometheusServer } from './prometheus-server';
 import { chat, limited, openai, waitForCounts } from './traffic';
 
 /**
@@ -18,23 +15,9 @@ const ROUTE = 'e2e.prom';
 const OK = 40;
 const FAILED = 5;
 
-let prometheus: ChildProcess;
-let api: string;
-let log = '';
-
-type Vector = { metric: Record<string, string>; value: [number, string] }[];
-
-async function query(promql: string): Promise<Vector> {
-  const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = (await res.json()) as { status: string; data?: { resultType: string; result: Vector }; error?: string };
-  if (body.status !== 'success' || !body.data) throw new Error(`query ${promql} failed: ${body.error ?? res.status}`);
-  return body.data.result;
-}
-
-const scalar = async (promql: string): Promise<number | null> => {
-  const v = await query(promql);
-  return v.length === 1 && v[0] ? Number(v[0].value[1]) : null;
-};
+let prometheus: PrometheusServer;
+const query = (promql: string) => prometheus.query(promql);
+const scalar = (promql: string) => prometheus.scalar(promql);
 
 beforeAll(async () => {
   const client = openai(gateway);
@@ -46,49 +29,16 @@ beforeAll(async () => {
   expect(results.filter(Boolean)).toHaveLength(OK);
   await waitForCounts(gateway, token, { [ROUTE]: OK + FAILED });
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-sla-prom-'));
-  const target = new URL(gateway).host;
-  const config = path.join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: llm-sla-gateway',
-      '    metrics_path: /metrics',
-      '    authorization:',
-      '      type: Bearer',
-      `      credentials: ${token}`,
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  prometheus.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  prometheus.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  prometheus = await startPrometheus(gateway, token);
   const until = Date.now() + 30_000;
-  for (;;) {
-    if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}:\n${log}`);
-    const ready = await fetch(`${api}/-/ready`).then((r) => r.ok, () => false);
-    if (ready && (await scalar(`sum(llm_sla_requests_total{route="${ROUTE}"})`)) === OK + FAILED) break;
-    if (Date.now() > until) throw new Error(`prometheus did not scrape the calls in 30 s:\n${log}`);
+  while ((await scalar(`sum(llm_sla_requests_total{route="${ROUTE}"})`)) !== OK + FAILED) {
+    if (Date.now() > until) throw new Error(`prometheus did not scrape the calls in 30 s:\n${prometheus.log()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 });
 
 afterAll(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    const exited = new Promise((r) => prometheus.once('exit', r));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
 });
 
 describe('Prometheus scraping /metrics', () => {

@@ -16,6 +16,7 @@
  *   x-mock-status: code   answer with that error status and the provider's error body
  *   x-mock-fail           reset-mid-stream | reset-mid-body (JSON with its length) | malformed | hang | close-before-headers
  *   x-mock-extra-header   echoed back as response header `x-mock-extra`
+ *   x-mock-server-timing  answered as the upstream's own `server-timing` header
  *
  * Introspection: GET /__mock/requests?id=X, GET /__mock/state?id=X, POST /__mock/reset.
  */
@@ -202,6 +203,8 @@ class Mock {
     const headers: Headers = provider === 'anthropic' ? { 'request-id': 'req_mock' } : { 'x-request-id': 'req_mock' };
     const extra = get('x-mock-extra-header');
     if (extra !== undefined) headers['x-mock-extra'] = extra;
+    const serverTiming = get('x-mock-server-timing');
+    if (serverTiming !== undefined) headers['server-timing'] = serverTiming;
     const error = (status: number, override?: { message: string; code: string | null }) => {
       const body = provider === 'anthropic' ? anthropicError(status, override?.message) : openaiError(status, override);
       sendJson(res, status, status === 429 ? { ...headers, 'retry-after': '2' } : headers, body);

@@ -114,6 +114,7 @@ describe('span per call, GenAI attributes', () => {
       'llm_sla.team': 'search',
       'llm_sla.priority': 'normal',
       'llm_sla.time_to_first_byte': (r.ttfbMs ?? NaN) / 1000,
+      'llm_sla.gateway_overhead': (r.gatewayMs ?? NaN) / 1000,
       'llm_sla.sampled_by': 'head',
     });
     expect(s.status.code ?? 0).toBe(0);

@@ -16,6 +16,7 @@ import { requestText } from '../usage/request-text';
 import type { Usage, UsageSource } from '../../core/usage';
 import { classify, errorType } from './classify';
 import type { RequestBody } from './request';
+import { gatewayMs, type UpstreamWait } from './server-timing';
 
 /** What the request path knows about a call when it ends. */
 export interface CallState {
@@ -33,6 +34,8 @@ export interface CallState {
   stream: boolean;
   clientAborted: boolean;
   timedOut: boolean;
+  /** The upstream wait and when the response went back (`server-timing.ts`). */
+  readonly timing: UpstreamWait;
 }
 
 export interface CallEnd {
@@ -93,6 +96,7 @@ export async function buildRecord(
     ttftMs: stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
     ttfcMs: stream && facts.firstChunkAt !== null ? facts.firstChunkAt - call.start : null,
     chunkGaps: stream ? (facts.gaps?.result() ?? null) : null,
+    gatewayMs: gatewayMs(call.start, call.timing),
     usage,
     usageSource,
     costUsd: usage === null ? null : (await pricer(config.prices))(call.provider.name, model, usage, call.start),

@@ -15,6 +15,7 @@ import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
+import { withServerTiming } from './server-timing';
 
 /** What the proxy needs of the invocation: somewhere to put the record's work. */
 export interface CallContext {
@@ -76,6 +77,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     stream: json?.['stream'] === true,
     clientAborted: false,
     timedOut: false,
+    timing: { fetchAt: null, upstreamDoneAt: null, respondedAt: null },
   };
   // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
   // A team that refuses unpriced calls has the request's model looked up (PRICES, then the catalog) first.
@@ -105,6 +107,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   let upstream: Response;
   // One timer per call: until the headers, and for a small JSON body until its last byte.
   const timer = setTimeout(timeout, config.upstreamTimeoutMs);
+  call.timing.fetchAt = now();
   try {
     upstream = await fetch(target, {
       method: req.method,
@@ -125,19 +128,20 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   }
 
   call.status = upstream.status;
-  call.headersAt = now();
+  call.headersAt = call.timing.upstreamDoneAt = now();
+  const timed = (res: Response) => withServerTiming(res, start, call.timing, now());
   const kind = bodyKind(upstream.headers.get('content-type'));
   call.stream ||= kind === 'sse';
   const length = contentLengthOf(upstream.headers);
   if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
     const res = smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
-    return ticket === null ? res : res.then((r) => stampBudget(ticket, r));
+    return res.then((r) => timed(stampBudget(ticket, r)));
   }
   clearTimeout(timer);
   if (upstream.body === null) {
     req.signal.removeEventListener('abort', onClientAbort);
     ctx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
-    return stampBudget(ticket, clientResponse(null, upstream, false));
+    return timed(stampBudget(ticket, clientResponse(null, upstream, false)));
   }
   const strip = injected && kind === 'sse';
   const observed = observeBody(upstream.body, facts, {
@@ -157,7 +161,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
       })
       .catch(countLost),
   );
-  return stampBudget(ticket, clientResponse(observed.body, upstream, strip));
+  return timed(stampBudget(ticket, clientResponse(observed.body, upstream, strip)));
 }
 
 /**
@@ -196,7 +200,7 @@ async function smallJson(
   } finally {
     clearTimeout(timer);
   }
-  const at = now();
+  const at = (call.timing.upstreamDoneAt = now());
   detach();
   // The Response copies `bytes` (workerd does not detach them), so the capture keeps them as they are.
   const capture = BodyCapture.of(bytes ? new Uint8Array(bytes) : new Uint8Array(0));

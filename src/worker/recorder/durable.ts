@@ -22,6 +22,8 @@ const RETRY_DELAYS_MS = [50, 250];
 interface Pending {
   samples: Sample[];
   models: (string | null)[];
+  /** The gateway's own time on each call (`CallRecord.gatewayMs`). */
+  overheads: (number | null)[];
 }
 
 /**
@@ -50,9 +52,10 @@ export class DurableObjectRecorder implements Recorder {
 
   record(record: CallRecord): Promise<void> | void {
     let p = this.pending.get(record.route);
-    if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
+    if (!p) this.pending.set(record.route, (p = { samples: [], models: [], overheads: [] }));
     p.samples.push(sampleOf(record));
     p.models.push(record.responseModel ?? record.requestModel);
+    p.overheads.push(record.gatewayMs ?? null);
     let wait: Promise<void> | undefined;
     if (!this.batch) {
       const batch: Batch<object> = openBatch({}, this.config.flushIntervalMs, (f) => this.batch?.fields === f, () => this.flush());
@@ -106,13 +109,14 @@ export class DurableObjectRecorder implements Recorder {
     if (refused.length === 0) return batch;
     const out = new Map(batch);
     let overflow = out.get(OVERFLOW_ROUTE);
-    if (!overflow) out.set(OVERFLOW_ROUTE, (overflow = { samples: [], models: [] }));
+    if (!overflow) out.set(OVERFLOW_ROUTE, (overflow = { samples: [], models: [], overheads: [] }));
     for (const r of refused) {
       const p = out.get(r);
       if (!p) continue;
       out.delete(r);
       overflow.samples.push(...p.samples);
       overflow.models.push(...p.models);
+      overflow.overheads.push(...p.overheads);
       isolateCounts.add('routes_overflow_calls', p.samples.length);
     }
     if (!this.registered.has(OVERFLOW_ROUTE)) {
@@ -140,7 +144,7 @@ export class DurableObjectRecorder implements Recorder {
     const stub = routeStub(this.env.ROUTE_STATS, route, shard);
     let relist = false;
     const ok = await this.withRetries(async () => {
-      relist = (await stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore })).relist === true;
+      relist = (await stub.ingest({ route, samples: p.samples, models: p.models, overheadMs: p.overheads, droppedBefore })).relist === true;
     });
     if (ok) {
       this.stats.sent += p.samples.length;

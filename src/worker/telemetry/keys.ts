@@ -48,6 +48,8 @@ export const ATTR = {
    * the SLAs' TTFT judges. `gen_ai.response.time_to_first_chunk` is the first chunk of any kind.
    */
   SLA_TIME_TO_FIRST_TOKEN: 'llm_sla.time_to_first_token',
+  /** Seconds the gateway itself added to the call (before the upstream was called and after it answered). */
+  SLA_GATEWAY_OVERHEAD: 'llm_sla.gateway_overhead',
   /** Why the span was kept: head (sampled), error or slow (tail rules). */
   SLA_SAMPLED_BY: 'llm_sla.sampled_by',
   /**

@@ -78,6 +78,7 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
   put(ATTR.SLA_PRIORITY, record.priority);
   if (record.ttfbMs !== null) put(ATTR.SLA_TIME_TO_FIRST_BYTE, record.ttfbMs / 1000);
   if (record.ttftMs !== null) put(ATTR.SLA_TIME_TO_FIRST_TOKEN, record.ttftMs / 1000);
+  if (record.gatewayMs !== undefined && record.gatewayMs !== null) put(ATTR.SLA_GATEWAY_OVERHEAD, record.gatewayMs / 1000);
 
   if (record.content) {
     const limit = max;
