@@ -126,7 +126,11 @@ describe('team budgets on the proxy path', () => {
     expect((await gw.fetch(`${GW}/budgets`, { method: 'PUT', body: '{}' })).status).toBe(401);
     const bad = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":"lots"}}' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { problems: string[] }).problems.join()).toContain('daily_usd');
+    // The gateway's one error shape, as PUT /sla/config answers.
+    const error = ((await bad.json()) as { error: { message: string; type: string; code: string } }).error;
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
+    expect(error.message).toContain('daily_usd');
+    expect(bad.headers.get('x-gateway-error')).toBe('invalid_request');
     const put = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":0.005}}' });
     expect(put.status).toBe(200);
     expect(((await put.json()) as BudgetReport).source).toBe('runtime');
