@@ -96,7 +96,8 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
   MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),
   INJECT_STREAM_USAGE: flag(true),
-  TOKEN_ESTIMATE: flag(true),
+  // Off by default: building the encoder takes ~250 ms of CPU, past the Free plan's 10 ms per invocation.
+  TOKEN_ESTIMATE: flag(false),
   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false),
   RECORDER: z
     .string()
