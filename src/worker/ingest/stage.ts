@@ -1,4 +1,4 @@
-import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
+import { capLabel, ROUTE_KEY } from '../../core/labels';
 import { countCut } from '../counts';
 import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
 import type { CallRecord } from '../../core/record';
@@ -34,6 +34,8 @@ export interface StageContext {
   now: number;
   /** The gateway key's team, or the `x-sla-team` header; an attribute `llm_sla.team` is used only without either. */
   team: string | null;
+  /** Whether a stage's `llm_sla.team` attribute may name its team: only without gateway keys (then the key's team is the only identity). */
+  teamFromAttributes: boolean;
   prices: PriceTable;
 }
 
@@ -80,8 +82,8 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     if (typeof ttftS !== 'number' || !Number.isFinite(ttftS) || ttftS < 0) return 'gen_ai.response.time_to_first_chunk must be a non-negative number of seconds';
     ttftMs = ttftS * 1000;
   }
-  const teamAttr = text(attrs, 'llm_sla.team', 64);
-  const team = ctx.team ?? (teamAttr !== null && TEAM.test(teamAttr) ? teamAttr : null);
+  // Cut to the label rule below (and counted), not dropped; read whole so a cut is seen.
+  const team = ctx.team ?? (ctx.teamFromAttributes ? text(attrs, 'llm_sla.team') : null);
   const requestModel = text(attrs, 'gen_ai.request.model');
   const responseModel = text(attrs, 'gen_ai.response.model');
   const priceProvider = text(attrs, 'gen_ai.provider.name', 64) ?? APP_PROVIDER;

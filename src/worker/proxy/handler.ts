@@ -1,12 +1,12 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import { GatewayError } from '../errors';
-import { isolateCounts } from '../counts';
+import { countCut, isolateCounts } from '../counts';
 import { ResponseFacts } from '../formats/facts';
 import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../../core/providers/operation';
 import type { Provider } from '../../core/providers/types';
-import { ROUTE_KEY, TEAM } from '../../core/labels';
+import { capLabel, ROUTE_KEY } from '../../core/labels';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
@@ -47,7 +47,9 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
   const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await deps.keys(), config.managedKeys.get(provider.name));
-  const teamHeader = access.team || req.headers.get('x-sla-team');
+  // One team identity: with gateway keys, the key's team (a key mapped to "" names no team, and the header is
+  // ignored, so its holder cannot spend another team's budget); without keys, the self-declared x-sla-team.
+  const team = config.gatewayKeys === null ? req.headers.get('x-sla-team') : access.team || null;
   const body = await readBody(req, config.maxRequestBytes, format);
 
   let payload: BodyInit | null = body.bytes;
@@ -65,7 +67,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     provider,
     operation,
     route: route ?? `${provider.name}/${operation}`,
-    team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
+    // The labels' one rule: a team over 64 characters is cut (and counted), not dropped.
+    team: team === null || team === '' ? null : capLabel('team', team, countCut),
     body,
     upstream: target,
     trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },

@@ -4,7 +4,8 @@ import { GatewayError } from '../errors';
 import { ingestOtlp, ingestTimings, type IngestResult } from '../ingest/batch';
 import { readIngestBody } from '../ingest/body';
 import { encodeStatus, encodeTraceResponse } from '../ingest/otlp-proto';
-import { TEAM } from '../../core/labels';
+import { capLabel } from '../../core/labels';
+import { countCut } from '../counts';
 import { registry } from '../../core/objects';
 import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
@@ -25,10 +26,14 @@ const JSON_TYPE = /^application\/json\b/i;
 
 type Ctx = Context<AppEnv>;
 
-/** With `GATEWAY_KEYS` set, a valid `x-gateway-key` (401 otherwise); its team labels the records. */
+/**
+ * The team of the records. With `GATEWAY_KEYS` set, a valid `x-gateway-key` (401 otherwise) and its team, the only
+ * team identity (a key mapped to "" names no team: `x-sla-team` and `llm_sla.team` are ignored, as on the proxy
+ * path). Without keys, the self-declared `x-sla-team`, cut to the label rule and counted like every label.
+ */
 async function teamOf(c: Ctx, config: ResolvedConfig): Promise<string | null> {
   const header = c.req.header('x-sla-team') ?? null;
-  if (config.gatewayKeys === null) return header !== null && TEAM.test(header) ? header : null;
+  if (config.gatewayKeys === null) return header === null || header === '' ? null : capLabel('team', header, countCut);
   const keys = await c.get('isolate').gatewayKeys(config);
   const presented = c.req.header('x-gateway-key') ?? null;
   const team = presented === null || presented === '' || keys === null ? null : await keys.teamOf(presented);
@@ -69,7 +74,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     const encoding = PROTOBUF.test(type) ? 'protobuf' : JSON_TYPE.test(type) ? 'json' : null;
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, prices: config.prices }, config.ingestMaxItems);
     record(c, config, deps.recorder(config, c.env), result);
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
@@ -98,7 +103,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError(400, 'invalid_request', 'idempotency-key must be 1-128 chars of letters, digits, . _ : -');
     if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new GatewayError(415, 'invalid_request', 'Send timings as application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestTimings(bytes, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestTimings(bytes, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, prices: config.prices }, config.ingestMaxItems);
     const answer = { accepted: result.records.length, rejected: result.rejected, problems: result.problems };
     if (key !== null) {
       // Claimed before recording: a retry of a batch that landed is answered from the claim and not counted again.
