@@ -6,7 +6,7 @@ import type { PriceTable } from '../core/pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
 import { parseBudgets, type BudgetConfig } from '../core/budget/config';
-import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
+import { otlpHeaderSecrets, resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
@@ -147,7 +147,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       maxRoutes: env.MAX_ROUTES,
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,
-      secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...Object.values(telemetry.config?.headers ?? {})],
+      secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...otlpHeaderSecrets(asString('OTEL_EXPORTER_OTLP_HEADERS'))],
       prices: { ...DEFAULT_PRICES, ...env.PRICES },
       gatewayKeys: gateway.keys,
       managedKeys,

@@ -99,6 +99,8 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   out.sample('llm_sla_warnings_total', { warning: 'invalid_route_header' }, n('gateway_warning_invalid_route_header'));
   out.family('llm_sla_labels_cut_total', 'counter', 'Labels (model, team, route) cut to their length or charset bound before they were recorded.');
   for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
+  out.family('llm_sla_labels_masked_total', 'counter', 'Labels (model, team, route) that held a key-shaped string or a configured secret, recorded as _redacted.');
+  for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_masked_total', { label }, n(`labels_masked_${label}`));
   out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
   out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
   out.family('llm_sla_telemetry_export_bytes_total', 'counter', 'Body bytes of span exports sent (after gzip when on).');

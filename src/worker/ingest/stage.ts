@@ -1,5 +1,5 @@
-import { capLabel, ROUTE_KEY } from '../../core/labels';
-import { countCut } from '../counts';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
 import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
 import type { CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
@@ -36,6 +36,8 @@ export interface StageContext {
   team: string | null;
   /** Whether a stage's `llm_sla.team` attribute may name its team: only without gateway keys (then the key's team is the only identity). */
   teamFromAttributes: boolean;
+  /** The configured secrets: a label holding one (or a key-shaped string) is masked (`src/worker/mask.ts`). */
+  secrets: readonly string[];
   prices: PriceTable;
 }
 
@@ -90,13 +92,13 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
   return {
     ts: startMs,
     // The labels' one rule (src/core/labels.ts), as for proxied calls; the price lookup sees the models whole.
-    route: capLabel('route', route, countCut),
+    route: recordLabel('route', route, ctx.secrets),
     provider: APP_PROVIDER,
     format: 'openai',
     operation: 'other',
-    team: capLabel('team', team, countCut),
-    requestModel: capLabel('model', requestModel, countCut),
-    responseModel: capLabel('model', responseModel, countCut),
+    team: recordLabel('team', team, ctx.secrets),
+    requestModel: recordLabel('model', requestModel, ctx.secrets),
+    responseModel: recordLabel('model', responseModel, ctx.secrets),
     stream: false,
     status: 0,
     outcome: stage.ok ? 'success' : 'upstream_error',

@@ -1,12 +1,13 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import { GatewayError } from '../errors';
-import { countCut, isolateCounts } from '../counts';
+import { isolateCounts } from '../counts';
 import { ResponseFacts } from '../formats/facts';
 import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../../core/providers/operation';
 import type { Provider } from '../../core/providers/types';
-import { capLabel, ROUTE_KEY } from '../../core/labels';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
@@ -67,8 +68,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     provider,
     operation,
     route: route ?? `${provider.name}/${operation}`,
-    // The labels' one rule: a team over 64 characters is cut (and counted), not dropped.
-    team: team === null || team === '' ? null : capLabel('team', team, countCut),
+    // The labels' one rule: a team over 64 characters is cut (and counted), not dropped; one holding a key is masked.
+    team: team === null || team === '' ? null : recordLabel('team', team, config.secrets),
     body,
     upstream: target,
     trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },

@@ -74,7 +74,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     const encoding = PROTOBUF.test(type) ? 'protobuf' : JSON_TYPE.test(type) ? 'json' : null;
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, secrets: config.secrets, prices: config.prices }, config.ingestMaxItems);
     record(c, config, deps.recorder(config, c.env), result);
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
@@ -103,7 +103,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError(400, 'invalid_request', 'idempotency-key must be 1-128 chars of letters, digits, . _ : -');
     if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new GatewayError(415, 'invalid_request', 'Send timings as application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestTimings(bytes, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestTimings(bytes, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, secrets: config.secrets, prices: config.prices }, config.ingestMaxItems);
     const answer = { accepted: result.records.length, rejected: result.rejected, problems: result.problems };
     if (key !== null) {
       // Claimed before recording: a retry of a batch that landed is answered from the claim and not counted again.
