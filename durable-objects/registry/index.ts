@@ -2,7 +2,9 @@ import { DurableObject } from 'cloudflare:workers';
 import { configFor, defaultWindow, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
-import type { Admission } from '../../src/core/route-cap';
+import { routeIdleLimitMs, type Admission } from '../../src/core/route-cap';
+import { sloFor } from '../../src/core/sla/config';
+import { MAX_PERIOD_HOURS } from '../../src/core/sla/slo';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
 import { readRouteDetail, readSlaReport } from './fan-out';
@@ -127,11 +129,13 @@ export class SlaRegistry extends DurableObject<Env> {
     if (failed > 0) console.error(`llm-sla-gateway: ${failed} route objects not told of the new SLA config; they read it within 30 s`);
   }
 
-  /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
-  forget(route: string | null): void {
+  /** Forgets one route (or all, or a list) and its alert state; the caller resets the route objects themselves. */
+  forget(route: string | null | readonly string[]): void {
     this.summaries.clear();
-    this.routes.forget(route);
-    this.log.forget(route);
+    for (const r of typeof route === 'string' || route === null ? [route] : route) {
+      this.routes.forget(r);
+      this.log.forget(r);
+    }
   }
 
   /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
@@ -149,6 +153,10 @@ export class SlaRegistry extends DurableObject<Env> {
     const now = Date.now();
     try {
       const sla = this.sla();
+      // Routes unseen past their objects' retention leave the list (and the cap): their data is gone anyway. With
+      // an invalid SLA config, every route is taken to keep the longest SLO period.
+      const gone = this.routes.expire(now, (route) => routeIdleLimitMs(sla.ok ? (sloFor(sla.config, route)?.period_hours ?? null) : MAX_PERIOD_HOURS));
+      if (gone.length > 0) this.forget(gone);
       if (sla.ok) {
         const byWindow = routesByWindow(this.routes.list(), sla.config);
         // Fresh reads (not the summary's cache, which holds reports over every route).

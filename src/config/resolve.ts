@@ -28,6 +28,8 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly ingestMaxBytes: number;
   /** Most spans or timings in one ingest request; a larger batch gets 413. */
   readonly ingestMaxItems: number;
+  /** Most route keys one ingest request may add; the items of further new ones go to `_overflow` (counted). */
+  readonly ingestMaxNewRoutes: number;
   /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/core/route-cap.ts). */
   readonly maxRoutes: number;
   /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
@@ -72,6 +74,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
     INGEST_MAX_BYTES: asString('INGEST_MAX_BYTES'),
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
+    INGEST_MAX_NEW_ROUTES: asString('INGEST_MAX_NEW_ROUTES'),
     MAX_ROUTES: asString('MAX_ROUTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
     TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
@@ -144,6 +147,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
       ingestMaxBytes: env.INGEST_MAX_BYTES,
       ingestMaxItems: env.INGEST_MAX_ITEMS,
+      ingestMaxNewRoutes: env.INGEST_MAX_NEW_ROUTES,
       maxRoutes: env.MAX_ROUTES,
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,

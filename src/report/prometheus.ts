@@ -101,8 +101,10 @@ export function renderPrometheus(snapshot: MetricsSnapshot, extra: { droppedLoca
   for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_cut_total', { label }, n(`labels_cut_${label}`));
   out.family('llm_sla_labels_masked_total', 'counter', 'Labels (model, team, route) that held a key-shaped string or a configured secret, recorded as _redacted.');
   for (const label of ['model', 'team', 'route']) out.sample('llm_sla_labels_masked_total', { label }, n(`labels_masked_${label}`));
-  out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route because MAX_ROUTES routes were already known.');
+  out.family('llm_sla_route_overflow_total', 'counter', 'Calls recorded under the _overflow route: MAX_ROUTES routes were already known, or their ingest request named more than INGEST_MAX_NEW_ROUTES new ones.');
   out.sample('llm_sla_route_overflow_total', {}, n('routes_overflow_calls'));
+  out.family('llm_sla_ingest_new_routes_limited_total', 'counter', 'Ingested spans/timings recorded under _overflow because their request named more new routes than INGEST_MAX_NEW_ROUTES.');
+  out.sample('llm_sla_ingest_new_routes_limited_total', {}, n('ingest_new_routes_limited'));
   out.family('llm_sla_telemetry_export_bytes_total', 'counter', 'Body bytes of span exports sent (after gzip when on).');
   out.sample('llm_sla_telemetry_export_bytes_total', {}, n('export_bytes'));
   out.family('llm_sla_telemetry_metric_exports_total', 'counter', 'GenAI metrics exports by result (cumulative totals: a failed one is carried by the next).');

@@ -14,6 +14,8 @@ import { spanRecorderOf, type SpanRecorder } from './telemetry/recorder';
 export type RecorderPick = (config: ResolvedConfig, env: Env) => Recorder;
 
 const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new NoopRecorder() };
+/** How old the route list an isolate limits new ingest routes by may be. */
+const ROUTE_LIST_MAX_AGE_MS = 60_000;
 
 /**
  * What the worker keeps per env, that is per isolate in production (one env per isolate; under vitest one per test
@@ -28,6 +30,8 @@ export class Isolate {
   private keys: Promise<GatewayKeys | null> | null = null;
   private budget: BudgetCache | null = null;
   private spans: SpanRecorder | null | undefined;
+  /** The registry's route keys as last read (for the per-request limit on new ones in ingest), and when. */
+  private routes: { names: Set<string>; at: number; loading: Promise<void> | null } = { names: new Set(), at: -Infinity, loading: null };
 
   constructor(readonly env: Env) {
     this.config = configFor(env);
@@ -65,6 +69,28 @@ export class Isolate {
       this.spans = spanRecorderOf(config, config.secrets, slowMsFor);
     }
     return this.spans;
+  }
+
+  /**
+   * Whether the registry knows a route key, as this isolate last read its list (at most a minute old; routes this
+   * isolate added since count as known). The first read waits; later ones refresh in `waitUntil`. Unread (the
+   * registry down), only the routes added here are known: new ones stay limited per request.
+   */
+  async knownRoutes(ctx: { waitUntil(p: Promise<unknown>): void }, now: number): Promise<{ has(route: string): boolean; add(route: string): void }> {
+    const view = this.routes;
+    if (now - view.at > ROUTE_LIST_MAX_AGE_MS && view.loading === null) {
+      view.loading = registry(this.env)
+        .state()
+        .then((s) => {
+          view.names = new Set(s.routes.map((r) => r.route));
+          view.at = now;
+        })
+        .catch((err: unknown) => console.error('llm-sla-gateway: could not read the route list', err instanceof Error ? err.message : String(err)))
+        .finally(() => (view.loading = null));
+      if (view.at === -Infinity) await view.loading;
+      else ctx.waitUntil(view.loading);
+    }
+    return { has: (route) => view.names.has(route), add: (route) => void view.names.add(route) };
   }
 
   /** Records this env's durable recorder dropped and no route object has been told of yet (for /metrics). */

@@ -1,7 +1,7 @@
 import { ROUTE_KEY } from '../../core/labels';
 import { recordLabel } from '../mask';
 import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
-import type { CallRecord } from '../../core/record';
+import { APP_PROVIDER, type CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
 
@@ -16,8 +16,6 @@ export const MAX_FUTURE_MS = 60_000;
 /** Longest stage duration accepted: longer is a clock error, not a latency. */
 export const MAX_DURATION_MS = 24 * 3_600_000;
 
-/** The provider name of records that did not pass through the proxy. */
-export const APP_PROVIDER = 'app';
 
 /** A stage as reported by an application, before it is checked. */
 export interface Stage {

@@ -5,7 +5,8 @@ import { ingestOtlp, ingestTimings, type IngestResult } from '../ingest/batch';
 import { readIngestBody } from '../ingest/body';
 import { encodeStatus, encodeTraceResponse } from '../ingest/otlp-proto';
 import { capLabel } from '../../core/labels';
-import { countCut } from '../counts';
+import { countCut, isolateCounts } from '../counts';
+import { limitNewRoutes } from '../../core/route-cap';
 import { registry } from '../../core/objects';
 import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
@@ -41,11 +42,23 @@ async function teamOf(c: Ctx, config: ResolvedConfig): Promise<string | null> {
   return team === '' ? null : team;
 }
 
-/** Hands the records to the recorder after the response, as the proxy does with its calls' records. */
-function record(c: Ctx, config: ResolvedConfig, recorder: Recorder, result: IngestResult): void {
+/**
+ * Hands the records to the recorder after the response, as the proxy does with its calls' records. One request may
+ * add at most `INGEST_MAX_NEW_ROUTES` route keys the registry does not know: the items of further new keys are
+ * recorded under the overflow route (counted), so one request cannot fill `MAX_ROUTES`.
+ */
+async function record(c: Ctx, config: ResolvedConfig, recorder: Recorder, result: IngestResult, now: number): Promise<void> {
   if (result.records.length === 0) return;
   const isolate = c.get('isolate');
-  c.executionCtx.waitUntil(Promise.all(result.records.map((r) => safeRecord(recorder, r))).then(() => isolate.reportCounts(config)));
+  const known = await isolate.knownRoutes(c.executionCtx, now);
+  const limited = limitNewRoutes(result.records, (route) => known.has(route), config.ingestMaxNewRoutes);
+  for (const route of limited.added) known.add(route);
+  if (limited.limited > 0) {
+    isolateCounts.add('routes_overflow_calls', limited.limited);
+    isolateCounts.add('ingest_new_routes_limited', limited.limited);
+  }
+  const records = limited.records;
+  c.executionCtx.waitUntil(Promise.all(records.map((r) => safeRecord(recorder, r))).then(() => isolate.reportCounts(config)));
 }
 
 function summary(result: IngestResult, what: string): string {
@@ -75,7 +88,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
     const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, teamFromAttributes: config.gatewayKeys === null, secrets: config.secrets, prices: config.prices }, config.ingestMaxItems);
-    record(c, config, deps.recorder(config, c.env), result);
+    await record(c, config, deps.recorder(config, c.env), result, deps.now());
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
       return new Response(encodeTraceResponse(result.rejected, message), { headers: { 'content-type': 'application/x-protobuf' } });
@@ -115,7 +128,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
       }
       if (seen !== null) return c.json({ ...(JSON.parse(seen) as typeof answer), duplicate: true });
     }
-    record(c, config, deps.recorder(config, c.env), result);
+    await record(c, config, deps.recorder(config, c.env), result, deps.now());
     return c.json(answer);
   });
   return app;
