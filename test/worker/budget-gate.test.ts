@@ -103,7 +103,8 @@ describe('team budgets on the proxy path', () => {
   it('alerts at 80 % and 100 % once each, counts estimated costs apart, and lets an alert-only team through', async () => {
     const hook = env.WEBHOOK_BASE;
     await fetch(`${hook}/clear`, { method: 'POST' });
-    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }) });
+    // TOKEN_ESTIMATE on (off by default): a call without usage is priced on the estimate.
+    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }), TOKEN_ESTIMATE: 'on' });
     gw.set(Date.UTC(2026, 11, 5, 12));
     for (let i = 0; i < 4; i++) expect((await gw.call('team-alert')).res.status).toBe(200);
     // No usage from the provider: the gateway estimates the tokens, and says so.
