@@ -12,7 +12,9 @@ import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
 import { Meta } from './meta';
 import { RouteList } from './routes';
+import { SeriesLedger } from './series-ledger';
 import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
+import { METRICS_MAX_BYTES_DEFAULT, METRICS_MODELS_PER_ROUTE, type BudgetOptions } from '../../src/core/series-budget';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
@@ -36,6 +38,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly totals: IsolateTotals;
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
+  private readonly series: SeriesLedger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,6 +49,7 @@ export class SlaRegistry extends DurableObject<Env> {
     this.totals = new IsolateTotals(sql);
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
+    this.series = new SeriesLedger(sql);
     // The registry holds the runtime config: its copy is the truth, never stale.
     configFor(env).setOverride(this.meta.get(SLA_CONFIG_KEY), Date.now());
   }
@@ -95,8 +99,16 @@ export class SlaRegistry extends DurableObject<Env> {
    * per `query.maxAgeMs` (shared by concurrent readers), so a read costs one RPC whatever the number of routes.
    */
   summary(query: SummaryQuery): Promise<RegistrySummary> {
-    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n) };
+    const series = { options: this.seriesBudget(), plan: this.series.plan.bind(this.series) };
+    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n), series };
     return this.summaries.answer(query, state, Date.now());
+  }
+
+  /** The /metrics series budget: `METRICS_MAX_BYTES`, room kept for the `calls` series of `MAX_ROUTES` routes and `_overflow`. */
+  private seriesBudget(): BudgetOptions {
+    const result = configFor(this.env).result;
+    const config = result.ok ? result.config : null;
+    return { budget: config?.metricsMaxBytes ?? METRICS_MAX_BYTES_DEFAULT, routeSlots: (config?.maxRoutes ?? 500) + 1, modelsPerRoute: METRICS_MODELS_PER_ROUTE };
   }
 
   /** `/sla/<route>`: one route over a window (null: the config's default) and its per-minute series. */
@@ -135,6 +147,8 @@ export class SlaRegistry extends DurableObject<Env> {
     for (const r of typeof route === 'string' || route === null ? [route] : route) {
       this.routes.forget(r);
       this.log.forget(r);
+      // Its /metrics series go too (their room freed): a route listed again starts them at 0 again.
+      this.series.forget(r);
     }
   }
 

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { RouteCounters } from './counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../../src/core/sla/window';
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
-import type { MetricsSeries } from '../../src/core/metrics';
+import type { RouteCounterData } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
 
@@ -28,7 +28,7 @@ export interface RouteSnapshot {
 
 export interface RouteMetrics {
   route: string | null;
-  series: MetricsSeries[];
+  counters: RouteCounterData;
   droppedRecords: number;
   droppedSamples: number;
 }

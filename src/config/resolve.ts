@@ -32,6 +32,8 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly ingestMaxNewRoutes: number;
   /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/core/route-cap.ts). */
   readonly maxRoutes: number;
+  /** Most bytes the routes' series may take in /metrics (src/core/series-budget.ts). */
+  readonly metricsMaxBytes: number;
   /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
   readonly summaryMaxAgeMs: number;
   /** `TELEMETRY_COUNTS_INTERVAL_MS`: how often an isolate's counts go to the registry at most (src/worker/counts.ts). */
@@ -76,6 +78,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
     INGEST_MAX_NEW_ROUTES: asString('INGEST_MAX_NEW_ROUTES'),
     MAX_ROUTES: asString('MAX_ROUTES'),
+    METRICS_MAX_BYTES: asString('METRICS_MAX_BYTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
     TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
   });
@@ -149,6 +152,7 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       ingestMaxItems: env.INGEST_MAX_ITEMS,
       ingestMaxNewRoutes: env.INGEST_MAX_NEW_ROUTES,
       maxRoutes: env.MAX_ROUTES,
+      metricsMaxBytes: env.METRICS_MAX_BYTES,
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,
       secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...otlpHeaderSecrets(asString('OTEL_EXPORTER_OTLP_HEADERS'))],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TEAM, TEAM_RULE } from '../core/labels';
 import { INGEST_MAX_NEW_ROUTES } from '../core/route-cap';
+import { METRICS_MAX_BYTES_DEFAULT } from '../core/series-budget';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
 export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
@@ -112,6 +113,7 @@ export const envSchema = z.object({
   INGEST_MAX_ITEMS: positiveInt(10_000),
   INGEST_MAX_NEW_ROUTES: positiveInt(INGEST_MAX_NEW_ROUTES).pipe(z.number().max(10_000)),
   MAX_ROUTES: positiveInt(500).pipe(z.number().max(10_000)),
+  METRICS_MAX_BYTES: positiveInt(METRICS_MAX_BYTES_DEFAULT).pipe(z.number().min(10_000).max(100_000_000)),
   /** This isolate's counts (span export, drops, warnings) go to the registry at most this often; 0: after every call. */
   TELEMETRY_COUNTS_INTERVAL_MS: z
     .string()

@@ -19,6 +19,8 @@ export const E2E_SLA_CONFIG = {
     'e2e.slow': { max_p95_ms: 100 },
     'e2e.flaky': { max_p95_ms: 2000, min_success_rate: 0.95 },
     'rag.retrieval': { max_p95_ms: 120, min_success_rate: 0.9 },
+    // An error budget: test/e2e/prometheus.test.ts checks PromQL's burn rate over the counters against /sla's.
+    'e2e.burn': { slo: { objective: 0.9, period: '1h' } },
   },
 };
 

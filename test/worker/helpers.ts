@@ -112,6 +112,17 @@ export function only(records: readonly CallRecord[]): CallRecord {
   return records[0] as CallRecord;
 }
 
+/**
+ * `/metrics` as a scraper sees it once a route's series are established: read twice, because a route's series are
+ * exported at 0 the first time /metrics shows them (the zero start, `src/core/series-budget.ts`) and counted from
+ * the next refresh on (every read refreshes in the tests: `SUMMARY_MAX_AGE_MS=0`). The first read is returned too.
+ */
+export async function scrape(gw: { fetch: (input: string, init?: RequestInit) => Promise<Response> }): Promise<{ first: string; text: string }> {
+  const first = await (await gw.fetch(`${GW}/metrics`)).text();
+  const text = await (await gw.fetch(`${GW}/metrics`)).text();
+  return { first, text };
+}
+
 /** The value of one Prometheus sample (`name` with its labels, as exposed), or null when the line is absent. */
 export function metricValue(text: string, name: string): number | null {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));

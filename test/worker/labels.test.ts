@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LABEL_MAX } from '../../src/core/labels';
-import { gateway, GW, jsonPost, metricValue, only } from './helpers';
+import { gateway, GW, jsonPost, metricValue, only, scrape } from './helpers';
 
 const MB = 1024 * 1024;
 
@@ -20,9 +20,10 @@ describe('labels are bounded where they enter a record', () => {
       expect(r.requestModel).toBe(huge.slice(0, LABEL_MAX.model));
       expect(r.responseModel).toBe(huge.slice(0, LABEL_MAX.model));
     }
-    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
+    const { text: metrics } = await scrape(gw);
     expect(metrics.length).toBeLessThan(64 * 1024);
-    expect(metrics).toContain(`llm_sla_requests_total{route="bounds.model",model="${huge.slice(0, LABEL_MAX.model)}",outcome="success"} 5`);
+    expect(metrics).toContain(`llm_sla_requests_total{route="bounds.model",outcome="success"} 5`);
+    expect(metrics).toContain(`llm_sla_tokens_total{route="bounds.model",model="${huge.slice(0, LABEL_MAX.model)}",type="input"}`);
     const cut = Number(/llm_sla_labels_cut_total\{label="model"\} (\d+)/.exec(metrics)?.[1]);
     expect(cut).toBeGreaterThanOrEqual(10); // request and response model of each of the five calls
   });

@@ -1,7 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { SlaConfigResult } from '../../config/in-force';
 import { budgetReport, type BudgetReport } from '../../core/budget/report';
-import type { MetricsSnapshot } from '../../core/metrics';
 import { registry, routeStub, teamBudgets } from '../../core/objects';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
 import { renderRouteHtml, renderSlaHtml } from '../../report/html';
@@ -131,10 +130,9 @@ slaRoutes.get('/metrics', read, async (c) => {
   // number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
   const teams = teamBudgetsForMetrics(c.env, c.get('configResult'), Date.now());
   const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: true });
-  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
-  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
+  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0, series: { exported: 0, bytes: 0, budget: 0, refused: 0 } };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(metrics, summary.counters, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 
