@@ -19,6 +19,10 @@ import { OUTCOMES } from './sla/sample';
  * - **Zero start**: a group admitted at this refresh is exported with every value 0, its counts from the next
  *   refresh on. Prometheus then sees each counter start at 0, so `increase()` and `rate()` count a route's first
  *   calls too (up to one refresh late) instead of taking its first sample as the baseline.
+ *
+ * Another per-route family (say `llm_sla_slo_calls_total{route,good}`) is one more group: its series and bytes
+ * (`GROUP_SERIES`, `groupBytes`), the pass that admits it in `planExposition`, and its values in `ExposedRoute`;
+ * the ledger then gives it the budget and the zero start like the others.
  */
 
 export const GROUP_SERIES = {
