@@ -73,22 +73,24 @@ export class Isolate {
 
   /**
    * Whether the registry knows a route key, as this isolate last read its list (at most a minute old; routes this
-   * isolate added since count as known). The first read waits; later ones refresh in `waitUntil`. Unread (the
-   * registry down), only the routes added here are known: new ones stay limited per request.
+   * isolate added since count as known). Until a first read lands each request waits for its own (workerd lets a
+   * request wait only on its own I/O); after that a stale list is refreshed in `waitUntil`, one refresh at a time.
+   * Unread (the registry down), only the routes added here are known: new ones stay limited per request.
    */
   async knownRoutes(ctx: { waitUntil(p: Promise<unknown>): void }, now: number): Promise<{ has(route: string): boolean; add(route: string): void }> {
     const view = this.routes;
-    if (now - view.at > ROUTE_LIST_MAX_AGE_MS && view.loading === null) {
-      view.loading = registry(this.env)
+    const load = () =>
+      registry(this.env)
         .state()
         .then((s) => {
-          view.names = new Set(s.routes.map((r) => r.route));
-          view.at = now;
+          view.names = new Set([...s.routes.map((r) => r.route), ...(view.at === -Infinity ? view.names : [])]);
+          view.at = Math.max(view.at, now);
         })
-        .catch((err: unknown) => console.error('llm-sla-gateway: could not read the route list', err instanceof Error ? err.message : String(err)))
-        .finally(() => (view.loading = null));
-      if (view.at === -Infinity) await view.loading;
-      else ctx.waitUntil(view.loading);
+        .catch((err: unknown) => console.error('llm-sla-gateway: could not read the route list', err instanceof Error ? err.message : String(err)));
+    if (view.at === -Infinity) await load();
+    else if (now - view.at > ROUTE_LIST_MAX_AGE_MS && view.loading === null) {
+      view.loading = load().finally(() => (view.loading = null));
+      ctx.waitUntil(view.loading);
     }
     return { has: (route) => view.names.has(route), add: (route) => void view.names.add(route) };
   }

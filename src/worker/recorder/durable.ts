@@ -163,7 +163,8 @@ export class DurableObjectRecorder implements Recorder {
   /**
    * The batch with routes past the cap folded into the overflow route. Known routes cost nothing; fresh ones are
    * registered in one RPC whose answer says which were admitted, and whether the cap is reached (then unknown routes
-   * go to the overflow route unasked for a minute). A registry that cannot be reached admits the routes this time.
+   * go to the overflow route unasked for a minute; default route keys are still asked). When the registry cannot be
+   * reached, the fresh routes' samples are held for a later flush (`hold`), never sent to objects it does not list.
    */
   private async admit(batch: Map<string, Pending>): Promise<Map<string, Pending>> {
     const now = Date.now();
