@@ -7,7 +7,7 @@ import { isolateCounts } from './counts';
 import { GatewayKeys } from './proxy/access';
 import { DurableObjectRecorder } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, safeRecord, TeeRecorder, type Recorder } from './recorder/recorder';
-import { AnalyticsRecorder } from './telemetry/analytics';
+import { analyticsDataset, AnalyticsRecorder } from './telemetry/analytics';
 import { spanRecorderOf, type SpanRecorder } from './telemetry/recorder';
 
 /** Where a gateway's call records go, chosen per env (`createGateway`'s `recorder` option; `defaultRecorder`). */
@@ -50,7 +50,7 @@ export class Isolate {
     let r = this.recorders.get(pick);
     if (!r) {
       const spans = this.spanRecorder(config);
-      const dataset: AnalyticsEngineDataset | undefined = this.env.SLA_ANALYTICS;
+      const dataset = analyticsDataset(this.env);
       const parts = [pick(config, this.env), ...(spans ? [spans] : []), ...(dataset ? [new AnalyticsRecorder(dataset)] : [])];
       r = new ReportingRecorder(parts.length === 1 && parts[0] ? parts[0] : new TeeRecorder(parts), () => this.reportCounts(config));
       this.recorders.set(pick, r);

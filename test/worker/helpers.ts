@@ -26,8 +26,11 @@ export interface HarnessOptions {
   recorder?: Recorder | 'env';
   /** The gateway's clock (budgets' UTC days, adaptive sampling); the runtime's own by default. */
   now?: () => number;
-  /** Bindings replaced in the worker's env, or removed (`undefined`): an Analytics Engine dataset, a failing object. */
-  bindings?: Partial<Record<keyof Env, unknown>>;
+  /**
+   * Bindings replaced in the worker's env, or removed (`undefined`): a failing object; or added, as a deployment adds
+   * an Analytics Engine dataset (`SLA_ANALYTICS`, left out of wrangler.toml).
+   */
+  bindings?: Partial<Record<keyof Env | 'SLA_ANALYTICS', unknown>>;
 }
 
 /**
