@@ -13,6 +13,8 @@ export default defineConfig({
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
+                // The Analytics Engine sink as a deployment that turned it on has it (wrangler.toml leaves it off).
+                analyticsEngineDatasets: { SLA_ANALYTICS: { dataset: 'llm_sla_calls' } },
                 bindings: {
                   UPSTREAM_OPENAI: upstream,
                   UPSTREAM_ANTHROPIC: upstream,

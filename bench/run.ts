@@ -88,7 +88,8 @@ async function main(): Promise<void> {
   const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayStreaming.url, ...asUser }, 'gateway-stream');
   const inspectorPort = () => 9300 + Math.floor(Math.random() * 600);
   const gatewayInspect = { port: inspectorPort(), target: null as unknown as Target };
-  gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
+  // TOKEN_ESTIMATE on (off by default): (f) measures the heap before and after the tokenizer loads.
+  gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser, TOKEN_ESTIMATE: 'on' }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
   const floorInspect = { port: inspectorPort(), target: null as unknown as Target };
   floorInspect.target = await startFloor(upstream.url, 'floor-heap', ['--inspector-addr', `127.0.0.1:${floorInspect.port}`]);
   await sequential(floorInspect.target.url, '/openai/v1/chat/completions', CHAT, 500);

@@ -2,7 +2,9 @@ import { DurableObject } from 'cloudflare:workers';
 import { configFor, defaultWindow, type RuntimeSla, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
-import type { Admission } from '../../src/core/route-cap';
+import { routeIdleLimitMs, type Admission } from '../../src/core/route-cap';
+import { sloFor } from '../../src/core/sla/config';
+import { MAX_PERIOD_HOURS } from '../../src/core/sla/slo';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
 import { AlertmanagerDelivery } from './alertmanager';
@@ -11,7 +13,9 @@ import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
 import { Meta } from './meta';
 import { RouteList } from './routes';
+import { SeriesLedger } from './series-ledger';
 import { Summaries, type RegistrySummary, type SummaryQuery } from './summary';
+import { METRICS_MAX_BYTES_DEFAULT, METRICS_MODELS_PER_ROUTE, type BudgetOptions } from '../../src/core/series-budget';
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
@@ -36,6 +40,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly totals: IsolateTotals;
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
+  private readonly series: SeriesLedger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -47,6 +52,7 @@ export class SlaRegistry extends DurableObject<Env> {
     this.totals = new IsolateTotals(sql);
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
+    this.series = new SeriesLedger(sql);
     // The registry holds the runtime config: its copy is the truth, never stale.
     configFor(env).setOverride(this.configOverride(), Date.now());
   }
@@ -96,8 +102,16 @@ export class SlaRegistry extends DurableObject<Env> {
    * per `query.maxAgeMs` (shared by concurrent readers), so a read costs one RPC whatever the number of routes.
    */
   summary(query: SummaryQuery): Promise<RegistrySummary> {
-    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n) };
+    const series = { options: this.seriesBudget(), plan: this.series.plan.bind(this.series) };
+    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n), series };
     return this.summaries.answer(query, state, Date.now());
+  }
+
+  /** The /metrics series budget: `METRICS_MAX_BYTES`, room kept for the `calls` series of `MAX_ROUTES` routes and `_overflow`. */
+  private seriesBudget(): BudgetOptions {
+    const result = configFor(this.env).result;
+    const config = result.ok ? result.config : null;
+    return { budget: config?.metricsMaxBytes ?? METRICS_MAX_BYTES_DEFAULT, routeSlots: (config?.maxRoutes ?? 500) + 1, modelsPerRoute: METRICS_MODELS_PER_ROUTE };
   }
 
   /** `/sla/<route>`: one route over a window (null: the config's default) and its per-minute series. */
@@ -141,11 +155,15 @@ export class SlaRegistry extends DurableObject<Env> {
     if (failed > 0) console.error(`llm-sla-gateway: ${failed} route objects not told of the new SLA config; they read it within 30 s`);
   }
 
-  /** Forgets one route (or all) and its alert state; the caller resets the route objects themselves. */
-  forget(route: string | null): void {
+  /** Forgets one route (or all, or a list) and its alert state; the caller resets the route objects themselves. */
+  forget(route: string | null | readonly string[]): void {
     this.summaries.clear();
-    this.routes.forget(route);
-    this.log.forget(route);
+    for (const r of typeof route === 'string' || route === null ? [route] : route) {
+      this.routes.forget(r);
+      this.log.forget(r);
+      // Its /metrics series go too (their room freed): a route listed again starts them at 0 again.
+      this.series.forget(r);
+    }
   }
 
   /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */
@@ -166,6 +184,10 @@ export class SlaRegistry extends DurableObject<Env> {
     const now = Date.now();
     try {
       const sla = this.sla();
+      // Routes unseen past their objects' retention leave the list (and the cap): their data is gone anyway. With
+      // an invalid SLA config, every route is taken to keep the longest SLO period.
+      const gone = this.routes.expire(now, (route) => routeIdleLimitMs(sla.ok ? (sloFor(sla.config, route)?.period_hours ?? null) : MAX_PERIOD_HOURS));
+      if (gone.length > 0) this.forget(gone);
       if (sla.ok) {
         const byWindow = routesByWindow(this.routes.list(), sla.config);
         // Fresh reads (not the summary's cache, which holds reports over every route).

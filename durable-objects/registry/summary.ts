@@ -1,6 +1,7 @@
 import type { AlertRecord } from '../../src/core/alerts';
-import type { DashboardData } from '../../src/core/dashboard';
-import type { MetricsSnapshot } from '../../src/core/metrics';
+import { dashboardRoutes, type DashboardData } from '../../src/core/dashboard';
+import type { MetricsExposition, MetricsSnapshot } from '../../src/core/metrics';
+import type { BudgetOptions } from '../../src/core/series-budget';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
@@ -34,8 +35,8 @@ export interface RouteBudget {
 }
 
 export interface RegistrySummary {
-  /** Cumulative counters of every route (as of `metricsAt`), when asked. */
-  metrics: Omit<MetricsSnapshot, 'telemetry'> | null;
+  /** Cumulative counters of the routes, within the series budget (as of `metricsAt`), when asked. */
+  metrics: MetricsExposition | null;
   metricsAt: number | null;
   /** The /sla report, when asked and the SLA config in force is valid. */
   sla: SlaReport | null;
@@ -49,8 +50,6 @@ export interface RegistrySummary {
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
   configOverride: RuntimeSla;
-  /** With `metrics`: the routes with an SLO in force (`llm_sla_slo_calls_total` has their series, from 0). */
-  sloRoutes?: string[];
 }
 
 /** What the registry knows when it answers a summary. */
@@ -60,6 +59,8 @@ export interface SummaryState {
   configOverride: RuntimeSla;
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
+  /** The /metrics series budget in force, and the ledger that plans the exposition within it. */
+  series: { options: BudgetOptions; plan: (snapshot: MetricsSnapshot, options: BudgetOptions, now: number) => MetricsExposition };
 }
 
 /**
@@ -98,18 +99,25 @@ export class Summaries {
       counters: state.counters,
       configOverride: state.configOverride,
     };
-    const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes)) : null;
+    const metrics = query.metrics
+      ? this.cache.metricsFor(now, query.maxAgeMs, async () => {
+          const snapshot = await collectMetrics(this.ns, routes);
+          // The routes with an SLO in force (configured exact keys too): `llm_sla_slo_calls_total` has their series.
+          const sloRoutes = sla.ok ? routesWithSlo(sla.config, routes.map((r) => r.route)) : [];
+          return state.series.plan({ ...snapshot, sloRoutes }, state.series.options, now);
+        })
+      : null;
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;
     if (sla.ok) {
       const config = sla.config;
-      if (query.metrics) out.sloRoutes = routesWithSlo(config, routes.map((r) => r.route));
       if (query.sla) out.sla = await this.report(routes, sla, query.sla.window ?? defaultWindow(config), now, query.maxAgeMs);
       if (query.dashboard) {
         const asked = query.dashboard;
-        const [report, series] = await Promise.all([
-          this.report(routes, sla, asked.window ?? defaultWindow(config), now, query.maxAgeMs),
-          this.cache.seriesFor('', now, query.maxAgeMs, () => readSeries(this.ns, routes, config, now)),
-        ]);
+        const report = await this.report(routes, sla, asked.window ?? defaultWindow(config), now, query.maxAgeMs);
+        // Only the routes drawn are read per minute (at most DASHBOARD_MAX_ROUTES of them).
+        const shown = dashboardRoutes(report);
+        const drawn = routes.filter((r) => shown.includes(r.route));
+        const series = await this.cache.seriesFor(shown.join('\u0000'), now, query.maxAgeMs, () => readSeries(this.ns, drawn, config, now));
         out.dashboard = dashboardData(report, series, state.alerts(asked.alerts));
       }
       if (query.budgets) {

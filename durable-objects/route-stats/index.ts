@@ -2,11 +2,10 @@ import { DurableObject } from 'cloudflare:workers';
 import { RouteCounters } from './counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../../src/core/sla/window';
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
-import type { MetricsSeries } from '../../src/core/metrics';
+import type { RouteCounterData } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
 import type { RuntimeSla } from '../../src/config/in-force';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
-import type { HistogramBounds } from '../../src/core/metrics-buckets';
 import { addOverheads, extrasFromJSON, type RouteExtras } from '../../src/core/route-metrics';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
@@ -33,11 +32,10 @@ export interface RouteSnapshot {
 
 export interface RouteMetrics {
   route: string | null;
-  series: MetricsSeries[];
+  /** Outcomes, histograms (on `counters.bounds`), tokens and cost per model. */
+  counters: RouteCounterData;
   droppedRecords: number;
   droppedSamples: number;
-  /** The boundaries of the duration and TTFT histograms in `series`. */
-  bounds: HistogramBounds;
   /** Calls judged under the route's SLO (null: no SLO in force, no series) and the gateway's overhead histogram. */
   extras: Omit<RouteExtras, 'sloEvents'> & { sloEvents: RouteExtras['sloEvents'] | null };
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { TEAM, TEAM_RULE } from '../core/labels';
+import { INGEST_MAX_NEW_ROUTES } from '../core/route-cap';
+import { METRICS_MAX_BYTES_DEFAULT } from '../core/series-budget';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
 export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
@@ -103,7 +105,8 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
   MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),
   INJECT_STREAM_USAGE: flag(true),
-  TOKEN_ESTIMATE: flag(true),
+  // Off by default: building the encoder takes ~250 ms of CPU, past the Free plan's 10 ms per invocation.
+  TOKEN_ESTIMATE: flag(false),
   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false),
   RECORDER: z
     .string()
@@ -115,7 +118,9 @@ export const envSchema = z.object({
   FLUSH_MAX_RECORDS: positiveInt(500),
   INGEST_MAX_BYTES: positiveInt(5 * 1024 * 1024),
   INGEST_MAX_ITEMS: positiveInt(10_000),
+  INGEST_MAX_NEW_ROUTES: positiveInt(INGEST_MAX_NEW_ROUTES).pipe(z.number().max(10_000)),
   MAX_ROUTES: positiveInt(500).pipe(z.number().max(10_000)),
+  METRICS_MAX_BYTES: positiveInt(METRICS_MAX_BYTES_DEFAULT).pipe(z.number().min(10_000).max(100_000_000)),
   /** This isolate's counts (span export, drops, warnings) go to the registry at most this often; 0: after every call. */
   TELEMETRY_COUNTS_INTERVAL_MS: z
     .string()

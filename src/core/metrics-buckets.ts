@@ -1,4 +1,4 @@
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts } from './metrics';
+import { DEFAULT_BOUNDS, DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramBounds, type HistogramCounts } from './metrics';
 
 /**
  * Histogram bucket boundaries per route: the GenAI conventions' boundaries plus the route's SLO thresholds, so a
@@ -7,14 +7,7 @@ import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type HistogramCounts } from './metr
  * counts kept on other boundaries onto them (`rebucket`).
  */
 
-export interface HistogramBounds {
-  /** `llm_sla_request_duration_seconds`. */
-  duration: readonly number[];
-  /** `llm_sla_time_to_first_token_seconds`. */
-  ttft: readonly number[];
-}
-
-export const DEFAULT_BOUNDS: HistogramBounds = { duration: DURATION_BUCKETS_S, ttft: TTFT_BUCKETS_S };
+export { DEFAULT_BOUNDS, type HistogramBounds } from './metrics';
 
 /** Seconds, kept to 9 significant digits so 300 ms is exactly the `0.3` the exposition prints. */
 const seconds = (ms: number) => Number((ms / 1000).toPrecision(9));

@@ -14,6 +14,8 @@ export type TeamBudgetsStub = ReturnType<Env['TEAM_BUDGETS']['get']>;
 export interface RouteEntry {
   route: string;
   shards: number;
+  /** A provider's default route key (`<provider>/<operation>`): admitted beyond `MAX_ROUTES`. */
+  reserved?: boolean;
 }
 
 /** What `/sla` needs from the registry in one call. */

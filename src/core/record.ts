@@ -70,6 +70,9 @@ export interface CallRecord {
   readonly content: { readonly request: unknown; readonly outputText: string } | null;
 }
 
+/** The provider name of records that did not pass through the proxy (stages from `/v1/traces` and `/v1/timings`). */
+export const APP_PROVIDER = 'app';
+
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
 
 export interface RequestParams {

@@ -1,4 +1,6 @@
-import { addToHistogram, emptyHistogram, mergeHistogram, type HistogramCounts } from './metrics';
+import { addToHistogram, emptyHistogram, mergeHistogram, OVERHEAD_BUCKETS_S, type HistogramCounts } from './metrics';
+
+export { OVERHEAD_BUCKETS_S };
 import type { SloCounts } from './sla/slo';
 import { sloFor, type SlaConfig } from './sla/config';
 
@@ -8,8 +10,6 @@ import { sloFor, type SlaConfig } from './sla/config';
  * (`llm_sla_gateway_overhead_seconds{route}`). Shards of one route add up.
  */
 
-/** Bucket bounds of `llm_sla_gateway_overhead_seconds`: from half a millisecond to a second. */
-export const OVERHEAD_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 
 export interface RouteExtras {
   /** Calls judged good or bad under the route's SLO since the object was created (or reset). */

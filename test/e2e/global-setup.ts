@@ -23,6 +23,8 @@ export const E2E_SLA_CONFIG = {
     'rag.retrieval': { max_p95_ms: 120, min_success_rate: 0.9 },
     // An SLO by name: its llm_sla_slo_calls_total series are in /metrics from 0 (test/e2e/slo.test.ts).
     'e2e.slo': { slo: { objective: 0.99, name: 'e2e-slo' } },
+    // An error budget: test/e2e/prometheus.test.ts checks PromQL's burn rate over the counters against /sla's.
+    'e2e.burn': { slo: { objective: 0.9, period: '1h' } },
   },
 };
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DURATION_BUCKETS_S } from '../../src/core/metrics';
 import { ROOT } from './gateway';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
-import { chat, limited, openai, waitForCounts } from './traffic';
+import { chat, limited, openai, slaReport, waitForCounts } from './traffic';
 
 /**
  * Debian's Prometheus scrapes the gateway's /metrics (with the read token) every second; its PromQL over the
@@ -48,7 +48,9 @@ describe('Prometheus scraping /metrics', () => {
 
   it('counts exactly the calls made, by outcome', async () => {
     const byOutcome = await query(`sum by (outcome) (llm_sla_requests_total{route="${ROUTE}"})`);
-    expect(Object.fromEntries(byOutcome.map((s) => [s.metric['outcome'], Number(s.value[1])]))).toEqual({ success: OK, upstream_error: FAILED });
+    // Every outcome has its series (from 0), the ones without calls at 0.
+    const none = { aborted: 0, client_error: 0, network_error: 0, rate_limited: 0, timeout: 0 };
+    expect(Object.fromEntries(byOutcome.map((s) => [s.metric['outcome'], Number(s.value[1])]))).toEqual({ ...none, success: OK, upstream_error: FAILED });
     expect(await scalar(`sum(llm_sla_request_duration_seconds_count{route="${ROUTE}"})`)).toBe(OK + FAILED);
     expect(await scalar(`sum(llm_sla_tokens_total{route="${ROUTE}",type="output"})`)).toBe(OK * 7);
   });
@@ -71,6 +73,40 @@ describe('Prometheus scraping /metrics', () => {
     expect(q ?? NaN).toBeLessThanOrEqual(hi);
     // And the traffic really put p95 in the upper buckets (0.32-0.64 s), not in a trivially shared first bucket.
     expect(p95).toBeGreaterThan(0.32);
+  });
+
+  it("a PromQL burn rate over the counters equals /sla's: each route's counters start at 0, so increase() sees its first calls", async () => {
+    const BURN = 'e2e.burn';
+    const client = openai(gateway);
+    const calls = async (ok: number, failed: number) => {
+      const tasks: (() => Promise<boolean>)[] = [];
+      for (let i = 0; i < ok; i++) tasks.push(() => chat(client, BURN));
+      for (let i = 0; i < failed; i++) tasks.push(() => chat(client, BURN, { 'x-mock-status': '500' }));
+      await limited(8, tasks);
+    };
+    const scraped = async (n: number) => {
+      const until = Date.now() + 20_000;
+      while ((await scalar(`sum(llm_sla_requests_total{route="${BURN}"})`)) !== n) {
+        if (Date.now() > until) throw new Error(`Prometheus did not see ${n} calls of ${BURN}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    // The route appears while Prometheus scrapes (its first samples would be 10 and 3), then its error rate changes.
+    await calls(10, 3);
+    await waitForCounts(gateway, token, { [BURN]: 13 });
+    await scraped(13);
+    await calls(20, 1);
+    await waitForCounts(gateway, token, { [BURN]: 34 });
+    await scraped(34);
+    const failures = 'upstream_error|network_error|timeout|rate_limited';
+    const rate = (outcomes: string) => `sum(increase(llm_sla_requests_total{route="${BURN}",outcome=~"${outcomes}"}[5m]))`;
+    const promql = await scalar(`(${rate(failures)} / ${rate(`success|${failures}`)}) / (1 - 0.9)`);
+    const report = await slaReport(gateway, token);
+    const fromSla = report.routes[BURN]?.error_budget?.burn_rates['5m'] ?? null;
+    expect(report.routes[BURN]?.error_budget).toMatchObject({ good: 30, bad: 4 });
+    expect(fromSla).toBeCloseTo(4 / 34 / 0.1, 4);
+    expect(promql).not.toBeNull();
+    expect(promql ?? NaN).toBeCloseTo(fromSla ?? NaN, 3);
   });
 
   it('runs every query of the Grafana dashboard in examples/ and finds the route in each', async () => {

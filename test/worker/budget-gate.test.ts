@@ -154,7 +154,8 @@ describe('team budgets on the proxy path', () => {
   it('alerts at 80 % and 100 % once each, counts estimated costs apart, and lets an alert-only team through', async () => {
     const hook = env.WEBHOOK_BASE;
     await fetch(`${hook}/clear`, { method: 'POST' });
-    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }) });
+    // TOKEN_ESTIMATE on (off by default): a call without usage is priced on the estimate.
+    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }), TOKEN_ESTIMATE: 'on' });
     gw.set(Date.UTC(2026, 11, 5, 12));
     for (let i = 0; i < 4; i++) expect((await gw.call('team-alert')).res.status).toBe(200);
     // No usage from the provider: the gateway estimates the tokens, and says so.
@@ -177,7 +178,11 @@ describe('team budgets on the proxy path', () => {
     expect((await gw.fetch(`${GW}/budgets`, { method: 'PUT', body: '{}' })).status).toBe(401);
     const bad = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":"lots"}}' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { problems: string[] }).problems.join()).toContain('daily_usd');
+    // The gateway's one error shape, as PUT /sla/config answers.
+    const error = ((await bad.json()) as { error: { message: string; type: string; code: string } }).error;
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
+    expect(error.message).toContain('daily_usd');
+    expect(bad.headers.get('x-gateway-error')).toBe('invalid_request');
     const put = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":0.005}}' });
     expect(put.status).toBe(200);
     expect(((await put.json()) as BudgetReport).source).toBe('runtime');

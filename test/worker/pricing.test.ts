@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SlaReport } from '../../src/core/report-types';
-import { gateway, GW, jsonPost, metricValue } from './helpers';
+import { gateway, GW, jsonPost, metricValue, scrape } from './helpers';
 import { calcPrice } from '@pydantic/genai-prices';
 import { costUsd, findPrice } from '../../src/core/pricing/cost';
 import type { ModelPrice } from '../../src/core/pricing/prices';
@@ -23,8 +23,9 @@ describe('cost', () => {
     }
     const records = await gw.settle();
     expect(records.map((r) => r.costUsd === null)).toEqual([true, false]);
-    const text = await (await gw.fetch(`${GW}/metrics`)).text();
-    expect(text).toContain('llm_sla_requests_total{route="nu.cost.nu-unpriced-model",model="nu-unpriced-model",outcome="success"} 1');
+    const { text } = await scrape(gw);
+    expect(text).toContain('llm_sla_requests_total{route="nu.cost.nu-unpriced-model",outcome="success"} 1');
+    expect(text).toContain('llm_sla_tokens_total{route="nu.cost.nu-unpriced-model",model="nu-unpriced-model",type="input"}');
     expect(text).not.toContain('llm_sla_cost_usd_total{route="nu.cost.nu-unpriced-model"');
     expect(metricValue(text, 'llm_sla_cost_usd_total{route="nu.cost.gpt-4o-mini",model="gpt-4o-mini"}')).toBeCloseTo(records[1]?.costUsd ?? -1, 15);
     const report = await slaJson(gw);

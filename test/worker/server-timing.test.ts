@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gatewayMs } from '../../src/worker/proxy/server-timing';
-import { gateway, GW, jsonPost, metricValue, only } from './helpers';
+import { gateway, GW, jsonPost, metricValue, only, scrape } from './helpers';
 
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -59,7 +59,7 @@ describe('Server-Timing and the gateway overhead', () => {
     const gw = gateway({}, { durable: true });
     for (let i = 0; i < 4; i++) (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': 'st.metrics' }))).arrayBuffer();
     const records = (await gw.settle()).filter((r) => r.route === 'st.metrics');
-    const text = await (await gw.fetch(`${GW}/metrics`)).text();
+    const { text } = await scrape(gw);
     expect(text).toContain('# TYPE llm_sla_gateway_overhead_seconds histogram');
     expect(metricValue(text, 'llm_sla_gateway_overhead_seconds_count{route="st.metrics"}')).toBe(4);
     const sum = records.reduce((t, r) => t + (r.gatewayMs ?? 0), 0) / 1000;

@@ -5,7 +5,7 @@ const HOUR_MS = 3_600_000;
 /** Minute counters kept: the 5m, 30m, 1h and 2h burn windows are read from them. */
 export const SLO_MINUTES = 120;
 /** Hour counters kept at least this long: the 3d burn window. */
-const MIN_HOURS = 72;
+export const MIN_HOURS = 72;
 const WINDOW_MINUTES: Record<string, number> = { '5m': 5, '30m': 30, '1h': 60, '2h': 120 };
 const WINDOW_HOURS: Record<string, number> = { '6h': 6, '1d': 24, '3d': 72 };
 

@@ -1,7 +1,7 @@
-import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
-import { countCut } from '../counts';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
 import type { Pricer } from '../pricing';
-import type { CallRecord } from '../../core/record';
+import { APP_PROVIDER, type CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
 
@@ -16,8 +16,6 @@ export const MAX_FUTURE_MS = 60_000;
 /** Longest stage duration accepted: longer is a clock error, not a latency. */
 export const MAX_DURATION_MS = 24 * 3_600_000;
 
-/** The provider name of records that did not pass through the proxy. */
-export const APP_PROVIDER = 'app';
 
 /** A stage as reported by an application, before it is checked. */
 export interface Stage {
@@ -36,6 +34,10 @@ export interface StageContext {
   team: string | null;
   /** Prices a stage's tokens (`PRICES`, then the catalog): `src/worker/pricing.ts`. */
   price: Pricer;
+  /** Whether a stage's `llm_sla.team` attribute may name its team: only without gateway keys (then the key's team is the only identity). */
+  teamFromAttributes: boolean;
+  /** The configured secrets: a label holding one (or a key-shaped string) is masked (`src/worker/mask.ts`). */
+  secrets: readonly string[];
 }
 
 const ZERO_REQUEST: CallRecord['request'] = Object.freeze({ maxTokens: null, temperature: null, topP: null });
@@ -83,21 +85,21 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
   if (typeof ttft === 'string') return ttft;
   const ttfcMs = ttfc === null ? null : ttfc * 1000;
   const ttftMs = ttft === null ? ttfcMs : ttft * 1000;
-  const teamAttr = text(attrs, 'llm_sla.team', 64);
-  const team = ctx.team ?? (teamAttr !== null && TEAM.test(teamAttr) ? teamAttr : null);
+  // Cut to the label rule below (and counted), not dropped; read whole so a cut is seen.
+  const team = ctx.team ?? (ctx.teamFromAttributes ? text(attrs, 'llm_sla.team') : null);
   const requestModel = text(attrs, 'gen_ai.request.model');
   const responseModel = text(attrs, 'gen_ai.response.model');
   const priceProvider = text(attrs, 'gen_ai.provider.name', 64) ?? APP_PROVIDER;
   return {
     ts: startMs,
     // The labels' one rule (src/core/labels.ts), as for proxied calls; the price lookup sees the models whole.
-    route: capLabel('route', route, countCut),
+    route: recordLabel('route', route, ctx.secrets),
     provider: APP_PROVIDER,
     format: 'openai',
     operation: 'other',
-    team: capLabel('team', team, countCut),
-    requestModel: capLabel('model', requestModel, countCut),
-    responseModel: capLabel('model', responseModel, countCut),
+    team: recordLabel('team', team, ctx.secrets),
+    requestModel: recordLabel('model', requestModel, ctx.secrets),
+    responseModel: recordLabel('model', responseModel, ctx.secrets),
     stream: false,
     status: 0,
     outcome: stage.ok ? 'success' : 'upstream_error',

@@ -1,6 +1,4 @@
-import { capLabel } from '../../core/labels';
-import { countCut } from '../counts';
-import { maskJson, redact } from '../mask';
+import { capturedContent, recordLabel, traceContext } from '../mask';
 import type { ResolvedConfig } from '../../config/resolve';
 import { readAnthropicBody } from '../formats/anthropic';
 import type { ResponseFacts } from '../formats/facts';
@@ -58,7 +56,8 @@ export async function buildRecord(
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
   const stream = call.stream || json?.['stream'] === true;
-  // Labels are capped here, where they enter the record (`src/core/labels.ts`); the price lookup sees them whole.
+  // Labels are capped (and masked when they hold a key) here, where they enter the record (`src/worker/mask.ts`,
+  // `src/core/labels.ts`); the price lookup sees them whole.
   const rawRequestModel = str(json?.['model']);
   const outcome = classify({
     status: call.status,
@@ -80,13 +79,13 @@ export async function buildRecord(
   const port = call.upstream.port === '' ? (call.upstream.protocol === 'https:' ? 443 : 80) : Number(call.upstream.port);
   return {
     ts: call.start,
-    route: capLabel('route', call.route, countCut),
+    route: recordLabel('route', call.route, config.secrets),
     provider: call.provider.name,
     format: call.provider.format,
     operation: call.operation,
-    team: capLabel('team', call.team, countCut),
-    requestModel: capLabel('model', rawRequestModel, countCut),
-    responseModel: capLabel('model', facts.responseModel, countCut),
+    team: recordLabel('team', call.team, config.secrets),
+    requestModel: recordLabel('model', rawRequestModel, config.secrets),
+    responseModel: recordLabel('model', facts.responseModel, config.secrets),
     stream,
     status: call.status,
     outcome,
@@ -106,17 +105,21 @@ export async function buildRecord(
     finishReasons: facts.finishReasons,
     request: paramsOf(json),
     server: { address: call.upstream.hostname, port },
-    trace: call.trace,
+    trace: traceContext(call.trace.traceparent, call.trace.tracestate, config.secrets),
     priority: call.priority,
     content: config.captureContent ? maskedContent(json, facts.outputText.toString(), config) : null,
   };
 }
 
-/** Captured content, masked once here for every place it goes (logs, memory, spans): `src/worker/mask.ts`. */
+/** Captured content, masked and bounded once here for every place it goes (logs, memory, spans): `src/worker/mask.ts`. */
 function maskedContent(json: unknown, outputText: string, config: ResolvedConfig): CallRecord['content'] {
-  const secrets = config.secrets;
-  return { request: maskJson(json, secrets), outputText: redact(outputText, secrets) };
+  const limits = { valueLengthLimit: config.telemetry?.valueLengthLimit ?? DEFAULT_VALUE_LENGTH, maxMessages: config.telemetry?.maxMessages ?? DEFAULT_MAX_MESSAGES };
+  return capturedContent(json, outputText, limits, config.secrets);
 }
+
+/** Content limits when no span export is configured: the span limits' defaults (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `TELEMETRY_MAX_MESSAGES`). */
+const DEFAULT_VALUE_LENGTH = 4096;
+const DEFAULT_MAX_MESSAGES = 32;
 
 function paramsOf(json: ReturnType<RequestBody['json']>): RequestParams {
   const n = (k: string) => (typeof json?.[k] === 'number' ? (json[k] as number) : null);

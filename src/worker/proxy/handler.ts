@@ -6,7 +6,8 @@ import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../../core/providers/operation';
 import type { Provider } from '../../core/providers/types';
-import { ROUTE_KEY, TEAM } from '../../core/labels';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody, type BodyKind } from '../stream/observe';
@@ -49,7 +50,9 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
   const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await deps.keys(), config.managedKeys.get(provider.name));
-  const teamHeader = access.team || req.headers.get('x-sla-team');
+  // One team identity: with gateway keys, the key's team (a key mapped to "" names no team, and the header is
+  // ignored, so its holder cannot spend another team's budget); without keys, the self-declared x-sla-team.
+  const team = config.gatewayKeys === null ? req.headers.get('x-sla-team') : access.team || null;
   const body = await readBody(req, config.maxRequestBytes, format);
 
   let payload: BodyInit | null = body.bytes;
@@ -67,7 +70,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     provider,
     operation,
     route: route ?? `${provider.name}/${operation}`,
-    team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
+    // The labels' one rule: a team over 64 characters is cut (and counted), not dropped; one holding a key is masked.
+    team: team === null || team === '' ? null : recordLabel('team', team, config.secrets),
     body,
     upstream: target,
     trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },

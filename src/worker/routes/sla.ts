@@ -2,7 +2,6 @@ import { Hono, type Context } from 'hono';
 import { mergeOpenSlo, type RuntimeSla, type SlaConfigResult } from '../../config/in-force';
 import { parseOpenSlo } from '../../core/sla/openslo';
 import { budgetReport, type BudgetReport } from '../../core/budget/report';
-import type { MetricsSnapshot } from '../../core/metrics';
 import { registry, routeStub, teamBudgets } from '../../core/objects';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
 import { prometheusRules } from '../../core/sla/prometheus-rules';
@@ -11,7 +10,6 @@ import { renderRouteMarkdown, renderSlaMarkdown } from '../../report/markdown';
 import { renderPrometheus } from '../../report/prometheus';
 import { renderBudgetMetrics } from '../../report/prometheus-budgets';
 import { renderSloMetrics } from '../../report/prometheus-slo';
-import { renderRouteExtras } from '../../report/prometheus-route-extras';
 import { requireToken } from '../auth';
 import type { AppEnv } from '../context';
 import { GatewayError } from '../errors';
@@ -192,13 +190,9 @@ slaRoutes.get('/metrics', read, async (c) => {
   // number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
   const teams = teamBudgetsForMetrics(c.env, c.get('configResult'), Date.now());
   const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: true });
-  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
-  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters };
+  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0, series: { exported: 0, bytes: 0, budget: 0, refused: 0 } };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) +
-    renderRouteExtras(metrics, summary.sloRoutes ?? []) +
-    renderSloMetrics(summary.budgets ?? []) +
-    renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(metrics, summary.counters, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 
