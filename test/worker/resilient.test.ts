@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BudgetReport } from '../../src/core/budget/report';
 import type { CallRecord } from '../../src/core/record';
 import type { RouteDetailReport } from '../../src/core/report-types';
-import { decodeBase64, gateway, GW, jsonPost, metricValue, MOCK, mockId, mockRequests, mockState, only, type HarnessOptions } from './helpers';
+import { decodeBase64, gateway, GW, jsonPost, metricValue, MOCK, mockId, mockRequests, mockState, only, scrape, type HarnessOptions } from './helpers';
 import { collector } from './telemetry-support';
 
 /**
@@ -298,7 +298,7 @@ describe('deadlines and the client', () => {
   it("every attempt's cost counts toward the team's spend, the estimated part said so; the budget is checked once", async () => {
     const gw = policyGateway(
       { ...BACKUP_MINI, first_token_timeout_ms: 300 },
-      { BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 100 } }), PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }) },
+      { TOKEN_ESTIMATE: 'on', BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 100 } }), PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }) },
     );
     const id = mockId('cost');
     const res = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(stream, headers(id, { 'x-mock-fail': '/p1=hang-before-first-token' })));
@@ -358,8 +358,12 @@ describe('what is shown', () => {
     expect(detail.targets['primary']).toMatchObject({ count: 4, successes: 1, failures: 3, success_rate: 0.25, breaker: { state: 'closed' } });
     expect(detail.targets['backup:gpt-4o-mini']).toMatchObject({ count: 3, successes: 3 });
     expect(detail.targets['primary']?.latency?.p95).toBeGreaterThan(0);
-    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
-    expect(metricValue(metrics, `llm_sla_requests_total{route="${route}",model="gpt-4o",outcome="success"}`)).toBe(1);
+    const { first, text: metrics } = await scrape(gw);
+    // The route's attempt and fallback series start at 0 (the series budget's zero start), then count.
+    expect(metricValue(first, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(0);
+    expect(metricValue(first, `llm_sla_fallbacks_total{route="${route}",from="primary",to="backup:gpt-4o-mini",reason="status_503"}`)).toBe(0);
+    // The client saw four successes.
+    expect(metricValue(metrics, `llm_sla_requests_total{route="${route}",outcome="success"}`)).toBe(4);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(3);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="success"}`)).toBe(1);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="backup:gpt-4o-mini",outcome="success"}`)).toBe(3);

@@ -106,7 +106,11 @@ export function observeBody(
         out?.push(part.bytes);
         continue;
       }
-      const verdict = onEvent(parseSseEvent(part.bytes), at, facts, strip);
+      const ev = parseSseEvent(part.bytes);
+      const verdict = onEvent(ev, at, facts, strip);
+      // A chunk as the providers' SDKs hand them on: an event with data, not the end marker nor Anthropic's ping,
+      // and not the usage chunk the gateway asked for and hides.
+      if (ev.data !== null && verdict.action !== 'drop' && ev.data !== '[DONE]' && ev.type !== 'ping') facts.markChunk(at);
       if (!out) continue;
       if (verdict.action === 'keep') out.push(part.bytes);
       else if (verdict.action === 'replace') out.push(encoder.encode(verdict.text));
