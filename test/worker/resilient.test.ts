@@ -65,6 +65,8 @@ describe('fallback to another target', () => {
     expect(res.headers.get('x-sla-attempts')).toBe('2');
     expect(res.headers.get('x-mock-extra')).toBe('from-upstream');
     expect(res.headers.get('x-request-id')).toBe('req_mock');
+    // Server-Timing as on the plain path: the attempts and their waits are the upstream's time.
+    expect(res.headers.get('server-timing')).toMatch(/^gateway;dur=[\d.]+, upstream;dur=[\d.]+$/);
     expect(await res.text()).toBe(await direct.text());
 
     // The client's key went to the provider its path names, the managed key to the backup; the backup's model.
@@ -85,6 +87,9 @@ describe('fallback to another target', () => {
       ['backup:gpt-4o-mini', 'success', 200, null],
     ]);
     expect(r.resilience?.attempts[1]?.atMs).toBeGreaterThanOrEqual(0);
+    // The gateway's own time excludes both attempts' upstream waits (llm_sla_gateway_overhead_seconds).
+    expect(r.gatewayMs).toBeGreaterThanOrEqual(0);
+    expect(r.gatewayMs as number).toBeLessThan(r.totalMs);
   });
 
   it('a reset before the headers is a network error: the next target answers', async () => {
@@ -386,7 +391,7 @@ describe('what is shown', () => {
     const attempts = spans.filter((s) => s !== call);
     expect(call).toMatchObject({ kind: 3, name: 'chat gpt-4o', attributes: { 'llm_sla.served_by': 'backup:gpt-4o-mini', 'llm_sla.attempts': 2, 'http.response.status_code': 200 } });
     expect(attempts.map((s) => [s.kind, s.name, s.parentSpanId === call?.spanId, s.attributes['http.request.resend_count'], s.attributes['http.response.status_code'], s.attributes['llm_sla.attempt.reason'] ?? null])).toEqual([
-      [3, 'chat gpt-4o', true, 0, 503, 'status_503'],
+      [3, 'chat gpt-4o', true, undefined, 503, 'status_503'],
       [3, 'chat gpt-4o-mini', true, 1, 200, null],
     ]);
     expect(attempts[0]?.attributes['error.type']).toBe('503');

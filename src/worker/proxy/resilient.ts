@@ -10,11 +10,12 @@ import { ResponseFacts } from '../formats/facts';
 import { injectIncludeUsage } from '../formats/openai';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { managedKeyHeader, type Access } from './access';
-import { Attempt, type AttemptSpec } from './attempt';
+import { Attempt, type AttemptResult, type AttemptSpec } from './attempt';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import type { RouteHealth } from './health';
 import { acceptsStreamOptions, RequestBody } from './request';
 import { afterResponse, countLost } from './response';
+import { withServerTiming } from './server-timing';
 import { fallbackRequestHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
 
 /** What the attempt loop needs of the isolate besides the plain path's dependencies. */
@@ -39,133 +40,196 @@ export interface PolicyCall {
   readonly ticket: BudgetTicket | null;
 }
 
+/** How the attempt loop ended: the attempt the client gets (null: the gateway answers itself), and why. */
+interface LoopEnd {
+  readonly delivered: Attempt | null;
+  readonly attempts: readonly Attempt[];
+  readonly skipped: readonly SkippedTarget[];
+  readonly clientGone: boolean;
+  readonly outOfTime: boolean;
+}
+
 const encoder = new TextEncoder();
 
 /**
  * A call under a route's policy (`POLICIES`): attempts at the policy's targets in order — retried, replaced, given up
  * at their first-token deadline — until one is the client's answer. Only ever before the first byte reaches the
  * client: after that the call is the client's, and a failure mid-stream is passed on and recorded as such. The
- * client gets the answer's status, headers and bytes as they came, plus `x-sla-served-by` and `x-sla-attempts`.
- * Access and the budget were checked once, before (handler.ts); the record (one per call, with its attempts) and
- * the spend (every attempt's cost) are filed in waitUntil.
+ * client gets the answer's status, headers and bytes as they came, plus `x-sla-served-by`, `x-sla-attempts` and
+ * `Server-Timing` (the attempts and their waits count as the upstream's time). Access and the budget were checked
+ * once, before (handler.ts); the record (one per call, with its attempts) and the spend (every attempt's cost) are
+ * filed in waitUntil.
  */
 export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: PolicyDeps): Promise<Response> {
-  const { config, now, health } = deps;
   const { call, ctx } = c;
-  const plan = planOf(policy, call.provider.name, call.provider.format, config);
-  const attempts = new AttemptPlan(plan.targets, policy);
-  const skipped: SkippedTarget[] = [...plan.skipped];
-  const deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
-  const spec = policy.breaker;
-  const breakers = spec === null ? null : plan.targets.map((t) => health.breaker(call.route, t.label, spec));
-  if (spec !== null) {
-    const reading = health.refresh(ctx, call.route, config.routeShards, plan.targets.map((t) => t.label), spec, now());
-    if (reading) ctx.waitUntil(reading);
-  }
-  const specs = new Map<number, TargetRequest>();
-  // A body that never names "stream" is not parsed for it (as on the plain path).
-  const stream = call.body.raw.includes('"stream"') && call.body.json()?.['stream'] === true;
-
-  const done: Attempt[] = [];
-  let running: Attempt | null = null;
-  let clientGone = false;
-  let wake: (() => void) | null = null;
-  const onAbort = () => {
-    clientGone = true;
-    running?.cancel('client');
-    wake?.();
-  };
-  c.req.signal.addEventListener('abort', onAbort, { once: true });
-  const stepContext = (): StepContext => {
-    const at = now();
-    return {
-      now: at,
-      deadlineAt,
-      allow: (i) => breakers?.[i]?.allow(at) ?? true,
-      random: deps.random,
-      skip: (i) => skipped.push({ target: plan.targets[i]?.label ?? '', reason: 'breaker_open' }),
-    };
-  };
-
-  let step: Step | null = attempts.first(stepContext());
-  let answer: Attempt | null = null;
-  let lastAnswered: Attempt | null = null;
-  let outOfTime = false;
-  while (step !== null && step.kind !== 'stop') {
-    if (step.kind === 'retry' && step.delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, step?.kind === 'retry' ? step.delayMs : 0);
-      });
-      wake = null;
-    }
-    if (clientGone) break;
-    const at = now();
-    if (deadlineAt !== null && at >= deadlineAt) {
-      outOfTime = true;
-      break;
-    }
-    const index = step.target;
-    const target = plan.targets[index] as PlanTarget;
-    const base = specs.get(index) ?? specFor(c, target, config);
-    specs.set(index, base);
-    const left = deadlineAt === null ? Number.POSITIVE_INFINITY : deadlineAt - at;
-    const attempt = new Attempt(
-      {
-        ...base,
-        index: done.length,
-        hold: stream && policy.firstTokenTimeoutMs !== null && attempts.more(index),
-        firstTokenBy: policy.firstTokenTimeoutMs === null ? null : at + policy.firstTokenTimeoutMs,
-        deadlineAt,
-        waitMs: Math.min(config.upstreamTimeoutMs, left),
-      },
-      config,
-      now,
-    );
-    attempt.forced = step.kind === 'next' && step.forced;
-    done.push(attempt);
-    running = attempt;
-    // The call's deadline bounds the attempt's wait for headers (`waitMs`) and its hold (`deadlineAt`): past it, no
-    // attempt starts, and one that answered is the client's.
-    const result = await attempt.result;
-    running = null;
-    if (clientGone || result.kind === 'cancelled') break;
-    if (result.kind === 'answer') {
-      answer = attempt;
-      break;
-    }
-    if (spec !== null) health.record(ctx, call.route, target.label, spec, outcomeOf(result.failure), now(), attempt.forced);
-    if (result.answered) lastAnswered = attempt;
-    const next = attempts.after(index, result.failure, result.retryAfterMs, stepContext());
-    if (next.kind === 'stop') {
-      if (next.why === 'not_retryable' && result.answered) answer = attempt;
-      break;
-    }
-    attempt.reason = failureReason(result.failure);
-    step = next;
-  }
-  const delivered = answer ?? (clientGone ? null : lastAnswered);
-  for (const a of done) if (a !== delivered) a.discard();
-  const last = done.at(-1) ?? null;
-  const headers = (res: Response) => {
+  const loop = new AttemptLoop(c, policy, deps);
+  const end = await loop.run();
+  const { delivered, attempts } = end;
+  const decided = delivered ?? attempts.at(-1) ?? null;
+  call.timing.fetchAt = attempts[0]?.startedAt ?? null;
+  call.timing.upstreamDoneAt = decided?.decidedAt ?? null;
+  for (const a of attempts) if (a !== delivered) a.discard();
+  const stamp = (res: Response) => {
     if (delivered) res.headers.set('x-sla-served-by', delivered.spec.target.label);
-    res.headers.set('x-sla-attempts', String(done.length));
+    res.headers.set('x-sla-attempts', String(attempts.length));
     return res;
   };
-  const filed = (delivered ?? last)?.ended() ?? Promise.resolve(null);
   ctx.waitUntil(
-    filed
-      .then(async (end) => {
-        c.req.signal.removeEventListener('abort', onAbort);
+    ((delivered ?? attempts.at(-1))?.ended() ?? Promise.resolve(null))
+      .then(async (deliveredEnd) => {
+        loop.detach();
         await afterResponse();
-        const record = await callRecord(c, policy, delivered, done, skipped, end, { clientGone, outOfTime }, deps);
+        const record = await callRecord(c, policy, end, delivered ? deliveredEnd : null, deps);
         const spend = c.ticket === null ? null : c.ticket.cache.spend({ ...record, estimatedUsd: estimatedCost(record) }, c.ticket.reservation);
         await Promise.all([safeRecord(deps.recorder, record), spend]);
       })
       .catch(countLost),
   );
-  if (delivered) return stampBudget(c.ticket, headers(delivered.deliver()));
-  return headers(failure(c, last, { clientGone, outOfTime }, policy).getResponse());
+  if (delivered) return withServerTiming(stampBudget(c.ticket, stamp(delivered.deliver())), call.start, call.timing, deps.now());
+  return stamp(failure(c, attempts.at(-1) ?? null, end, policy).getResponse());
+}
+
+/**
+ * One call's attempts. Each attempt is an object with its own abort controller (attempt.ts); the loop starts them
+ * as the plan (src/core/resilience/plan.ts, pure) says, and waits for whichever running attempt is decided first
+ * (`running`, one at a time today: a second concurrent attempt is one more entry there).
+ */
+class AttemptLoop {
+  private readonly targets: readonly PlanTarget[];
+  private readonly plan: AttemptPlan;
+  private readonly skipped: SkippedTarget[];
+  private readonly deadlineAt: number | null;
+  private readonly breakers: readonly { allow(now: number): boolean }[] | null;
+  private readonly requests = new Map<number, TargetRequest>();
+  /** A body that never names "stream" is not parsed for it (as on the plain path). */
+  private readonly stream: boolean;
+  private readonly attempts: Attempt[] = [];
+  private readonly running = new Set<Attempt>();
+  private clientGone = false;
+  private wake: (() => void) | null = null;
+  private readonly onAbort = () => {
+    this.clientGone = true;
+    for (const a of this.running) a.cancel('client');
+    this.wake?.();
+  };
+
+  constructor(
+    private readonly c: PolicyCall,
+    private readonly policy: ResolvedPolicy,
+    private readonly deps: PolicyDeps,
+  ) {
+    const { call, ctx } = c;
+    const { config, health, now } = deps;
+    const planned = planOf(policy, call.provider.name, call.provider.format, config);
+    this.targets = planned.targets;
+    this.skipped = [...planned.skipped];
+    this.plan = new AttemptPlan(this.targets, policy);
+    this.deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
+    const spec = policy.breaker;
+    this.breakers = spec === null ? null : this.targets.map((t) => health.breaker(call.route, t.label, spec));
+    if (spec !== null) {
+      // Every isolate's recent outcomes, from the route objects: read in waitUntil, at most every few seconds.
+      const reading = health.refresh(ctx, call.route, config.routeShards, this.targets.map((t) => t.label), spec, now());
+      if (reading) ctx.waitUntil(reading);
+    }
+    this.stream = call.body.raw.includes('"stream"') && call.body.json()?.['stream'] === true;
+    c.req.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Stops listening for the client's abort (once the call's record is being built). */
+  detach(): void {
+    this.c.req.signal.removeEventListener('abort', this.onAbort);
+  }
+
+  async run(): Promise<LoopEnd> {
+    let step: Step | null = this.plan.first(this.context());
+    let delivered: Attempt | null = null;
+    let lastAnswered: Attempt | null = null;
+    let outOfTime = false;
+    while (step !== null && step.kind !== 'stop') {
+      if (step.kind === 'retry' && step.delayMs > 0) await this.sleep(step.delayMs);
+      if (this.clientGone) break;
+      if (this.deadlineAt !== null && this.deps.now() >= this.deadlineAt) {
+        outOfTime = true;
+        break;
+      }
+      this.start(step.target, step.kind === 'next' && step.forced);
+      const { attempt, result } = await this.settled();
+      this.running.delete(attempt);
+      if (this.clientGone || result.kind === 'cancelled') break;
+      if (result.kind === 'answer') {
+        delivered = attempt;
+        break;
+      }
+      const spec = this.policy.breaker;
+      if (spec !== null) this.deps.health.record(this.c.ctx, this.c.call.route, attempt.spec.target.label, spec, outcomeOf(result.failure), this.deps.now(), attempt.forced);
+      if (result.answered) lastAnswered = attempt;
+      const next = this.plan.after(attempt.spec.slot, result.failure, result.retryAfterMs, this.context());
+      if (next.kind === 'stop') {
+        if (next.why === 'not_retryable' && result.answered) delivered = attempt;
+        break;
+      }
+      attempt.reason = failureReason(result.failure);
+      step = next;
+    }
+    // Out of attempts (or time): the last answer an upstream gave (a 503 with its body) is the client's.
+    delivered ??= this.clientGone ? null : lastAnswered;
+    return { delivered, attempts: this.attempts, skipped: this.skipped, clientGone: this.clientGone, outOfTime };
+  }
+
+  /** Starts an attempt at the plan's target `index`. */
+  private start(index: number, forced: boolean): void {
+    const { config, now } = this.deps;
+    const at = now();
+    const target = this.targets[index] as PlanTarget;
+    let base = this.requests.get(index);
+    if (!base) this.requests.set(index, (base = requestFor(this.c, target, config)));
+    const left = this.deadlineAt === null ? Number.POSITIVE_INFINITY : this.deadlineAt - at;
+    const more = this.plan.more(index);
+    const attempt = new Attempt(
+      {
+        ...base,
+        index: this.attempts.length,
+        slot: index,
+        hold: this.stream && this.policy.firstTokenTimeoutMs !== null && more,
+        firstTokenBy: this.policy.firstTokenTimeoutMs === null ? null : at + this.policy.firstTokenTimeoutMs,
+        deadlineAt: this.deadlineAt,
+        waitMs: Math.min(config.upstreamTimeoutMs, left),
+        // An error answer is read whole only when another attempt may replace it; the last one passes through.
+        keepError: (status) => more && this.policy.retryOn.statuses.has(status),
+      },
+      config,
+      now,
+    );
+    attempt.forced = forced;
+    this.attempts.push(attempt);
+    this.running.add(attempt);
+  }
+
+  /** The first running attempt to be decided. */
+  private settled(): Promise<{ attempt: Attempt; result: AttemptResult }> {
+    return Promise.race([...this.running].map((attempt) => attempt.result.then((result) => ({ attempt, result }))));
+  }
+
+  /** Waits `ms` (a backoff), or less when the client leaves. */
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, ms);
+    });
+    this.wake = null;
+  }
+
+  private context(): StepContext {
+    const at = this.deps.now();
+    return {
+      now: at,
+      deadlineAt: this.deadlineAt,
+      allow: (i) => this.breakers?.[i]?.allow(at) ?? true,
+      random: this.deps.random,
+      skip: (i) => this.skipped.push({ target: this.targets[i]?.label ?? '', reason: 'breaker_open' }),
+    };
+  }
 }
 
 /** Each route's plan per provider its path names: made once (a resolved policy is one route's, kept by the isolate). */
@@ -185,7 +249,7 @@ function planOf(policy: ResolvedPolicy, provider: string, format: string, config
 }
 
 /** The gateway's own answer when no attempt gave one the client can have. */
-function failure(c: PolicyCall, last: Attempt | null, how: { clientGone: boolean; outOfTime: boolean }, policy: ResolvedPolicy): GatewayError {
+function failure(c: PolicyCall, last: Attempt | null, how: Pick<LoopEnd, 'clientGone' | 'outOfTime'>, policy: ResolvedPolicy): GatewayError {
   const format = c.call.provider.format;
   if (how.clientGone) return new GatewayError(499, 'client_closed', 'The client closed the request.', format);
   const name = last?.spec.provider.name ?? c.call.provider.name;
@@ -197,9 +261,9 @@ function failure(c: PolicyCall, last: Attempt | null, how: { clientGone: boolean
 }
 
 /** What one target gets: its URL, its headers (the client's key only for the path's own provider), its body. */
-type TargetRequest = Omit<AttemptSpec, 'index' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs'>;
+type TargetRequest = Omit<AttemptSpec, 'index' | 'slot' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs' | 'keepError'>;
 
-function specFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): TargetRequest {
+function requestFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): TargetRequest {
   const provider = config.providers.get(target.provider);
   const key = config.managedKeys.get(target.provider);
   if (!provider || (!target.own && key === undefined)) throw new Error(`target ${target.label} is not usable`);
@@ -210,10 +274,7 @@ function specFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): Tar
   const json = config.injectStreamUsage && provider.injectStreamUsage && acceptsStreamOptions(c.call.operation) && body.raw.includes('"stream"') ? body.json() : null;
   let payload: BodyInit | null = body.bytes;
   let injected = false;
-  if (
-    json?.['stream'] === true &&
-    (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true
-  ) {
+  if (json?.['stream'] === true && (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true) {
     payload = injectIncludeUsage(body.raw, json);
     injected = true;
   }
@@ -250,7 +311,7 @@ function stateOf(c: PolicyCall, a: Attempt, start: number): CallState {
     upstream: a.spec.url,
     status: a.status,
     headersAt: a.headersAt,
-    stream: a.sse,
+    stream: c.call.stream || a.sse,
     clientAborted: a.clientAborted,
     timedOut: a.timedOut,
   };
@@ -260,28 +321,20 @@ function stateOf(c: PolicyCall, a: Attempt, start: number): CallState {
  * The call's one record: the call as the client saw it (the answer's status and facts, times from the request's
  * arrival; or the gateway's own error), with every attempt as its target saw it and every attempt's cost.
  */
-async function callRecord(
-  c: PolicyCall,
-  policy: ResolvedPolicy,
-  delivered: Attempt | null,
-  done: readonly Attempt[],
-  skipped: readonly SkippedTarget[],
-  deliveredEnd: CallEnd | null,
-  how: { clientGone: boolean; outOfTime: boolean },
-  deps: PolicyDeps,
-): Promise<CallRecord> {
+async function callRecord(c: PolicyCall, policy: ResolvedPolicy, end: LoopEnd, deliveredEnd: CallEnd | null, deps: PolicyDeps): Promise<CallRecord> {
   const { config } = deps;
+  const { delivered, attempts: done } = end;
   const start = c.call.start;
   let base: CallRecord;
   if (delivered && deliveredEnd) {
     // The call as the client asked for it (its model, its messages), answered by the delivered attempt.
-    const state = { ...stateOf(c, delivered, start), body: c.call.body, clientAborted: delivered.clientAborted || how.clientGone };
+    const state = { ...stateOf(c, delivered, start), body: c.call.body, clientAborted: delivered.clientAborted || end.clientGone };
     base = await buildRecord(state, deliveredEnd, delivered.facts, config);
   } else {
     const last = done.at(-1);
     const state: CallState = last
-      ? { ...stateOf(c, last, start), status: 0, headersAt: null, clientAborted: how.clientGone, timedOut: how.outOfTime || last.timedOut }
-      : { ...c.call, status: 0, clientAborted: how.clientGone, timedOut: how.outOfTime };
+      ? { ...stateOf(c, last, start), status: 0, headersAt: null, clientAborted: end.clientGone, timedOut: end.outOfTime || last.timedOut }
+      : { ...c.call, status: 0, clientAborted: end.clientGone, timedOut: end.outOfTime };
     base = await buildRecord(state, { at: deps.now(), kind: null, firstByteAt: null, capture: null }, new ResponseFacts(), config);
   }
   const attempts: AttemptRecord[] = [];
@@ -292,10 +345,10 @@ async function callRecord(
       attempts.push(attemptOf(a, base, atMs, Math.max(0, base.totalMs - atMs), base.ttftMs === null ? null : Math.max(0, base.ttftMs - atMs)));
       continue;
     }
-    const end = await a.ended();
-    const r = await buildRecord(stateOf(c, a, a.startedAt), end, a.facts, config, { content: false });
+    const aEnd = await a.ended();
+    const r = await buildRecord(stateOf(c, a, a.startedAt), aEnd, a.facts, config, { content: false });
     // A stream given up before its first token had waited this long for it at least: its target's TTFT is no shorter.
-    const waited = a.givenUp !== null && a.givenUp !== 'client' && a.sse && a.facts.firstTokenAt === null ? Math.max(0, end.at - a.startedAt) : null;
+    const waited = a.givenUp !== null && a.givenUp !== 'client' && a.sse && a.facts.firstTokenAt === null ? Math.max(0, aEnd.at - a.startedAt) : null;
     attempts.push(attemptOf(a, r, atMs, r.totalMs, r.ttftMs ?? waited));
   }
   const delivery = delivered ? attempts[done.indexOf(delivered)] : undefined;
@@ -303,7 +356,7 @@ async function callRecord(
     deps.health.record(c.ctx, c.call.route, delivery.target, policy.breaker, delivery.outcome, deps.now(), delivered.forced);
   }
   const priced = attempts.filter((a) => a.costUsd !== null);
-  const resilience: CallResilience = { servedBy: delivered?.spec.target.label ?? null, attempts, skipped };
+  const resilience: CallResilience = { servedBy: delivered?.spec.target.label ?? null, attempts, skipped: end.skipped };
   return { ...base, costUsd: priced.length ? priced.reduce((s, a) => s + (a.costUsd as number), 0) : null, resilience };
 }
 

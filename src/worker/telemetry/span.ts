@@ -152,7 +152,8 @@ export function attemptAttributes(record: CallRecord, attempt: AttemptRecord, in
   put(ATTR.SERVER_PORT, attempt.server.port);
   if (attempt.status > 0) put(ATTR.HTTP_RESPONSE_STATUS_CODE, attempt.status);
   put(ATTR.ERROR_TYPE, attempt.errorType);
-  put(ATTR.HTTP_REQUEST_RESEND_COUNT, index);
+  // Set on retries only, as the HTTP conventions ask (the first request is not a resend).
+  if (index > 0) put(ATTR.HTTP_REQUEST_RESEND_COUNT, index);
   put(ATTR.SLA_ROUTE, record.route);
   put(ATTR.SLA_OUTCOME, attempt.outcome);
   put(ATTR.SLA_ATTEMPT_TARGET, attempt.target);
