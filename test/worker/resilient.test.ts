@@ -323,6 +323,29 @@ describe('deadlines and the client', () => {
     expect(day?.estimated_usd).toBeCloseTo(lost?.costUsd ?? NaN, 9);
   }, 20_000);
 
+  it('a spent block budget refuses the call before any attempt: the budget is checked once per call, not per attempt', async () => {
+    const gw = policyGateway(BACKUP_MINI, {
+      BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 0.001, action: 'block' } }),
+      PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }),
+    });
+    const id = mockId('blk');
+    // Two attempts, one call: within the budget when it started, so it goes through both targets.
+    const first = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-mock-status': '/p1=503' })));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-sla-attempts')).toBe('2');
+    await first.text();
+    await gw.settle();
+    const day = ((await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport).teams['team-r']?.day;
+    expect(day?.calls).toBe(1);
+    const requests = (await mockRequests(id)).length;
+    expect(requests).toBe(2);
+    // Spent: the next call is refused before any upstream is contacted, with no attempt at all.
+    const refused = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-mock-status': '/p1=503' })));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('x-sla-attempts')).toBeNull();
+    expect(await mockRequests(id)).toHaveLength(requests);
+  });
+
   it('a client that leaves while a stream is held cancels the attempt; the call is recorded as aborted', async () => {
     const gw = policyGateway({ ...BACKUP_MINI, first_token_timeout_ms: 5000 });
     const id = mockId('abort');
