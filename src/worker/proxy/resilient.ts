@@ -232,6 +232,17 @@ class AttemptLoop {
   }
 }
 
+/**
+ * Whether a route's policy does anything for a call on this provider's path: false when its plan is the path's own
+ * provider alone, as it is, with no retry and no deadline (then the call takes the plain path: a breaker over one
+ * target could only ever let it through). Asked per call; the plan is made once.
+ */
+export function policyActs(policy: ResolvedPolicy, provider: { name: string; format: string }, config: ResolvedConfig): boolean {
+  const { targets } = planOf(policy, provider.name, provider.format, config);
+  const only = targets.length === 1 ? targets[0] : undefined;
+  return targets.length > 1 || (only !== undefined && (!only.own || only.model !== null || policy.retries > 0 || policy.timeoutMs !== null));
+}
+
 /** Each route's plan per provider its path names: made once (a resolved policy is one route's, kept by the isolate). */
 const plans = new WeakMap<ResolvedPolicy, Map<string, ReturnType<typeof planTargets>>>();
 function planOf(policy: ResolvedPolicy, provider: string, format: string, config: ResolvedConfig): ReturnType<typeof planTargets> {
