@@ -62,8 +62,10 @@ export class RouteTargets {
         const ok = healthOf(a.outcome);
         if (ok !== null) this.buckets(target).add(s.ts + a.atMs + a.totalMs, !ok);
         this.bump(this.attempts, `${target}\u0000${a.outcome}`);
+        // A move to another target (a retry of the same one is an attempt, not a fallback).
         const next = attempts[i + 1];
-        if (a.reason !== null && next) this.bump(this.fallbacks, `${target}\u0000${this.name(next.target)}\u0000${a.reason}`);
+        const to = next === undefined ? null : this.name(next.target);
+        if (a.reason !== null && to !== null && to !== target) this.bump(this.fallbacks, `${target}\u0000${to}\u0000${a.reason}`);
       });
     }
     for (const [target, list] of byTarget) this.store(target).add(list, now);
