@@ -23,26 +23,31 @@ export interface Ordering {
   readonly explored: number | null;
 }
 
+/** A target's circuit breaker as an order sees it: closed, due for its probe, or open (src/core/resilience/breaker.ts). */
+export type TargetHealth = 'closed' | 'probe' | 'open';
+
 /**
- * The order one call tries a route's targets in. `ordered`: as listed. Otherwise the healthy targets (breaker not
- * open) by their measured p95 — of the time to first token, or of the latency — lowest first, ties and targets not
- * yet measured on `minSamples` keeping their listed order after the measured ones; targets whose breaker is open
- * last, as listed (the attempt loop skips them, or probes one). A share `explore` of the calls puts one of the other
- * healthy targets first, drawn evenly. Deterministic under the injected `random`.
+ * The order one call tries a route's targets in. `ordered`: as listed. Otherwise the healthy targets (breaker
+ * closed) by their measured p95 — of the time to first token, or of the latency — lowest first, ties and targets not
+ * yet measured on `minSamples` keeping their listed order after the measured ones. A target whose breaker is due for
+ * its probe goes first (the probe decides, as it would first in the list); one whose breaker is open goes last (the
+ * attempt loop skips it). A share `explore` of the calls puts one of the other healthy targets first, drawn evenly.
+ * Deterministic under the injected `random`.
  */
 export function orderTargets(
   strategy: Strategy,
   labels: readonly string[],
   tails: Tails,
-  healthy: (index: number) => boolean,
+  health: (index: number) => TargetHealth,
   minSamples: number,
   random: () => number,
   explore = EXPLORE_SHARE,
 ): Ordering {
   const listed = labels.map((_, i) => i);
   if (strategy === 'ordered' || labels.length < 2) return { order: listed, explored: null };
-  const up = listed.filter((i) => healthy(i));
-  const down = listed.filter((i) => !healthy(i));
+  const probes = listed.filter((i) => health(i) === 'probe');
+  const up = listed.filter((i) => health(i) === 'closed');
+  const down = listed.filter((i) => health(i) === 'open');
   const measured = up.map((i) => ({ i, tail: tailOf(strategy, tails.get(labels[i] as string), minSamples) }));
   const known = measured.filter((m): m is { i: number; tail: number } => m.tail !== null).sort((a, b) => a.tail - b.tail || a.i - b.i);
   const best = [...known.map((m) => m.i), ...measured.filter((m) => m.tail === null).map((m) => m.i)];
@@ -53,5 +58,5 @@ export function orderTargets(
     best.splice(k, 1);
     best.unshift(explored);
   }
-  return { order: [...best, ...down], explored };
+  return { order: [...probes, ...best, ...down], explored };
 }

@@ -6,7 +6,7 @@ import { seeded } from '../../../../bench/fast-upstream';
 const flat = (ms: number, n = 100) => Array.from({ length: n }, () => ms);
 /** A stream of random draws that never explores (every draw above the share). */
 const never = () => 0.99;
-const all = () => true;
+const all = () => 'closed' as const;
 
 describe('ordering targets by their measured tail', () => {
   const tails: Tails = new Map([
@@ -42,8 +42,9 @@ describe('ordering targets by their measured tail', () => {
     expect(orderTargets('lowest_ttft_p95', ['x', 'b', 'a'], t, all, 50, never).order).toEqual([2, 0, 1]);
   });
 
-  it('a target whose breaker is open goes last, whatever its tail', () => {
-    expect(orderTargets('lowest_ttft_p95', labels, tails, (i) => i !== 1, 50, never).order).toEqual([2, 0, 1]);
+  it('a target whose breaker is open goes last, whatever its tail; one due for its probe goes first', () => {
+    expect(orderTargets('lowest_ttft_p95', labels, tails, (i) => (i === 1 ? 'open' : 'closed'), 50, never).order).toEqual([2, 0, 1]);
+    expect(orderTargets('lowest_ttft_p95', labels, tails, (i) => (i === 0 ? 'probe' : 'closed'), 50, never).order).toEqual([0, 1, 2]);
   });
 
   it('a share of the calls go first to another healthy target, drawn evenly; deterministic under the injected random', () => {
@@ -92,6 +93,6 @@ describe('ordering targets by their measured tail', () => {
 
   it('a single target, or none healthy but one: nothing to order', () => {
     expect(orderTargets('lowest_ttft_p95', ['a'], tails, all, 50, () => 0).order).toEqual([0]);
-    expect(orderTargets('lowest_ttft_p95', labels, tails, (i) => i === 2, 50, () => 0)).toEqual({ order: [2, 0, 1], explored: null });
+    expect(orderTargets('lowest_ttft_p95', labels, tails, (i) => (i === 2 ? 'closed' : 'open'), 50, () => 0)).toEqual({ order: [2, 0, 1], explored: null });
   });
 });
