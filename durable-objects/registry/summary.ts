@@ -3,6 +3,7 @@ import type { DashboardData } from '../../src/core/dashboard';
 import type { MetricsSnapshot } from '../../src/core/metrics';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { BreakerStatus } from '../../src/core/resilience/breaker';
+import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
@@ -61,6 +62,8 @@ export interface SummaryState {
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
   breakers: BreakerStatus[];
+  /** The route's policy in force (its first-token deadlines in /metrics). */
+  policyFor: (route: string) => ResolvedPolicy | null;
 }
 
 /**
@@ -100,7 +103,7 @@ export class Summaries {
       configOverride: state.configOverride,
       breakers: state.breakers,
     };
-    const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes)) : null;
+    const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes, state.policyFor, now)) : null;
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;
     if (sla.ok) {
       const config = sla.config;

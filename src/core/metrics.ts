@@ -38,6 +38,8 @@ export interface MetricsSeries {
 export interface ResilienceCounts {
   attempts: { target: string; outcome: string; count: number }[];
   fallbacks: { from: string; to: string; reason: string; count: number }[];
+  /** Calls that sent a hedge, by whether its answer was the client's (`won`) or not (`lost`). */
+  hedges?: { result: string; count: number }[];
 }
 
 /** A circuit breaker's state for /metrics (`llm_sla_breaker_state`). */
@@ -48,7 +50,13 @@ export interface BreakerGauge {
 }
 
 export interface MetricsSnapshot {
-  routes: { route: string; series: MetricsSeries[]; resilience?: ResilienceCounts }[];
+  routes: {
+    route: string;
+    series: MetricsSeries[];
+    resilience?: ResilienceCounts;
+    /** A route whose policy derives first-token deadlines: each target's as an attempt gets it now, ms. */
+    firstTokenTimeouts?: { target: string; ms: number }[];
+  }[];
   /** The circuit breakers as the registry last heard of them. */
   breakers?: BreakerGauge[];
   /** Records lost on the way to the Durable Objects (flushes that failed after retries), as reported to them. */
@@ -91,4 +99,5 @@ export function mergeResilience(into: ResilienceCounts, from: ResilienceCounts):
   };
   for (const a of from.attempts) add(into.attempts, a, (x) => x.target === a.target && x.outcome === a.outcome);
   for (const f of from.fallbacks) add(into.fallbacks, f, (x) => x.from === f.from && x.to === f.to && x.reason === f.reason);
+  for (const h of from.hedges ?? []) add((into.hedges ??= []), h, (x) => x.result === h.result);
 }

@@ -132,6 +132,14 @@ function renderResilience(out: Exposition, snapshot: MetricsSnapshot): void {
       out.sample('llm_sla_fallbacks_total', { route: r.route, from: f.from, to: f.to, reason: f.reason }, f.count);
     }
   }
+  out.family('llm_sla_hedges_total', 'counter', "Calls that sent a hedge (a second concurrent attempt), by route and result: won (the hedge's answer was the client's) or lost.");
+  for (const r of routes) {
+    for (const h of byKey(r.resilience?.hedges ?? [], (x) => x.result)) out.sample('llm_sla_hedges_total', { route: r.route, result: h.result }, h.count);
+  }
+  out.family('llm_sla_first_token_timeout_ms', 'gauge', "First-token deadline an attempt at each target gets now, on routes whose policy derives it from the target's measured TTFT (the fixed one below min_samples).");
+  for (const r of byKey(snapshot.routes, (x) => x.route)) {
+    for (const t of byKey(r.firstTokenTimeouts ?? [], (x) => x.target)) out.sample('llm_sla_first_token_timeout_ms', { route: r.route, target: t.target }, t.ms);
+  }
   out.family('llm_sla_breaker_state', 'gauge', 'Circuit breaker of each route and target as the isolates last reported it: 1 for its current state.');
   for (const b of byKey(snapshot.breakers ?? [], (x) => `${x.route}\u0000${x.target}`)) {
     for (const state of ['closed', 'open'] as const) out.sample('llm_sla_breaker_state', { route: b.route, target: b.target, state }, b.state === state ? 1 : 0);

@@ -6,6 +6,7 @@ import { BudgetCache } from './budget-gate';
 import { isolateCounts } from './counts';
 import { GatewayKeys } from './proxy/access';
 import { RouteHealth } from './proxy/health';
+import { RouteTails } from './proxy/tails';
 import { DurableObjectRecorder } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, safeRecord, TeeRecorder, type Recorder } from './recorder/recorder';
 import { AnalyticsRecorder } from './telemetry/analytics';
@@ -30,6 +31,7 @@ export class Isolate {
   private budget: BudgetCache | null = null;
   private spans: SpanRecorder | null | undefined;
   private health: RouteHealth | null = null;
+  private tails: RouteTails | null = null;
 
   constructor(readonly env: Env) {
     this.config = configFor(env);
@@ -93,8 +95,12 @@ export class Isolate {
     return this.config.overridesStale(now) ? this.config.refreshOverrides(() => registry(this.env).overrides(), now) : null;
   }
 
-  /** What the calls of a route with a policy need: this isolate's circuit breakers, the backoff jitter. */
-  readonly resilience = (): { health: RouteHealth; random: () => number } => ({ health: (this.health ??= new RouteHealth(this.env)), random: Math.random });
+  /** What the calls of a route with a policy need: this isolate's circuit breakers, its view of the targets' tails and hedge budgets, the jitter. */
+  readonly resilience = (): { health: RouteHealth; tails: RouteTails; random: () => number } => ({
+    health: (this.health ??= new RouteHealth(this.env)),
+    tails: (this.tails ??= new RouteTails(this.env.ROUTE_STATS)),
+    random: Math.random,
+  });
 
   /** Sends this isolate's counts to the registry when they changed, at most once per `TELEMETRY_COUNTS_INTERVAL_MS`. */
   reportCounts(config: Pick<ResolvedConfig, 'countsIntervalMs'>): Promise<void> | void {

@@ -59,3 +59,6 @@ export function hedgeDelay(spec: HedgeSpec, tail: TargetTail | undefined, stream
   const p = measured.at(spec.after.percentile);
   return p === null ? null : Math.round(p);
 }
+
+/** Why an attempt was let go: the other attempt of a hedge answered first. Not a fallback (`llm_sla_fallbacks_total`). */
+export const HEDGE_LOST = 'hedge_lost';

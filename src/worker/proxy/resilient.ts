@@ -1,21 +1,30 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import type { Outcome } from '../../core/record';
 import type { AttemptRecord, CallRecord, CallResilience } from '../../core/record';
+import type { Breaker } from '../../core/resilience/breaker';
+import { firstTokenDeadline, HEDGE_LOST, hedgeDelay } from '../../core/resilience/deadline';
+import { orderTargets } from '../../core/resilience/order';
 import { AttemptPlan, planTargets, type PlanTarget, type SkippedTarget, type Step, type StepContext } from '../../core/resilience/plan';
 import type { ResolvedPolicy } from '../../core/resilience/policy';
 import { failureReason, type AttemptFailure } from '../../core/resilience/retry';
+import { NO_TAILS, type Tails } from '../../core/resilience/tails';
+import { costUsd, findPrice } from '../../core/pricing/cost';
 import { stampBudget, type BudgetTicket } from '../budget-gate';
 import { GatewayError } from '../errors';
 import { ResponseFacts } from '../formats/facts';
 import { injectIncludeUsage } from '../formats/openai';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { managedKeyHeader, type Access } from './access';
-import { Attempt, type AttemptSpec } from './attempt';
+import { Attempt, type AttemptResult, type AttemptSpec } from './attempt';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import type { RouteHealth } from './health';
 import { acceptsStreamOptions, RequestBody } from './request';
 import { afterResponse, countLost } from './response';
+import { readsTails } from '../../core/resilience/decisions';
+import type { RouteTails } from './tails';
 import { fallbackRequestHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
+import { estimateUsage } from '../usage/estimate';
+import { requestText } from '../usage/request-text';
 
 /** What the attempt loop needs of the isolate besides the plain path's dependencies. */
 export interface PolicyDeps {
@@ -23,7 +32,9 @@ export interface PolicyDeps {
   readonly recorder: Recorder;
   readonly now: () => number;
   readonly health: RouteHealth;
-  /** Backoff jitter (tests pass their own). */
+  /** The targets' measured tails and the routes' hedge budgets, as this isolate keeps them. */
+  readonly tails: RouteTails;
+  /** Backoff jitter and the strategies' exploration (tests pass their own). */
   readonly random: () => number;
 }
 
@@ -52,12 +63,24 @@ const encoder = new TextEncoder();
 export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: PolicyDeps): Promise<Response> {
   const { config, now, health } = deps;
   const { call, ctx } = c;
-  const plan = planOf(policy, call.provider.name, call.provider.format, config);
+  const spec = policy.breaker;
+  const startAt = now();
+  // The tails the decisions read (the route's targets as the route objects last said), refreshed off the path.
+  let tails: Tails = NO_TAILS;
+  if (readsTails(policy)) {
+    const reading = deps.tails.refresh(call.route, config.routeShards, startAt);
+    if (reading) ctx.waitUntil(reading);
+    tails = deps.tails.of(call.route);
+  }
+  const planned = planOf(policy, call.provider.name, call.provider.format, config);
+  const breakerOf = (label: string) => (spec === null ? null : health.breaker(call.route, label, spec));
+  const ordering = orderTargets(policy.strategy, planned.targets.map((t) => t.label), tails, (i) => breakerOf(planned.targets[i]?.label ?? '')?.peek(startAt) ?? 'closed', policy.minSamples, deps.random);
+  const targets = ordering.order.map((i) => planned.targets[i] as PlanTarget);
+  const plan = { targets, skipped: planned.skipped };
   const attempts = new AttemptPlan(plan.targets, policy);
   const skipped: SkippedTarget[] = [...plan.skipped];
   const deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
-  const spec = policy.breaker;
-  const breakers = spec === null ? null : plan.targets.map((t) => health.breaker(call.route, t.label, spec));
+  const breakers = spec === null ? null : plan.targets.map((t) => breakerOf(t.label) as Breaker);
   if (spec !== null) {
     const reading = health.refresh(ctx, call.route, config.routeShards, plan.targets.map((t) => t.label), spec, now());
     if (reading) ctx.waitUntil(reading);
@@ -65,14 +88,17 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
   const specs = new Map<number, TargetRequest>();
   // A body that never names "stream" is not parsed for it (as on the plain path).
   const stream = call.body.raw.includes('"stream"') && call.body.json()?.['stream'] === true;
+  const hedging = policy.hedge === null ? null : { spec: policy.hedge, budget: deps.tails.budget(call.route, policy.hedge.maxRatio) };
+  hedging?.budget.call(startAt);
+  let hedge: HedgeFacts | null = null;
 
   const done: Attempt[] = [];
-  let running: Attempt | null = null;
+  const running = new Set<Attempt>();
   let clientGone = false;
   let wake: (() => void) | null = null;
   const onAbort = () => {
     clientGone = true;
-    running?.cancel('client');
+    for (const a of running) a.cancel('client');
     wake?.();
   };
   c.req.signal.addEventListener('abort', onAbort, { once: true });
@@ -86,12 +112,83 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
       skip: (i) => skipped.push({ target: plan.targets[i]?.label ?? '', reason: 'breaker_open' }),
     };
   };
+  /** The next target after `index` a hedge may go to: one whose breaker is closed (never an open one, nor a probe). */
+  const hedgeTarget = (index: number, at: number): number | null => {
+    for (let j = index + 1; j < plan.targets.length; j++) if ((breakers?.[j]?.peek(at) ?? 'closed') === 'closed') return j;
+    return null;
+  };
+  /** When a hedge of an attempt at `index` would go (ms after its start), or null when none can. */
+  const hedgeAfter = (index: number, at: number): number | null => {
+    if (hedging === null || hedge !== null || hedgeTarget(index, at) === null) return null;
+    return hedgeDelay(hedging.spec, tails.get(plan.targets[index]?.label ?? ''), stream);
+  };
+  const start = (index: number, at: number, held: boolean): Attempt => {
+    const target = plan.targets[index] as PlanTarget;
+    const base = specs.get(index) ?? specFor(c, target, config);
+    specs.set(index, base);
+    const left = deadlineAt === null ? Number.POSITIVE_INFINITY : deadlineAt - at;
+    const firstToken = firstTokenDeadline(policy.derivedFirstToken, policy.firstTokenTimeoutMs, tails.get(target.label));
+    const attempt = new Attempt(
+      {
+        ...base,
+        index: done.length,
+        hold: stream && held,
+        firstTokenBy: firstToken.ms === null ? null : at + firstToken.ms,
+        deadlineAt,
+        waitMs: Math.min(config.upstreamTimeoutMs, left),
+      },
+      config,
+      now,
+    );
+    attempt.firstToken = firstToken;
+    done.push(attempt);
+    running.add(attempt);
+    void attempt.result.finally(() => running.delete(attempt));
+    return attempt;
+  };
+  /**
+   * Waits for an attempt to be decided. When the policy hedges and the attempt has no first token (a stream) or no
+   * response (otherwise) by its hedge delay, and the route's hedge budget has a token, a second attempt goes to the
+   * next target whose breaker is closed: the first of the two to answer is the call's, the other is cancelled
+   * upstream; a failure waits for the other. Returns the attempts in the order they were decided, the deciding one
+   * last (with the later target of the two: the plan goes on from there).
+   */
+  const decide = async (attempt: Attempt, index: number): Promise<Decided[]> => {
+    const after = hedgeAfter(index, attempt.startedAt);
+    if (after === null || hedging === null) return [{ attempt, index, result: await attempt.result }];
+    const early = await beforeTimer(attempt.result, attempt.startedAt + after - now());
+    const at = now();
+    const to = hedgeTarget(index, at);
+    if (early !== null || clientGone || to === null || !hedging.budget.take(at)) return [{ attempt, index, result: early ?? (await attempt.result) }];
+    const second = start(to, at, true);
+    second.hedge = true;
+    hedge = { attempt: second, afterMs: after };
+    const out: Decided[] = [];
+    const pending = new Map<Attempt, number>([
+      [attempt, index],
+      [second, to],
+    ]);
+    while (pending.size > 0) {
+      const { a, result } = await Promise.race([...pending.keys()].map((a) => a.result.then((result) => ({ a, result }))));
+      pending.delete(a);
+      if (result.kind === 'answer') {
+        for (const other of pending.keys()) {
+          other.reason = HEDGE_LOST;
+          other.cancel('lost');
+        }
+        out.push({ attempt: a, index: to, result });
+        return out;
+      }
+      out.push({ attempt: a, index: pending.size > 0 ? (a === attempt ? index : to) : to, result });
+    }
+    return out;
+  };
 
   let step: Step | null = attempts.first(stepContext());
   let answer: Attempt | null = null;
   let lastAnswered: Attempt | null = null;
   let outOfTime = false;
-  while (step !== null && step.kind !== 'stop') {
+  loop: while (step !== null && step.kind !== 'stop') {
     if (step.kind === 'retry' && step.delayMs > 0) {
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -106,43 +203,38 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
       break;
     }
     const index = step.target;
-    const target = plan.targets[index] as PlanTarget;
-    const base = specs.get(index) ?? specFor(c, target, config);
-    specs.set(index, base);
-    const left = deadlineAt === null ? Number.POSITIVE_INFINITY : deadlineAt - at;
-    const attempt = new Attempt(
-      {
-        ...base,
-        index: done.length,
-        hold: stream && policy.firstTokenTimeoutMs !== null && attempts.more(index),
-        firstTokenBy: policy.firstTokenTimeoutMs === null ? null : at + policy.firstTokenTimeoutMs,
-        deadlineAt,
-        waitMs: Math.min(config.upstreamTimeoutMs, left),
-      },
-      config,
-      now,
-    );
+    // A stream is held until its first token when it could still be replaced: a deadline, or a hedge, with another
+    // attempt possible after it. The call's deadline bounds the attempt's wait for headers (`waitMs`) and its hold
+    // (`deadlineAt`): past it, no attempt starts, and one that answered is the client's.
+    const deadline = firstTokenDeadline(policy.derivedFirstToken, policy.firstTokenTimeoutMs, tails.get(plan.targets[index]?.label ?? ''));
+    const attempt = start(index, at, (deadline.ms !== null || hedgeAfter(index, at) !== null) && attempts.more(index));
     attempt.forced = step.kind === 'next' && step.forced;
-    done.push(attempt);
-    running = attempt;
-    // The call's deadline bounds the attempt's wait for headers (`waitMs`) and its hold (`deadlineAt`): past it, no
-    // attempt starts, and one that answered is the client's.
-    const result = await attempt.result;
-    running = null;
-    if (clientGone || result.kind === 'cancelled') break;
-    if (result.kind === 'answer') {
-      answer = attempt;
-      break;
+    const decided = await decide(attempt, index);
+    for (const [k, d] of decided.entries()) {
+      const last = k === decided.length - 1;
+      if (clientGone || d.result.kind === 'cancelled') {
+        if (last) break loop;
+        continue;
+      }
+      if (d.result.kind === 'answer') {
+        answer = d.attempt;
+        break loop;
+      }
+      if (spec !== null) health.record(ctx, call.route, d.attempt.spec.target.label, spec, outcomeOf(d.result.failure), now(), d.attempt.forced);
+      if (d.result.answered) lastAnswered = d.attempt;
+      if (!last) {
+        // The other attempt of a hedge is still on its way: the call waits for it.
+        d.attempt.reason = failureReason(d.result.failure);
+        continue;
+      }
+      const next = attempts.after(d.index, d.result.failure, d.result.retryAfterMs, stepContext());
+      if (next.kind === 'stop') {
+        if (next.why === 'not_retryable' && d.result.answered) answer = d.attempt;
+        break loop;
+      }
+      d.attempt.reason = failureReason(d.result.failure);
+      step = next;
     }
-    if (spec !== null) health.record(ctx, call.route, target.label, spec, outcomeOf(result.failure), now(), attempt.forced);
-    if (result.answered) lastAnswered = attempt;
-    const next = attempts.after(index, result.failure, result.retryAfterMs, stepContext());
-    if (next.kind === 'stop') {
-      if (next.why === 'not_retryable' && result.answered) answer = attempt;
-      break;
-    }
-    attempt.reason = failureReason(result.failure);
-    step = next;
   }
   const delivered = answer ?? (clientGone ? null : lastAnswered);
   for (const a of done) if (a !== delivered) a.discard();
@@ -152,13 +244,14 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
     res.headers.set('x-sla-attempts', String(done.length));
     return res;
   };
+  const decisions: CallDecisions = { explored: ordering.explored === null ? null : (planned.targets[ordering.explored]?.label ?? null), hedge };
   const filed = (delivered ?? last)?.ended() ?? Promise.resolve(null);
   ctx.waitUntil(
     filed
       .then(async (end) => {
         c.req.signal.removeEventListener('abort', onAbort);
         await afterResponse();
-        const record = await callRecord(c, policy, delivered, done, skipped, end, { clientGone, outOfTime }, deps);
+        const record = await callRecord(c, policy, delivered, done, skipped, end, { clientGone, outOfTime }, decisions, deps);
         const spend = c.ticket === null ? null : c.ticket.cache.spend({ ...record, estimatedUsd: estimatedCost(record) }, c.ticket.reservation);
         await Promise.all([safeRecord(deps.recorder, record), spend]);
       })
@@ -166,6 +259,43 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
   );
   if (delivered) return stampBudget(c.ticket, headers(delivered.deliver()));
   return headers(failure(c, last, { clientGone, outOfTime }, policy).getResponse());
+}
+
+/** An attempt as a hedge race decided it, at the target index the plan goes on from. */
+interface Decided {
+  readonly attempt: Attempt;
+  readonly index: number;
+  readonly result: AttemptResult;
+}
+
+/** The hedge a call sent (at most one): the second attempt, and when it went. */
+interface HedgeFacts {
+  readonly attempt: Attempt;
+  readonly afterMs: number;
+}
+
+/** What the record says of a call's decisions beside its attempts. */
+interface CallDecisions {
+  readonly explored: string | null;
+  readonly hedge: HedgeFacts | null;
+}
+
+/** The promise's value if it settles within `ms`, else null (the timer fired first). */
+function beforeTimer<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  if (ms <= 0) return Promise.race([p, Promise.resolve(null)]);
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 /** Each route's plan per provider its path names: made once (a resolved policy is one route's, kept by the isolate). */
@@ -268,6 +398,7 @@ async function callRecord(
   skipped: readonly SkippedTarget[],
   deliveredEnd: CallEnd | null,
   how: { clientGone: boolean; outOfTime: boolean },
+  decisions: CallDecisions,
   deps: PolicyDeps,
 ): Promise<CallRecord> {
   const { config } = deps;
@@ -293,9 +424,12 @@ async function callRecord(
       continue;
     }
     const end = await a.ended();
-    const r = await buildRecord(stateOf(c, a, a.startedAt), end, a.facts, config, { content: false });
+    const r = await withInputEstimate(a, await buildRecord(stateOf(c, a, a.startedAt), end, a.facts, config, { content: false }), config);
     // A stream given up before its first token had waited this long for it at least: its target's TTFT is no shorter.
-    const waited = a.givenUp !== null && a.givenUp !== 'client' && a.sse && a.facts.firstTokenAt === null ? Math.max(0, end.at - a.startedAt) : null;
+    // Not so a hedge let go because the attempt it hedged answered first: it waited only as long as the race lasted,
+    // which says nothing of its target's tail.
+    const lostHedge = a.hedge && a.givenUp === 'lost';
+    const waited = a.givenUp !== null && a.givenUp !== 'client' && !lostHedge && a.sse && a.facts.firstTokenAt === null ? Math.max(0, end.at - a.startedAt) : null;
     attempts.push(attemptOf(a, r, atMs, r.totalMs, r.ttftMs ?? waited));
   }
   const delivery = delivered ? attempts[done.indexOf(delivered)] : undefined;
@@ -303,8 +437,29 @@ async function callRecord(
     deps.health.record(c.ctx, c.call.route, delivery.target, policy.breaker, delivery.outcome, deps.now(), delivered.forced);
   }
   const priced = attempts.filter((a) => a.costUsd !== null);
-  const resilience: CallResilience = { servedBy: delivered?.spec.target.label ?? null, attempts, skipped };
+  const hedge = decisions.hedge;
+  const resilience: CallResilience = {
+    servedBy: delivered?.spec.target.label ?? null,
+    attempts,
+    skipped,
+    ...(policy.strategy !== 'ordered' ? { strategy: policy.strategy, explored: decisions.explored } : {}),
+    ...(hedge ? { hedge: { target: hedge.attempt.spec.target.label, afterMs: hedge.afterMs, result: delivered === hedge.attempt ? 'won' : 'lost' } } : {}),
+  };
   return { ...base, costUsd: priced.length ? priced.reduce((s, a) => s + (a.costUsd as number), 0) : null, resilience };
+}
+
+/**
+ * A hedge's loser let go before any answer (a non-streamed call, or a stream before its headers) has no status, so
+ * the record estimates nothing: yet the provider had the request and bills at least its input. Its input tokens are
+ * estimated and priced (labelled `estimated`), so the team's spend counts what the hedge cost.
+ */
+async function withInputEstimate(a: Attempt, r: CallRecord, config: ResolvedConfig): Promise<CallRecord> {
+  if (a.givenUp !== 'lost' || r.usage !== null || !config.tokenEstimate) return r;
+  const json = a.spec.body.json();
+  if (json === null) return r;
+  const usage = await estimateUsage(requestText(json), '');
+  if (usage === null) return r;
+  return { ...r, usage, usageSource: 'estimated', costUsd: costUsd(findPrice(config.prices, a.spec.provider.name, r.requestModel), usage) };
 }
 
 function attemptOf(a: Attempt, r: CallRecord, atMs: number, totalMs: number, ttftMs: number | null): AttemptRecord {
@@ -323,6 +478,8 @@ function attemptOf(a: Attempt, r: CallRecord, atMs: number, totalMs: number, ttf
     costUsd: r.costUsd,
     reason: a.reason,
     server: r.server,
+    ...(a.hedge ? { hedge: true } : {}),
+    ...(a.firstToken && a.firstToken.source !== 'none' ? { firstTokenTimeout: { ms: a.firstToken.ms as number, source: a.firstToken.source } } : {}),
   };
 }
 

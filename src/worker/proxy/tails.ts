@@ -1,21 +1,11 @@
 import { routeStub, type RouteStatsNamespace } from '../../core/objects';
 import { HedgeBudget } from '../../core/resilience/hedge-budget';
-import type { ResolvedPolicy } from '../../core/resilience/policy';
 import { NO_TAILS, RECENT_MS, tailsOf, type Tails } from '../../core/resilience/tails';
 
 /** How often an isolate reads a route's targets' tails from its route objects (off the response path). */
 export const TAILS_REFRESH_MS = 5_000;
 /** Most routes one isolate keeps tails and hedge budgets for (route keys are the clients' strings). */
 const MAX_ROUTES = 2_000;
-
-interface Waiter {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-/** Whether a policy decides anything from the measured tails (else the route's tails are never read). */
-export function readsTails(p: ResolvedPolicy): boolean {
-  return p.strategy !== 'ordered' || p.derivedFirstToken !== null || (p.hedge !== null && p.hedge.after.percentile !== undefined);
-}
 
 /**
  * What one isolate knows of its routes' targets for the decisions of their policies: each target's measured tail
@@ -40,13 +30,13 @@ export class RouteTails {
    * Reads a route's tails again when the last read is older than `TAILS_REFRESH_MS` (the promise to wait for, else
    * null). One read at a time per route; a failed read keeps the last tails and is tried again after the interval.
    */
-  refresh(ctx: Waiter, route: string, shards: number, now: number): Promise<void> | null {
+  refresh(route: string, shards: number, now: number): Promise<void> | null {
     const last = this.tails.get(route);
     if ((last && now - last.at < TAILS_REFRESH_MS) || this.reading.has(route)) return null;
     if (!last && this.tails.size >= MAX_ROUTES) this.tails.delete(this.tails.keys().next().value as string);
     this.tails.set(route, { at: now, tails: last?.tails ?? NO_TAILS });
     this.reading.add(route);
-    const read = Promise.all(Array.from({ length: shards }, (_, i) => routeStub(this.ns, route, i).targetWindows(now - RECENT_MS, now + 1)))
+    return Promise.all(Array.from({ length: shards }, (_, i) => routeStub(this.ns, route, i).targetWindows(now - RECENT_MS, now + 1)))
       .then(
         (answers) => {
           this.tails.set(route, { at: now, tails: tailsOf(answers) });
@@ -54,8 +44,6 @@ export class RouteTails {
         (err: unknown) => console.error('llm-sla-gateway: could not read the tails of the targets', err instanceof Error ? err.message : String(err)),
       )
       .finally(() => this.reading.delete(route));
-    ctx.waitUntil(read);
-    return read;
   }
 
   /** A route's hedge budget in this isolate (made anew when the ratio changes). */
