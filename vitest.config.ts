@@ -13,6 +13,8 @@ export default defineConfig({
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
+                // The Analytics Engine sink as a deployment that turned it on has it (wrangler.toml leaves it off).
+                analyticsEngineDatasets: { SLA_ANALYTICS: { dataset: 'llm_sla_calls' } },
                 bindings: {
                   UPSTREAM_OPENAI: upstream,
                   UPSTREAM_ANTHROPIC: upstream,
@@ -21,6 +23,8 @@ export default defineConfig({
                   RECORDER: 'memory',
                   UPSTREAM_TIMEOUT_MS: '5000',
                   ALERT_WEBHOOK_URL: `${webhook}/hook`,
+                  ALERTMANAGER_URL: `${webhook}/am`,
+                  PUBLIC_URL: 'http://gateway.test',
                   WEBHOOK_BASE: webhook,
                   OTLP_BASE: otlp,
                   OTLP_DEAD: `http://127.0.0.1:${inject('deadPort')}`,

@@ -19,6 +19,19 @@ export interface Timing {
   ttfbMs: number;
   totalMs: number;
   status: number;
+  /** The response's `Server-Timing` durations by name (ms), when it had any (the gateway's `gateway`, `upstream`). */
+  serverTiming?: Record<string, number>;
+}
+
+/** `gateway;dur=0.5, upstream;dur=12` -> { gateway: 0.5, upstream: 12 }. */
+export function parseServerTiming(header: string | string[] | undefined): Record<string, number> | undefined {
+  if (header === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const part of (Array.isArray(header) ? header.join(',') : header).split(',')) {
+    const m = /^\s*([\w-]+)(?:;[^,]*?)?;dur=([\d.]+)/.exec(part);
+    if (m) out[m[1] as string] = Number(m[2]);
+  }
+  return out;
 }
 
 /** One POST over `agent`, timed with hrtime: to the first body byte and to the last. `headers` are added (a target's own). */
@@ -36,7 +49,8 @@ export function post(agent: http.Agent, base: string, path: string, body: string
         });
         res.on('end', () => {
           const end = process.hrtime.bigint();
-          resolve({ ttfbMs: Number((first || end) - start) / 1e6, totalMs: Number(end - start) / 1e6, status: res.statusCode ?? 0 });
+          const serverTiming = parseServerTiming(res.headers['server-timing']);
+          resolve({ ttfbMs: Number((first || end) - start) / 1e6, totalMs: Number(end - start) / 1e6, status: res.statusCode ?? 0, ...(serverTiming ? { serverTiming } : {}) });
         });
         res.on('error', reject);
       },

@@ -19,10 +19,20 @@ export interface SequentialSummary {
   p99: number;
   ttfbP50: number;
   totalP50: number;
+  /** p50 of what the target's `Server-Timing` reported (ms), when it sent one: the gateway's own overhead and upstream wait. */
+  reported?: { gatewayP50: number; upstreamP50: number };
 }
 
 function sortedOf(timings: Timing[], key: 'totalMs' | 'ttfbMs'): number[] {
   return timings.map((t) => t[key]).sort((a, b) => a - b);
+}
+
+/** p50 of the `gateway` and `upstream` durations a target reported in `Server-Timing`; undefined when it sent none. */
+function reportedOf(timings: Timing[]): SequentialSummary['reported'] {
+  const with_ = timings.filter((t) => t.serverTiming?.['gateway'] !== undefined && t.serverTiming['upstream'] !== undefined);
+  if (with_.length === 0) return undefined;
+  const sorted = (k: string) => with_.map((t) => t.serverTiming?.[k] ?? NaN).sort((a, b) => a - b);
+  return { gatewayP50: pct(sorted('gateway'), 0.5), upstreamP50: pct(sorted('upstream'), 0.5) };
 }
 
 /** `calls` calls per target over `rounds` rounds, interleaved call by call; medians of each round's percentiles. */
@@ -45,7 +55,8 @@ export async function sequentialInterleaved(paths: Path[], body: string, calls: 
       for (const [k, p] of paths.entries()) {
         const total = sortedOf(timings[k] as Timing[], 'totalMs');
         const ttfb = sortedOf(timings[k] as Timing[], 'ttfbMs');
-        (perRound[p.target.name] ??= []).push({ p50: pct(total, 0.5), p90: pct(total, 0.9), p99: pct(total, 0.99), ttfbP50: pct(ttfb, 0.5), totalP50: pct(total, 0.5) });
+        const reported = reportedOf(timings[k] as Timing[]);
+        (perRound[p.target.name] ??= []).push({ p50: pct(total, 0.5), p90: pct(total, 0.9), p99: pct(total, 0.99), ttfbP50: pct(ttfb, 0.5), totalP50: pct(total, 0.5), ...(reported ? { reported } : {}) });
       }
     }
   } finally {
@@ -54,7 +65,16 @@ export async function sequentialInterleaved(paths: Path[], body: string, calls: 
   return Object.fromEntries(
     Object.entries(perRound).map(([name, v]) => [
       name,
-      { p50: median(v.map((x) => x.p50)), p90: median(v.map((x) => x.p90)), p99: median(v.map((x) => x.p99)), ttfbP50: median(v.map((x) => x.ttfbP50)), totalP50: median(v.map((x) => x.totalP50)) },
+      {
+        p50: median(v.map((x) => x.p50)),
+        p90: median(v.map((x) => x.p90)),
+        p99: median(v.map((x) => x.p99)),
+        ttfbP50: median(v.map((x) => x.ttfbP50)),
+        totalP50: median(v.map((x) => x.totalP50)),
+        ...(v.every((x) => x.reported)
+          ? { reported: { gatewayP50: median(v.map((x) => x.reported?.gatewayP50 ?? NaN)), upstreamP50: median(v.map((x) => x.reported?.upstreamP50 ?? NaN)) } }
+          : {}),
+      },
     ]),
   );
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
  * `chunks` content events `spacingMs` apart; every response waits `latencyMs` first. Header `x-fault` injects
  * faults for the soak: `500`, `429` (with retry-after), `malformed` (cut JSON), `reset` (stream cut after three
  * events), `slow` (+300 ms), `hang` (never answers), `no-usage` (a reply without usage: the gateway estimates tokens).
+ * Header `x-echo-model: 1` makes a JSON reply name the request's model (`bench:routes`: many models per route).
  */
 export interface FastUpstreamOptions {
   latencyMs: number;
@@ -99,8 +100,10 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
           return res.end(anthropicBody);
         }
         if (!stream) {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(jsonBody) });
-          return res.end(jsonBody);
+          const model = req.headers['x-echo-model'] === '1' ? /"model":"([^"]*)"/.exec(text)?.[1] : undefined;
+          const reply = model === undefined ? jsonBody : jsonBody.replace('"model":"gpt-4o-mini"', `"model":${JSON.stringify(model)}`);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+          return res.end(reply);
         }
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
         res.socket?.setNoDelay(true);

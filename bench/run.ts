@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { CHAT, CHAT_STREAM, load, median, pct, sequential } from './client';
 import { loadInterleaved, sequentialInterleaved, type Path } from './compare';
+import { overheadAgreement } from './overhead';
 import { startFastUpstream } from './fast-upstream';
 import { ratiosAndGoals, spanCounts, type Accounting } from './goals';
 import { ingestLoad, settledCount } from './ingest-load';
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   const gatewayS = await startGateway(bundle, { UPSTREAM_OPENAI: gatewayStreaming.url, ...asUser }, 'gateway-stream');
   const inspectorPort = () => 9300 + Math.floor(Math.random() * 600);
   const gatewayInspect = { port: inspectorPort(), target: null as unknown as Target };
-  gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
+  // TOKEN_ESTIMATE on (off by default): (f) measures the heap before and after the tokenizer loads.
+  gatewayInspect.target = await startGateway(bundle, { UPSTREAM_OPENAI: upstream.url, ...asUser, TOKEN_ESTIMATE: 'on' }, 'gateway-heap', ['--inspector-addr', `127.0.0.1:${gatewayInspect.port}`]);
   const floorInspect = { port: inspectorPort(), target: null as unknown as Target };
   floorInspect.target = await startFloor(upstream.url, 'floor-heap', ['--inspector-addr', `127.0.0.1:${floorInspect.port}`]);
   await sequential(floorInspect.target.url, '/openai/v1/chat/completions', CHAT, 500);
@@ -217,6 +219,9 @@ async function main(): Promise<void> {
     const exportedElsewhere = spanCounts(await (await fetch(`${gatewayInspect.target.url}/metrics`)).text())['exported'] ?? 0;
     const sinkSpans = await settledCount(async () => sink.state.spans, accounting.reduce((n, x) => n + x.spansExported, exportedElsewhere));
     const { ratios, goals } = ratiosAndGoals({ a: aMed, b: bMed, c: cMed, cpuMsPerRequest }, accounting, sinkSpans - exportedElsewhere);
+    // The overhead the gateway reports (Server-Timing) against the one measured from outside.
+    const serverTiming = overheadAgreement(aSeq);
+    goals.push(serverTiming.goal);
 
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
     const result = {
@@ -225,7 +230,11 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
       portkey: { version: portkeyVersion(), build: "'portkey': its Hono app on the same workerd (bundled from the package's Node build); 'portkey-node': the Node build, Node " + process.version },
       seconds: Math.round((Date.now() - started) / 1000),
-      a: { medians: aMed, overheadMs: Object.fromEntries(targets.map((t) => [t.target.name, { p50: over(t.target.name, 'p50'), p99: over(t.target.name, 'p99') }])) },
+      a: {
+        medians: aMed,
+        overheadMs: Object.fromEntries(targets.map((t) => [t.target.name, { p50: over(t.target.name, 'p50'), p99: over(t.target.name, 'p99') }])),
+        serverTiming: serverTiming.figures,
+      },
       b: bMed,
       c: cMed,
       d: dResult,

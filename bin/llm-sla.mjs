@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// llm-sla: a CI / deploy gate over a gateway's /sla report. Plain Node (>= 20) ESM, no dependencies.
+// llm-sla: a CI / deploy gate over a gateway's /sla report, and its Prometheus rules. Plain Node (>= 20) ESM, no
+// dependencies.
 //   llm-sla check --url https://gateway.example.com [--window 5m] [--token T] [--json] [--strict] [--timeout 10s]
-// Exit codes: 0 every SLA passed (or lacks data), 1 an SLA failed (or, with --strict, a route lacks data),
-// 2 bad usage or the gateway could not be asked.
+//   llm-sla rules --url https://gateway.example.com [--token T] [--timeout 10s] > llm-sla-rules.yml
+// Exit codes: 0 every SLA passed (or lacks data) / the rules were printed, 1 an SLA failed (or, with --strict, a
+// route lacks data), 2 bad usage or the gateway could not be asked.
 
 const USAGE = `Usage: llm-sla check --url <gateway> [options]
+       llm-sla rules --url <gateway> [--token <token>] [--timeout <s>]
 
-Asks the gateway's GET /sla for every route's SLA verdict and exits non-zero when one failed.
+check: asks the gateway's GET /sla for every route's SLA verdict and exits non-zero when one failed.
+rules: prints the Prometheus rule file for the SLOs in force (GET /sla/rules): recording rules of each SLO's error
+       ratio and its multi-window, multi-burn-rate alerts, for promtool and Prometheus' rule_files.
 
 Options:
   --url <url>        The gateway's base URL (or LLM_SLA_URL).
@@ -72,7 +77,11 @@ export function parseArgs(argv) {
     }
   }
   if (opts.help) return opts;
-  if (opts.command !== 'check') throw new UsageError(opts.command ? `unknown command ${JSON.stringify(opts.command)}` : 'missing command: check');
+  if (opts.command !== 'check' && opts.command !== 'rules') throw new UsageError(opts.command ? `unknown command ${JSON.stringify(opts.command)}` : 'missing command: check or rules');
+  if (opts.command === 'rules') {
+    const onlyCheck = [opts.window && '--window', opts.json && '--json', opts.strict && '--strict'].filter(Boolean);
+    if (onlyCheck.length > 0) throw new UsageError(`${onlyCheck.join(', ')}: only for check`);
+  }
   if (!opts.url) throw new UsageError('--url is required');
   let url;
   try {
@@ -95,12 +104,17 @@ function isReport(x) {
   return typeof r['passed'] === 'boolean' && typeof r['routes'] === 'object' && r['routes'] !== null && Array.isArray(r['violations']) && typeof r['overall'] === 'object';
 }
 
-/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<SlaReport>} */
-export async function fetchReport(opts) {
-  const url = new URL('sla', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
+/**
+ * GETs `path` of the gateway with the read token; the body's text, or an error saying why not (unreachable, or the
+ * gateway's own error message with its status).
+ * @param {ReturnType<typeof parseArgs>} opts @param {string} path @param {string} accept
+ * @returns {Promise<{ url: URL, text: string }>}
+ */
+async function get(opts, path, accept) {
+  const url = new URL(path, opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
   if (opts.window) url.searchParams.set('window', opts.window);
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' };
+  const headers = { accept };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   let res;
   try {
@@ -110,20 +124,36 @@ export async function fetchReport(opts) {
     throw new Error(`could not reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}${cause}`);
   }
   const text = await res.text();
-  /** @type {unknown} */
-  let body = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: reported below
-  }
   if (!res.ok) {
-    const err = /** @type {{ error?: { message?: string } } | null} */ (body);
+    const err = /** @type {{ error?: { message?: string } } | null} */ (parseJson(text));
     const hint = res.status === 401 ? ' (pass the read token with --token or LLM_SLA_TOKEN)' : '';
     throw new Error(`${url.pathname} answered ${res.status}: ${err?.error?.message ?? text.slice(0, 200)}${hint}`);
   }
+  return { url, text };
+}
+
+/** @param {string} text @returns {unknown} */
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<SlaReport>} */
+export async function fetchReport(opts) {
+  const { url, text } = await get(opts, 'sla', 'application/json');
+  const body = parseJson(text);
   if (!isReport(body)) throw new Error(`${url.pathname} did not answer an SLA report (is ${url.origin} an llm-sla-gateway?)`);
   return body;
+}
+
+/** @param {ReturnType<typeof parseArgs>} opts @returns {Promise<string>} The rule file GET /sla/rules answers. */
+export async function fetchRules(opts) {
+  const { url, text } = await get(opts, 'sla/rules', 'application/yaml');
+  if (!/^groups:/m.test(text)) throw new Error(`${url.pathname} did not answer a Prometheus rule file (is ${url.origin} an llm-sla-gateway?)`);
+  return text;
 }
 
 /** @param {boolean} on */
@@ -189,6 +219,15 @@ export async function main(argv) {
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (opts.command === 'rules') {
+    try {
+      process.stdout.write(await fetchRules(opts));
+      return 0;
+    } catch (e) {
+      process.stderr.write(`llm-sla: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
   }
   let report;
   try {

@@ -1,6 +1,7 @@
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import type { RouteReport, SlaReport } from '../../src/core/report-types';
-import { alertAfter, targetsFor, type SlaConfig } from '../../src/core/sla/config';
+import { alertAfter, sloFor, targetsFor, type SlaConfig } from '../../src/core/sla/config';
+import { sloLabel } from '../../src/core/sla/prometheus-rules';
 import { trackStatus, type AlertState } from '../../src/core/sla/status';
 import { trackBurn, type BurnStates } from './burn-alerts';
 import type { Meta } from './meta';
@@ -30,6 +31,14 @@ export class AlertLog {
     this.sql.exec('DELETE FROM alerts WHERE id <= (SELECT max(id) - ? FROM alerts)', KEEP_ALERTS);
   }
 
+  /** The alerts logged after `id`, oldest first (Alertmanager delivery reads them once). */
+  since(id: number): { id: number; alert: AlertPayload }[] {
+    return this.sql
+      .exec<{ id: number; payload: string }>('SELECT id, payload FROM alerts WHERE id > ? ORDER BY id', id)
+      .toArray()
+      .map((r) => ({ id: r.id, alert: JSON.parse(r.payload) as AlertPayload }));
+  }
+
   list(limit = 100): AlertRecord[] {
     return this.sql
       .exec<{ id: number; ts: number; payload: string; delivered: number; attempts: number }>(
@@ -54,7 +63,8 @@ export class AlertLog {
         states[route] = state;
         const alerting = change && change.from !== 'insufficient_data' && change.to !== 'insufficient_data';
         if (alerting) this.insert(now, route, statusAlert(route, r, change.from, report.window, now));
-        const burning = trackBurn(previousBurn[route] ?? [], route, r, now);
+        const slo = sloFor(config, route);
+        const burning = trackBurn(previousBurn[route] ?? [], route, r, now, slo ? { name: sloLabel(config, route, slo), slo } : null);
         if (burning.state.length > 0) burn[route] = burning.state;
         for (const a of burning.alerts) this.insert(now, route, a);
       }

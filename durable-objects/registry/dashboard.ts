@@ -1,5 +1,5 @@
 import type { AlertRecord } from '../../src/core/alerts';
-import type { DashboardAlert, DashboardData, DashboardRoute } from '../../src/core/dashboard';
+import { DASHBOARD_MAX_VIOLATIONS, type DashboardAlert, type DashboardData, type DashboardRoute } from '../../src/core/dashboard';
 import { SERIES_MINUTES, windowRange } from '../../src/core/report';
 import type { SlaReport } from '../../src/core/report-types';
 import type { RouteSeries } from '../../src/core/report';
@@ -21,8 +21,9 @@ export function dashboardAlert(r: AlertRecord): DashboardAlert {
 }
 
 /**
- * `GET /dashboard/data`: the `/sla` report over its window, each route's last hour per minute, recent alerts. Put
- * together by the registry from its summary (the report shared with `/sla`, the series cached the same way).
+ * `GET /dashboard/data`: the `/sla` report over its window, the last hour per minute of the routes drawn (`series`:
+ * at most `DASHBOARD_MAX_ROUTES`, `dashboardRoutes`), recent alerts. Put together by the registry from its summary
+ * (the report shared with `/sla`, the series cached the same way).
  */
 export function dashboardData(report: SlaReport, series: readonly RouteSeries[], alerts: readonly AlertRecord[]): DashboardData {
   const at = series[0]?.at ?? Date.parse(report.generated_at);
@@ -38,10 +39,12 @@ export function dashboardData(report: SlaReport, series: readonly RouteSeries[],
     generated_at: report.generated_at,
     passed: report.passed,
     overall: report.overall,
-    violations: report.violations,
+    violations: report.violations.slice(0, DASHBOARD_MAX_VIOLATIONS),
+    violations_total: report.violations.length,
     series_from: new Date(from).toISOString(),
     series_to: new Date(to).toISOString(),
     routes: out,
+    routes_total: Object.keys(report.routes).length,
     alerts: alerts.map(dashboardAlert),
   };
 }

@@ -1,4 +1,4 @@
-import type { MetricsSnapshot } from '../../src/core/metrics';
+import type { MetricsExposition } from '../../src/core/metrics';
 import type { SlaReport } from '../../src/core/report-types';
 import type { RouteSeries } from '../../src/core/report';
 
@@ -15,13 +15,13 @@ interface Entry<T> {
  * `maxAgeMs` whatever the number of scrapes, and readers arriving while it is computed share that computation.
  */
 export class SummaryCache {
-  private metrics: Entry<Omit<MetricsSnapshot, 'telemetry'>> | null = null;
+  private metrics: Entry<MetricsExposition> | null = null;
   private readonly reports = new Map<string, Entry<SlaReport>>();
     private readonly series = new Map<string, Entry<RouteSeries[]>>();
   /** Fan-outs run (for tests and the benchmark). */
   refreshes = 0;
 
-  metricsFor(now: number, maxAgeMs: number, compute: () => Promise<Omit<MetricsSnapshot, 'telemetry'>>): Promise<{ value: Omit<MetricsSnapshot, 'telemetry'>; at: number }> {
+  metricsFor(now: number, maxAgeMs: number, compute: () => Promise<MetricsExposition>): Promise<{ value: MetricsExposition; at: number }> {
     const entry =
       this.fresh(this.metrics, now, maxAgeMs) ??
       (this.metrics = this.start(now, compute, (e) => {

@@ -1,17 +1,19 @@
 import type { AlertRecord } from '../../src/core/alerts';
-import type { DashboardData } from '../../src/core/dashboard';
-import type { MetricsSnapshot } from '../../src/core/metrics';
+import { dashboardRoutes, type DashboardData } from '../../src/core/dashboard';
+import type { MetricsExposition, MetricsSnapshot } from '../../src/core/metrics';
+import type { BudgetOptions } from '../../src/core/series-budget';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { BreakerStatus } from '../../src/core/resilience/breaker';
 import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
-import type { SlaConfigResult } from '../../src/config/in-force';
+import type { RuntimeSla, SlaConfigResult } from '../../src/config/in-force';
 import { defaultWindow } from '../../src/config/in-force';
 import { dashboardData } from './dashboard';
 import { readSeries, readSlaReport } from './fan-out';
 import { collectMetrics } from './metrics';
+import { routesWithSlo } from '../../src/core/route-metrics';
 import { SummaryCache } from './summary-cache';
 
 /**
@@ -35,8 +37,8 @@ export interface RouteBudget {
 }
 
 export interface RegistrySummary {
-  /** Cumulative counters of every route (as of `metricsAt`), when asked. */
-  metrics: Omit<MetricsSnapshot, 'telemetry'> | null;
+  /** Cumulative counters of the routes, within the series budget (as of `metricsAt`), when asked. */
+  metrics: MetricsExposition | null;
   metricsAt: number | null;
   /** The /sla report, when asked and the SLA config in force is valid. */
   sla: SlaReport | null;
@@ -49,7 +51,7 @@ export interface RegistrySummary {
   /** Counts the isolates reported (span export, labels cut, overflowed calls), summed. */
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
-  configOverride: string | null;
+  configOverride: RuntimeSla;
   /** The circuit breakers as last heard of from the isolates. */
   breakers: BreakerStatus[];
 }
@@ -58,9 +60,11 @@ export interface RegistrySummary {
 export interface SummaryState {
   routes: RouteEntry[];
   sla: SlaConfigResult;
-  configOverride: string | null;
+  configOverride: RuntimeSla;
   counters: Record<string, number>;
   alerts: (limit: number) => AlertRecord[];
+  /** The /metrics series budget in force, and the ledger that plans the exposition within it. */
+  series: { options: BudgetOptions; plan: (snapshot: MetricsSnapshot, options: BudgetOptions, now: number) => MetricsExposition };
   breakers: BreakerStatus[];
   /** The route's policy in force (its first-token deadlines in /metrics). */
   policyFor: (route: string) => ResolvedPolicy | null;
@@ -103,17 +107,26 @@ export class Summaries {
       configOverride: state.configOverride,
       breakers: state.breakers,
     };
-    const metrics = query.metrics ? this.cache.metricsFor(now, query.maxAgeMs, () => collectMetrics(this.ns, routes, state.policyFor, now)) : null;
+    const metrics = query.metrics
+      ? this.cache.metricsFor(now, query.maxAgeMs, async () => {
+          const snapshot = await collectMetrics(this.ns, routes, state.policyFor, now);
+          // The routes with an SLO in force (configured exact keys too): `llm_sla_slo_calls_total` has their series.
+          const sloRoutes = sla.ok ? routesWithSlo(sla.config, routes.map((r) => r.route)) : [];
+          const breakers = state.breakers.map((b) => ({ route: b.route, target: b.target, state: b.state }));
+          return state.series.plan({ ...snapshot, sloRoutes, breakers }, state.series.options, now);
+        })
+      : null;
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;
     if (sla.ok) {
       const config = sla.config;
       if (query.sla) out.sla = await this.report(routes, sla, query.sla.window ?? defaultWindow(config), now, query.maxAgeMs);
       if (query.dashboard) {
         const asked = query.dashboard;
-        const [report, series] = await Promise.all([
-          this.report(routes, sla, asked.window ?? defaultWindow(config), now, query.maxAgeMs),
-          this.cache.seriesFor('', now, query.maxAgeMs, () => readSeries(this.ns, routes, config, now)),
-        ]);
+        const report = await this.report(routes, sla, asked.window ?? defaultWindow(config), now, query.maxAgeMs);
+        // Only the routes drawn are read per minute (at most DASHBOARD_MAX_ROUTES of them).
+        const shown = dashboardRoutes(report);
+        const drawn = routes.filter((r) => shown.includes(r.route));
+        const series = await this.cache.seriesFor(shown.join('\u0000'), now, query.maxAgeMs, () => readSeries(this.ns, drawn, config, now));
         out.dashboard = dashboardData(report, series, state.alerts(asked.alerts));
       }
       if (query.budgets) {

@@ -2,19 +2,23 @@ import { DurableObject } from 'cloudflare:workers';
 import { RouteCounters } from './counters';
 import { mergeWindows, serializeWindow, type Sample, type WindowData } from '../../src/core/sla/window';
 import { MINUTE_MS, WindowStore, type AddResult } from '../../src/core/sla/store';
-import type { MetricsSeries } from '../../src/core/metrics';
+import type { RouteCounterData } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
+import type { RuntimeSla } from '../../src/config/in-force';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
 import { checkSample } from '../../src/core/sla/sample';
 import type { HealthBucket } from '../../src/core/resilience/health';
 import { RouteTargets } from './targets';
 import type { ResilienceCounts } from '../../src/core/metrics';
+import { addOverheads, extrasFromJSON, type RouteExtras } from '../../src/core/route-metrics';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
 export interface IngestBatch {
   route: string;
   samples: Sample[];
   models: (string | null)[];
+  /** The gateway's own time on each call, ms (absent from isolates older than it, and for ingested timings). */
+  overheadMs?: (number | null)[];
   droppedBefore: number;
 }
 
@@ -32,9 +36,12 @@ export interface RouteSnapshot {
 
 export interface RouteMetrics {
   route: string | null;
-  series: MetricsSeries[];
+  /** Outcomes, histograms (on `counters.bounds`), tokens and cost per model. */
+  counters: RouteCounterData;
   droppedRecords: number;
   droppedSamples: number;
+  /** Calls judged under the route's SLO (null: no SLO in force, no series) and the gateway's overhead histogram. */
+  extras: Omit<RouteExtras, 'sloEvents'> & { sloEvents: RouteExtras['sloEvents'] | null };
   /** Attempts and fallbacks of the calls a policy handled (src/core/resilience/). */
   resilience: ResilienceCounts;
 }
@@ -48,6 +55,8 @@ export class RouteStats extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private store: WindowStore;
   private counters: RouteCounters;
+  /** The gateway's overhead histogram (`src/core/route-metrics.ts`); the SLO event counter lives in the judge. */
+  private extras: RouteExtras;
   private route: string | null;
   /** The alarm time set by this instance, to avoid a storage read per ingest. */
   private alarmAt: number | null = null;
@@ -68,6 +77,7 @@ export class RouteStats extends DurableObject<Env> {
     const rows = this.sql.exec<{ key: string; data: string }>('SELECT key, data FROM windows').toArray();
     this.store = WindowStore.fromRows(rows.map((r) => [r.key, JSON.parse(r.data) as unknown] as const), Date.now());
     this.counters = RouteCounters.fromJSON(this.meta('counters'));
+    this.extras = extrasFromJSON(this.meta('extras'));
     this.route = this.meta('route') as string | null;
     this.slo = SloJudge.load(this.sql, env, Date.now());
     this.unlisted = this.meta('unlisted') === true;
@@ -89,6 +99,8 @@ export class RouteStats extends DurableObject<Env> {
       this.setMeta('route', batch.route);
     }
     const result = this.store.add(batch.samples, now);
+    this.counters.setBounds(this.slo.bounds(this.route));
+    addOverheads(this.extras, batch.overheadMs);
     this.counters.addBatch(batch.samples, batch.models, batch.droppedBefore, result.droppedLate + result.rejected);
     this.addAttempts(batch.samples, now);
     this.slo.judge(batch.route, batch.samples, now);
@@ -131,12 +143,19 @@ export class RouteStats extends DurableObject<Env> {
   }
 
   metrics(): RouteMetrics {
-    return { route: this.route, ...this.counters.snapshot(), resilience: this.targets.counts() };
+    // Boundaries follow the SLO in force even on a route with no call since it changed.
+    if (this.counters.setBounds(this.slo.bounds(this.route))) this.setMeta('counters', this.counters.toJSON());
+    return {
+      route: this.route,
+      ...this.counters.snapshot(),
+      extras: { overhead: this.extras.overhead, sloEvents: this.slo.eventsFor(this.route) },
+      resilience: this.targets.counts(),
+    };
   }
 
   /** The registry's runtime SLA config, pushed when it changes: the next samples are judged by it. */
-  setSlaOverride(text: string | null): void {
-    this.slo.setOverride(text, Date.now());
+  setSlaOverride(runtime: RuntimeSla): void {
+    this.slo.setOverride(runtime, Date.now());
   }
 
   /** Forgets everything this object holds. */
@@ -148,6 +167,7 @@ export class RouteStats extends DurableObject<Env> {
     this.store = new WindowStore();
     this.targets = new RouteTargets();
     this.counters = new RouteCounters();
+    this.extras = extrasFromJSON(null);
     this.slo = SloJudge.load(this.sql, this.env, Date.now());
     if (this.route !== null) this.setMeta('route', this.route);
     this.unlisted = true;
@@ -179,6 +199,7 @@ export class RouteStats extends DurableObject<Env> {
     if (targets.counts) this.setMeta('resilience', targets.counts);
     this.slo.persist();
     this.setMeta('counters', this.counters.toJSON());
+    this.setMeta('extras', { overhead: this.extras.overhead });
   }
 
   /** The attempts of the samples a policy handled, to their targets (a sample without attempts costs one check). */

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { BUILTIN_PROVIDERS } from '../core/providers/builtin';
 import type { Provider } from '../core/providers/types';
-import { DEFAULT_PRICES } from '../core/pricing/prices';
 import type { PriceTable } from '../core/pricing/cost';
 import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
 import { parseBudgets, type BudgetConfig } from '../core/budget/config';
-import { resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
+import { otlpHeaderSecrets, resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
 import { checkPolicies, type PoliciesResult } from './policies';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
@@ -29,8 +28,12 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly ingestMaxBytes: number;
   /** Most spans or timings in one ingest request; a larger batch gets 413. */
   readonly ingestMaxItems: number;
+  /** Most route keys one ingest request may add; the items of further new ones go to `_overflow` (counted). */
+  readonly ingestMaxNewRoutes: number;
   /** Most route keys recorded; calls of further routes are recorded under `_overflow` (src/core/route-cap.ts). */
   readonly maxRoutes: number;
+  /** Most bytes the routes' series may take in /metrics (src/core/series-budget.ts). */
+  readonly metricsMaxBytes: number;
   /** Longest /metrics and /sla serve the registry's cached summary before it is refreshed (0: every read). */
   readonly summaryMaxAgeMs: number;
   /** `TELEMETRY_COUNTS_INTERVAL_MS`: how often an isolate's counts go to the registry at most (src/worker/counts.ts). */
@@ -80,9 +83,12 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
     FLUSH_MAX_RECORDS: asString('FLUSH_MAX_RECORDS'),
     INGEST_MAX_BYTES: asString('INGEST_MAX_BYTES'),
     INGEST_MAX_ITEMS: asString('INGEST_MAX_ITEMS'),
+    INGEST_MAX_NEW_ROUTES: asString('INGEST_MAX_NEW_ROUTES'),
     MAX_ROUTES: asString('MAX_ROUTES'),
+    METRICS_MAX_BYTES: asString('METRICS_MAX_BYTES'),
     SUMMARY_MAX_AGE_MS: asString('SUMMARY_MAX_AGE_MS'),
     TELEMETRY_COUNTS_INTERVAL_MS: asString('TELEMETRY_COUNTS_INTERVAL_MS'),
+    ALERT_INTERVAL_MS: asString('ALERT_INTERVAL_MS'),
   });
   const problems: string[] = parsed.success ? [] : describe(parsed.error);
 
@@ -156,11 +162,14 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       flushMaxRecords: env.FLUSH_MAX_RECORDS,
       ingestMaxBytes: env.INGEST_MAX_BYTES,
       ingestMaxItems: env.INGEST_MAX_ITEMS,
+      ingestMaxNewRoutes: env.INGEST_MAX_NEW_ROUTES,
       maxRoutes: env.MAX_ROUTES,
+      metricsMaxBytes: env.METRICS_MAX_BYTES,
       summaryMaxAgeMs: env.SUMMARY_MAX_AGE_MS,
       countsIntervalMs: env.TELEMETRY_COUNTS_INTERVAL_MS,
-      secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...Object.values(telemetry.config?.headers ?? {})],
-      prices: { ...DEFAULT_PRICES, ...env.PRICES },
+      secrets: [...Object.keys(gateway.keys ?? {}), ...managedKeys.values(), ...otlpHeaderSecrets(asString('OTEL_EXPORTER_OTLP_HEADERS'))],
+      // The override; every other price comes from the catalog (src/worker/pricing.ts).
+      prices: env.PRICES,
       gatewayKeys: gateway.keys,
       managedKeys,
       telemetry: telemetry.config,

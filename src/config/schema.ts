@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { TEAM, TEAM_RULE } from '../core/labels';
+import { INGEST_MAX_NEW_ROUTES } from '../core/route-cap';
+import { METRICS_MAX_BYTES_DEFAULT } from '../core/series-budget';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
 export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets', 'policies'] as const;
@@ -82,6 +84,13 @@ const positiveInt = (fallback: number) =>
     .pipe(z.number({ error: 'expected a number' }).int().positive());
 
 /** The vars the gateway reads, as wrangler delivers them (strings). `UPSTREAM_<NAME>` vars are read apart. */
+/** `ALERT_INTERVAL_MS`: how often the registry judges every route, raises and delivers alerts: a minute by default, 1 s to 1 h. */
+export const alertInterval = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
+  .pipe(z.number({ error: 'expected a number' }).int().min(1000).max(3_600_000));
+
 export const envSchema = z.object({
   PROVIDERS: jsonVar(
     z.record(z.string(), customProvider).superRefine((providers, ctx) => {
@@ -96,7 +105,8 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
   MAX_REQUEST_BYTES: positiveInt(10 * 1024 * 1024),
   INJECT_STREAM_USAGE: flag(true),
-  TOKEN_ESTIMATE: flag(true),
+  // Off by default: building the encoder takes ~250 ms of CPU, past the Free plan's 10 ms per invocation.
+  TOKEN_ESTIMATE: flag(false),
   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false),
   RECORDER: z
     .string()
@@ -108,7 +118,9 @@ export const envSchema = z.object({
   FLUSH_MAX_RECORDS: positiveInt(500),
   INGEST_MAX_BYTES: positiveInt(5 * 1024 * 1024),
   INGEST_MAX_ITEMS: positiveInt(10_000),
+  INGEST_MAX_NEW_ROUTES: positiveInt(INGEST_MAX_NEW_ROUTES).pipe(z.number().max(10_000)),
   MAX_ROUTES: positiveInt(500).pipe(z.number().max(10_000)),
+  METRICS_MAX_BYTES: positiveInt(METRICS_MAX_BYTES_DEFAULT).pipe(z.number().min(10_000).max(100_000_000)),
   /** This isolate's counts (span export, drops, warnings) go to the registry at most this often; 0: after every call. */
   TELEMETRY_COUNTS_INTERVAL_MS: z
     .string()
@@ -120,6 +132,7 @@ export const envSchema = z.object({
     .optional()
     .transform((s) => (s === undefined || s.trim() === '' ? 60_000 : Number(s)))
     .pipe(z.number({ error: 'expected a number' }).int().min(0).max(3_600_000)),
+  ALERT_INTERVAL_MS: alertInterval,
 });
 
 

@@ -171,6 +171,16 @@ export function resolveTelemetry(raw: Record<string, string | undefined>): { con
   };
 }
 
+/**
+ * The collector credentials `OTEL_EXPORTER_OTLP_HEADERS` holds, as secrets to mask in captured content: each value,
+ * and each of its whitespace-separated parts (the token of `Bearer <token>` shows up alone in a prompt). Read even
+ * when other telemetry settings are invalid (export off): content still reaches the log recorder then.
+ */
+export function otlpHeaderSecrets(raw: string | undefined): string[] {
+  const values = Object.values(parseOtlpHeaders(raw, []));
+  return [...new Set(values.flatMap((v) => [v, ...v.split(/\s+/).filter((part) => part.length >= 8)]))];
+}
+
 /** `k=v,k2=v2` with percent-encoded values (the OTLP exporter spec's format). */
 function parseOtlpHeaders(raw: string | undefined, problems: string[]): Record<string, string> {
   const headers: Record<string, string> = {};

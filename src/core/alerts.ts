@@ -17,6 +17,8 @@ export interface AlertPayload {
   stats: AlertStats;
   /** Burn-rate alerts: the route's error budget when it fired or resolved. */
   error_budget?: ErrorBudget | null;
+  /** Burn-rate alerts: the labels the generated Prometheus rules give the same alert (slo, objective, burn, severity...). */
+  labels?: Record<string, string>;
   /** Circuit breaker alerts: the target, and what opened it. */
   breaker?: { target: string; failure_rate: number; calls: number; source: string; window_s: number; cooldown_s: number };
   /** Team budget alerts: the team, period and spend. */

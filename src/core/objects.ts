@@ -14,13 +14,15 @@ export type TeamBudgetsStub = ReturnType<Env['TEAM_BUDGETS']['get']>;
 export interface RouteEntry {
   route: string;
   shards: number;
+  /** A provider's default route key (`<provider>/<operation>`): admitted beyond `MAX_ROUTES`. */
+  reserved?: boolean;
 }
 
 /** What `/sla` needs from the registry in one call. */
 export interface RegistryState {
   routes: RouteEntry[];
-  /** SLA config set with `PUT /sla/config` (JSON text), or null to use the `SLA_CONFIG` var. */
-  configOverride: string | null;
+  /** SLA config set with `PUT /sla/config` (JSON text) and OpenSLO set with `PUT /sla/openslo`; null: the vars'. */
+  configOverride: { config: string | null; openslo: string | null };
 }
 
 /** The one registry object. */

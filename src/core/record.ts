@@ -1,3 +1,4 @@
+import type { ChunkGaps } from './chunk-gaps';
 import type { Operation, ProviderFormat } from './providers/types';
 import type { Usage, UsageSource } from './usage';
 
@@ -33,10 +34,27 @@ export interface CallRecord {
   readonly ttfbMs: number | null;
   /** Until the first content token of a stream (text, tool-call or refusal delta); null for non-streams. */
   readonly ttftMs: number | null;
+  /**
+   * Until the first chunk of a stream was received, whatever it carried (a role-only delta, Anthropic's
+   * `message_start`): the GenAI conventions' time to first chunk. A chunk is one server-sent event with data, as
+   * the providers' SDKs hand them on; null for non-streams and streams that sent none.
+   */
+  readonly ttfcMs: number | null;
+  /** Streams only, when GenAI metrics are exported: the time between consecutive chunks. */
+  readonly chunkGaps: ChunkGaps | null;
+  /**
+   * Time the gateway itself added: total time until the response went back minus the wait for the upstream (its
+   * headers). Null or absent when the gateway did not proxy the call (ingested timings) or got no response.
+   */
+  readonly gatewayMs?: number | null;
   readonly usage: Usage | null;
   readonly usageSource: UsageSource;
   readonly costUsd: number | null;
   readonly responseId: string | null;
+  /** OpenAI-format responses: the `service_tier` the response carries (`default`, `flex`, `priority`...). */
+  readonly serviceTier: string | null;
+  /** OpenAI-format responses: `system_fingerprint`. */
+  readonly systemFingerprint: string | null;
   readonly finishReasons: readonly string[];
   readonly request: RequestParams;
   /** Upstream host and port the call went to. */
@@ -97,6 +115,9 @@ export interface AttemptRecord {
   /** Its first-token deadline: derived from the target's measured TTFT, or the fixed one. */
   readonly firstTokenTimeout?: { readonly ms: number; readonly source: 'derived' | 'fixed' };
 }
+
+/** The provider name of records that did not pass through the proxy (stages from `/v1/traces` and `/v1/timings`). */
+export const APP_PROVIDER = 'app';
 
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
 

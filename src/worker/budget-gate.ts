@@ -70,7 +70,17 @@ export class BudgetCache {
     return budgetsInForce(this.envBudgets, this.view?.override ?? null).budgets;
   }
 
-  async gate(team: string, format: ProviderFormat, ctx: { waitUntil(p: Promise<unknown>): void }, now: number): Promise<BudgetTicket> {
+  /**
+   * Admits a call of `team` or throws: 429 once a `block` budget is spent; 403 when the budget refuses unpriced
+   * calls (`unpriced: "block"`) and `priced()` says the call's model has no price (asked only then).
+   */
+  async gate(
+    team: string,
+    format: ProviderFormat,
+    ctx: { waitUntil(p: Promise<unknown>): void },
+    now: number,
+    priced: () => Promise<{ model: string | null; priced: boolean }> = () => Promise.resolve({ model: null, priced: true }),
+  ): Promise<BudgetTicket> {
     this.latest = Math.max(this.latest, now);
     const stale = now - this.fetchedAt > BUDGET_REFRESH_MS;
     // A cold isolate's calls wait for the store (bounded, each its own request: workerd does not let a request wait
@@ -93,6 +103,18 @@ export class BudgetCache {
         `Team '${team}' has spent its ${what} budget: $${d.spent.toFixed(4)} of $${d.limit.toFixed(2)}. It resets at ${resets}.`,
         format,
       );
+    }
+    if (budget.action === 'block' && budget.unpriced === 'block') {
+      const p = await priced();
+      if (!p.priced) {
+        isolateCounts.add('budget_blocked_unpriced');
+        throw new GatewayError(
+          403,
+          'unpriced_model',
+          `Team '${team}' refuses calls it cannot price, and model ${p.model === null ? '(none named)' : `'${p.model}'`} has no known price: set it in PRICES, or the team's budget to "unpriced": "allow".`,
+          format,
+        );
+      }
     }
     return { team, remaining: d.remaining, cache: this, reservation: this.reserve(team, now) };
   }

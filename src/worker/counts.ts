@@ -89,6 +89,7 @@ const GATEWAY_COUNTS = [
   'gateway_recorder_failures',
   'gateway_estimator_loads',
   'gateway_estimator_failures',
+  'gateway_price_catalog_failures',
   'gateway_warning_invalid_route_header',
   'labels_cut_model',
   'labels_cut_team',

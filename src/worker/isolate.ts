@@ -9,13 +9,15 @@ import { RouteHealth } from './proxy/health';
 import { RouteTails } from './proxy/tails';
 import { DurableObjectRecorder } from './recorder/durable';
 import { LogRecorder, MemoryRecorder, NoopRecorder, safeRecord, TeeRecorder, type Recorder } from './recorder/recorder';
-import { AnalyticsRecorder } from './telemetry/analytics';
+import { analyticsDataset, AnalyticsRecorder } from './telemetry/analytics';
 import { spanRecorderOf, type SpanRecorder } from './telemetry/recorder';
 
 /** Where a gateway's call records go, chosen per env (`createGateway`'s `recorder` option; `defaultRecorder`). */
 export type RecorderPick = (config: ResolvedConfig, env: Env) => Recorder;
 
 const shared = { log: new LogRecorder(), memory: new MemoryRecorder(), none: new NoopRecorder() };
+/** How old the route list an isolate limits new ingest routes by may be. */
+const ROUTE_LIST_MAX_AGE_MS = 60_000;
 
 /**
  * What the worker keeps per env, that is per isolate in production (one env per isolate; under vitest one per test
@@ -32,6 +34,8 @@ export class Isolate {
   private spans: SpanRecorder | null | undefined;
   private health: RouteHealth | null = null;
   private tails: RouteTails | null = null;
+  /** The registry's route keys as last read (for the per-request limit on new ones in ingest), and when. */
+  private routes: { names: Set<string>; at: number; loading: Promise<void> | null } = { names: new Set(), at: -Infinity, loading: null };
 
   constructor(readonly env: Env) {
     this.config = configFor(env);
@@ -50,7 +54,7 @@ export class Isolate {
     let r = this.recorders.get(pick);
     if (!r) {
       const spans = this.spanRecorder(config);
-      const dataset: AnalyticsEngineDataset | undefined = this.env.SLA_ANALYTICS;
+      const dataset = analyticsDataset(this.env);
       const parts = [pick(config, this.env), ...(spans ? [spans] : []), ...(dataset ? [new AnalyticsRecorder(dataset)] : [])];
       r = new ReportingRecorder(parts.length === 1 && parts[0] ? parts[0] : new TeeRecorder(parts), () => this.reportCounts(config));
       this.recorders.set(pick, r);
@@ -69,6 +73,30 @@ export class Isolate {
       this.spans = spanRecorderOf(config, config.secrets, slowMsFor);
     }
     return this.spans;
+  }
+
+  /**
+   * Whether the registry knows a route key, as this isolate last read its list (at most a minute old; routes this
+   * isolate added since count as known). Until a first read lands each request waits for its own (workerd lets a
+   * request wait only on its own I/O); after that a stale list is refreshed in `waitUntil`, one refresh at a time.
+   * Unread (the registry down), only the routes added here are known: new ones stay limited per request.
+   */
+  async knownRoutes(ctx: { waitUntil(p: Promise<unknown>): void }, now: number): Promise<{ has(route: string): boolean; add(route: string): void }> {
+    const view = this.routes;
+    const load = () =>
+      registry(this.env)
+        .state()
+        .then((s) => {
+          view.names = new Set([...s.routes.map((r) => r.route), ...(view.at === -Infinity ? view.names : [])]);
+          view.at = Math.max(view.at, now);
+        })
+        .catch((err: unknown) => console.error('llm-sla-gateway: could not read the route list', err instanceof Error ? err.message : String(err)));
+    if (view.at === -Infinity) await load();
+    else if (now - view.at > ROUTE_LIST_MAX_AGE_MS && view.loading === null) {
+      view.loading = load().finally(() => (view.loading = null));
+      ctx.waitUntil(view.loading);
+    }
+    return { has: (route) => view.names.has(route), add: (route) => void view.names.add(route) };
   }
 
   /** Records this env's durable recorder dropped and no route object has been told of yet (for /metrics). */

@@ -3,6 +3,8 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { Mistral } from '@mistralai/mistralai';
+import Groq from 'groq-sdk';
 import { execFile } from 'node:child_process';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +13,10 @@ import { startWranglerDev, type WranglerDev } from '../support/wrangler-dev';
 
 /**
  * Clients nobody here wrote, pointed at `wrangler dev` with the base URLs the README gives: the Vercel AI SDK (its
- * OpenAI provider defaults to the Responses API), LangChain, and the openai SDK's Responses API and streamed tool
- * calls. Every call lands in /sla under its own route, counted exactly.
+ * OpenAI provider defaults to the Responses API), LangChain, the openai SDK's Responses API and streamed tool
+ * calls, and the providers' own SDKs (groq-sdk, @mistralai/mistralai) with only their base URL changed. The mock
+ * answers each provider under its real paths (Groq's `/openai/v1/...`, Mistral's `/v1/...`), nothing else. Every
+ * call lands in /sla under its own route, counted exactly.
  */
 const HELLO = 'Hello from the mock upstream!';
 const weather = tool({
@@ -29,7 +33,14 @@ let dev: WranglerDev;
 
 beforeAll(async () => {
   mock = await startMockUpstream();
-  dev = await startWranglerDev({ UPSTREAM_OPENAI: mock.url, UPSTREAM_ANTHROPIC: mock.url, FLUSH_INTERVAL_MS: '100' });
+  // Each provider's base URL as the gateway has it built in, on the mock's host: Groq's API lives under /openai.
+  dev = await startWranglerDev({
+    UPSTREAM_OPENAI: mock.url,
+    UPSTREAM_ANTHROPIC: mock.url,
+    UPSTREAM_GROQ: `${mock.url}/openai`,
+    UPSTREAM_MISTRAL: mock.url,
+    FLUSH_INTERVAL_MS: '100',
+  });
 });
 
 afterAll(async () => {
@@ -120,11 +131,47 @@ describe('openai SDK: Responses API and streamed tool calls', () => {
   });
 });
 
+describe("providers' own SDKs, only the base URL changed", () => {
+  it('groq-sdk with baseURL <gateway>/groq: plain and streamed chat, to Groq\'s /openai/v1 paths', async () => {
+    const groq = new Groq({ baseURL: `${dev.base}/groq`, apiKey: 'gsk-groq-sdk-key', maxRetries: 0, defaultHeaders: route('groq.sdk') });
+    const plain = await groq.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] });
+    count('groq.sdk');
+    expect(plain.choices[0]?.message.content).toBe(HELLO);
+    let text = '';
+    const stream = await groq.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    count('groq.sdk');
+    expect(text).toBe(HELLO);
+  });
+
+  it('openai SDK with the README\'s Groq base URL <gateway>/groq/v1 still reaches the same Groq paths', async () => {
+    const client = new OpenAI({ baseURL: `${dev.base}/groq/v1`, apiKey: 'gsk-openai-sdk-key', maxRetries: 0, defaultHeaders: route('groq.openai') });
+    const res = await client.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] });
+    count('groq.openai');
+    expect(res.choices[0]?.message.content).toBe(HELLO);
+  });
+
+  it('@mistralai/mistralai with serverURL <gateway>/mistral: complete and stream', async () => {
+    const mistral = new Mistral({ serverURL: `${dev.base}/mistral`, apiKey: 'mistral-sdk-key' });
+    const headers = route('mistral.sdk');
+    const res = await mistral.chat.complete({ model: 'mistral-small-latest', messages: [{ role: 'user', content: 'hi' }] }, { headers });
+    count('mistral.sdk');
+    expect(res.choices?.[0]?.message?.content).toBe(HELLO);
+    let text = '';
+    for await (const event of await mistral.chat.stream({ model: 'mistral-small-latest', messages: [{ role: 'user', content: 'hi' }] }, { headers })) {
+      const piece = event.data.choices[0]?.delta.content;
+      text += typeof piece === 'string' ? piece : '';
+    }
+    count('mistral.sdk');
+    expect(text).toBe(HELLO);
+  });
+});
+
 describe('/sla after all the clients', () => {
   it('counts exactly the calls each client made, all successes', async () => {
     type Report = { routes: Record<string, { count: number; successes: number }>; overall: { count: number } };
     const total = Object.values(made).reduce((a, b) => a + b, 0);
-    expect(total).toBe(12);
+    expect(total).toBe(17);
     let report: Report;
     const deadline = Date.now() + 5_000;
     do {

@@ -11,7 +11,7 @@ export interface DevGateway {
 }
 
 /** `wrangler dev` as `npm run dev` runs it, on a free port, with a fresh local state and these vars. */
-export async function startGateway(vars: Record<string, string>): Promise<DevGateway> {
+export async function startGateway(vars: Record<string, string> | ((url: string) => Record<string, string>)): Promise<DevGateway> {
   const dev = await startWranglerDev(vars, 90_000);
   return { url: dev.base, log: dev.log, stop: dev.stop };
 }

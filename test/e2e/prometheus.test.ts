@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DURATION_BUCKETS_S } from '../../src/core/metrics';
-import { freePort } from '../support/listen';
 import { ROOT } from './gateway';
-import { chat, limited, openai, waitForCounts } from './traffic';
+import { startPrometheus, type PrometheusServer } from './prometheus-server';
+import { chat, limited, openai, slaReport, waitForCounts } from './traffic';
 
 /**
  * Debian's Prometheus scrapes the gateway's /metrics (with the read token) every second; its PromQL over the
@@ -18,23 +15,9 @@ const ROUTE = 'e2e.prom';
 const OK = 40;
 const FAILED = 5;
 
-let prometheus: ChildProcess;
-let api: string;
-let log = '';
-
-type Vector = { metric: Record<string, string>; value: [number, string] }[];
-
-async function query(promql: string): Promise<Vector> {
-  const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = (await res.json()) as { status: string; data?: { resultType: string; result: Vector }; error?: string };
-  if (body.status !== 'success' || !body.data) throw new Error(`query ${promql} failed: ${body.error ?? res.status}`);
-  return body.data.result;
-}
-
-const scalar = async (promql: string): Promise<number | null> => {
-  const v = await query(promql);
-  return v.length === 1 && v[0] ? Number(v[0].value[1]) : null;
-};
+let prometheus: PrometheusServer;
+const query = (promql: string) => prometheus.query(promql);
+const scalar = (promql: string) => prometheus.scalar(promql);
 
 beforeAll(async () => {
   const client = openai(gateway);
@@ -46,49 +29,16 @@ beforeAll(async () => {
   expect(results.filter(Boolean)).toHaveLength(OK);
   await waitForCounts(gateway, token, { [ROUTE]: OK + FAILED });
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-sla-prom-'));
-  const target = new URL(gateway).host;
-  const config = path.join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: llm-sla-gateway',
-      '    metrics_path: /metrics',
-      '    authorization:',
-      '      type: Bearer',
-      `      credentials: ${token}`,
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  prometheus.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  prometheus.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  prometheus = await startPrometheus(gateway, token);
   const until = Date.now() + 30_000;
-  for (;;) {
-    if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}:\n${log}`);
-    const ready = await fetch(`${api}/-/ready`).then((r) => r.ok, () => false);
-    if (ready && (await scalar(`sum(llm_sla_requests_total{route="${ROUTE}"})`)) === OK + FAILED) break;
-    if (Date.now() > until) throw new Error(`prometheus did not scrape the calls in 30 s:\n${log}`);
+  while ((await scalar(`sum(llm_sla_requests_total{route="${ROUTE}"})`)) !== OK + FAILED) {
+    if (Date.now() > until) throw new Error(`prometheus did not scrape the calls in 30 s:\n${prometheus.log()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 });
 
 afterAll(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    const exited = new Promise((r) => prometheus.once('exit', r));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
 });
 
 describe('Prometheus scraping /metrics', () => {
@@ -98,7 +48,9 @@ describe('Prometheus scraping /metrics', () => {
 
   it('counts exactly the calls made, by outcome', async () => {
     const byOutcome = await query(`sum by (outcome) (llm_sla_requests_total{route="${ROUTE}"})`);
-    expect(Object.fromEntries(byOutcome.map((s) => [s.metric['outcome'], Number(s.value[1])]))).toEqual({ success: OK, upstream_error: FAILED });
+    // Every outcome has its series (from 0), the ones without calls at 0.
+    const none = { aborted: 0, client_error: 0, network_error: 0, rate_limited: 0, timeout: 0 };
+    expect(Object.fromEntries(byOutcome.map((s) => [s.metric['outcome'], Number(s.value[1])]))).toEqual({ ...none, success: OK, upstream_error: FAILED });
     expect(await scalar(`sum(llm_sla_request_duration_seconds_count{route="${ROUTE}"})`)).toBe(OK + FAILED);
     expect(await scalar(`sum(llm_sla_tokens_total{route="${ROUTE}",type="output"})`)).toBe(OK * 7);
   });
@@ -121,6 +73,40 @@ describe('Prometheus scraping /metrics', () => {
     expect(q ?? NaN).toBeLessThanOrEqual(hi);
     // And the traffic really put p95 in the upper buckets (0.32-0.64 s), not in a trivially shared first bucket.
     expect(p95).toBeGreaterThan(0.32);
+  });
+
+  it("a PromQL burn rate over the counters equals /sla's: each route's counters start at 0, so increase() sees its first calls", async () => {
+    const BURN = 'e2e.burn';
+    const client = openai(gateway);
+    const calls = async (ok: number, failed: number) => {
+      const tasks: (() => Promise<boolean>)[] = [];
+      for (let i = 0; i < ok; i++) tasks.push(() => chat(client, BURN));
+      for (let i = 0; i < failed; i++) tasks.push(() => chat(client, BURN, { 'x-mock-status': '500' }));
+      await limited(8, tasks);
+    };
+    const scraped = async (n: number) => {
+      const until = Date.now() + 20_000;
+      while ((await scalar(`sum(llm_sla_requests_total{route="${BURN}"})`)) !== n) {
+        if (Date.now() > until) throw new Error(`Prometheus did not see ${n} calls of ${BURN}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    // The route appears while Prometheus scrapes (its first samples would be 10 and 3), then its error rate changes.
+    await calls(10, 3);
+    await waitForCounts(gateway, token, { [BURN]: 13 });
+    await scraped(13);
+    await calls(20, 1);
+    await waitForCounts(gateway, token, { [BURN]: 34 });
+    await scraped(34);
+    const failures = 'upstream_error|network_error|timeout|rate_limited';
+    const rate = (outcomes: string) => `sum(increase(llm_sla_requests_total{route="${BURN}",outcome=~"${outcomes}"}[5m]))`;
+    const promql = await scalar(`(${rate(failures)} / ${rate(`success|${failures}`)}) / (1 - 0.9)`);
+    const report = await slaReport(gateway, token);
+    const fromSla = report.routes[BURN]?.error_budget?.burn_rates['5m'] ?? null;
+    expect(report.routes[BURN]?.error_budget).toMatchObject({ good: 30, bad: 4 });
+    expect(fromSla).toBeCloseTo(4 / 34 / 0.1, 4);
+    expect(promql).not.toBeNull();
+    expect(promql ?? NaN).toBeCloseTo(fromSla ?? NaN, 3);
   });
 
   it('runs every query of the Grafana dashboard in examples/ and finds the route in each', async () => {

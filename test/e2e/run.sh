@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# npm run test:e2e: the browser, Prometheus and CLI end-to-end tests. Installs Debian's chromium and prometheus
-# with apt-get when missing (CI runs as root), type-checks the e2e files, then runs vitest.e2e.config.ts.
+# npm run test:e2e: the browser, Prometheus, Alertmanager and CLI end-to-end tests. Installs Debian's chromium,
+# prometheus (with promtool) and prometheus-alertmanager with apt-get when missing (CI runs as root), type-checks the
+# e2e files, then runs vitest.e2e.config.ts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test:e2e: installing ${missing[*]} with apt-get"
   apt-get update -qq

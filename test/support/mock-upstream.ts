@@ -22,6 +22,7 @@
  *   x-mock-times: N       the faults above (status, fail, latency, retry-after) apply to the first N requests of the
  *                         id at this path only; later ones are answered normally
  *   x-mock-extra-header   echoed back as response header `x-mock-extra`
+ *   x-mock-server-timing  answered as the upstream's own `server-timing` header
  *
  * Scoped values: any `x-mock-*` header may be `/<prefix>=<value>[, /<prefix2>=<value2>]`; a request whose path starts
  * with a prefix gets that value, others none. Fallback tests send one request's headers to several targets (base URLs
@@ -81,7 +82,22 @@ export interface StreamState {
 type Provider = 'openai' | 'anthropic';
 type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | 'messages' | 'count_tokens';
 
-/** Matched on the end of the path, so base URLs with a prefix (`/openai/v1/...`) work. count_tokens before messages. */
+/**
+ * The base paths the mock answers under, as the real APIs do: none (api.openai.com, api.anthropic.com,
+ * api.mistral.ai: `/v1/...`), `/openai` (api.groq.com/openai: `/openai/v1/...`), and `/prefix` (the custom provider
+ * of config.test.ts), and `/p1`..`/p3`, `/a1`, `/a2` (the several providers of one wire format that policy tests fall
+ * back between, each failed on its own with scoped `x-mock-*` values). A path is a base plus exactly one of ROUTES;
+ * anything else (`/openai/openai/v1/...`) is a 404, as the real hosts answer it.
+ */
+const BASES: readonly string[] = ['/openai', '/prefix', '/p1', '/p2', '/p3', '/a1', '/a2', ''];
+
+/** The API path after the base (`/openai/v1/models` -> `/v1/models`). */
+function apiPath(path: string): string {
+  for (const base of BASES) if (base !== '' && path.startsWith(`${base}/`)) return path.slice(base.length);
+  return path;
+}
+
+/** Matched exactly on the path after its base. */
 const ROUTES: readonly { suffix: string; method: string; op: Operation }[] = [
   { suffix: '/v1/chat/completions', method: 'POST', op: 'chat' },
   { suffix: '/v1/completions', method: 'POST', op: 'completions' },
@@ -207,7 +223,8 @@ class Mock {
 
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const route = ROUTES.find((r) => path.endsWith(r.suffix));
+    const api = apiPath(path);
+    const route = ROUTES.find((r) => api === r.suffix || api === `${r.suffix}/`);
     const anthropic =
       route?.op === 'messages' ||
       route?.op === 'count_tokens' ||
@@ -217,6 +234,8 @@ class Mock {
     const headers: Headers = provider === 'anthropic' ? { 'request-id': 'req_mock' } : { 'x-request-id': 'req_mock' };
     const extra = get('x-mock-extra-header');
     if (extra !== undefined) headers['x-mock-extra'] = extra;
+    const serverTiming = get('x-mock-server-timing');
+    if (serverTiming !== undefined) headers['server-timing'] = serverTiming;
     const error = (status: number, override?: { message: string; code: string | null }) => {
       const body = provider === 'anthropic' ? anthropicError(status, override?.message) : openaiError(status, override);
       const wait: Headers = status === 429 ? { 'retry-after': '2' } : {};

@@ -14,6 +14,8 @@ export interface ReceivedSpan {
   startNs: string;
   endNs: string;
   attributes: Record<string, unknown>;
+  /** The OTLP field each attribute's value came in: `stringValue`, `intValue`, `doubleValue`, `boolValue`, `arrayValue`. */
+  attributeTypes: Record<string, string>;
   status: { code?: number; message?: string };
   resource: Record<string, unknown>;
   scope: string;
@@ -57,6 +59,10 @@ function decodeAttributes(list: OtlpKeyValue[] | undefined): Record<string, unkn
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, decodeValue(kv.value)]));
 }
 
+function attributeTypes(list: OtlpKeyValue[] | undefined): Record<string, string> {
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, Object.keys(kv.value)[0] ?? '']));
+}
+
 interface ExportRequest {
   resourceSpans?: {
     resource?: { attributes?: OtlpKeyValue[] };
@@ -93,6 +99,7 @@ export function decodeExport(body: ExportRequest): ReceivedSpan[] {
         startNs: String(s.startTimeUnixNano),
         endNs: String(s.endTimeUnixNano),
         attributes: decodeAttributes(s.attributes),
+        attributeTypes: attributeTypes(s.attributes),
         status: s.status ?? {},
         resource,
         scope: ss.scope?.name ?? '',

@@ -21,8 +21,10 @@ export interface WranglerDev {
  * Resolves once it is ready. `/sla` and `/metrics` are read fresh (`SUMMARY_MAX_AGE_MS=0`) unless `vars` says
  * otherwise: the tests read them right after their calls.
  */
-export async function startWranglerDev(vars: Record<string, string>, readyWithinMs = 60_000): Promise<WranglerDev> {
+export async function startWranglerDev(vars: Record<string, string> | ((url: string) => Record<string, string>), readyWithinMs = 60_000): Promise<WranglerDev> {
   const port = await freePort();
+  // Vars may name the gateway's own URL (PUBLIC_URL), known once its port is.
+  if (typeof vars === 'function') vars = vars(`http://127.0.0.1:${port}`);
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort())];
   for (const [k, v] of Object.entries({ SUMMARY_MAX_AGE_MS: '0', ...vars })) args.push('--var', `${k}:${v}`);
   args.push('--persist-to', mkdtempSync(path.join(os.tmpdir(), 'llm-sla-dev-')));

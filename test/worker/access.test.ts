@@ -19,7 +19,7 @@ describe('gateway keys', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'unauthorized', message: 'Missing x-gateway-key header.' } });
     const wrong = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(message, { 'x-mock-id': id, 'x-gateway-key': `${KEY}x` }));
     expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid gateway key.' } });
+    expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid gateway key.' }, request_id: expect.stringMatching(/^req_[0-9a-f]{24}$/) });
     expect(await mockRequests(id)).toHaveLength(0);
     expect(await gw.settle()).toHaveLength(0);
   });
@@ -34,6 +34,24 @@ describe('gateway keys', () => {
     expect(seen?.headers).not.toHaveProperty('x-gateway-key');
     expect(JSON.stringify(only(await gw.settle()))).not.toContain(KEY);
     expect(gw.recorder.records[0]?.team).toBe('search');
+  });
+
+  it('one team identity: a key mapped to "" names no team, and its holder cannot pick one with x-sla-team', async () => {
+    const NO_TEAM = 'gk-no-team-key-0123456789';
+    // A block budget for "search" that its first priced call spends: were the header believed, the second call
+    // would be refused and "search" charged for calls it never made.
+    const gw = gateway({ GATEWAY_KEYS: JSON.stringify({ [KEY]: 'search', [NO_TEAM]: '' }), BUDGETS: JSON.stringify({ search: { daily_usd: 0.0000001 } }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-gateway-key': NO_TEAM, 'x-sla-team': 'search' }));
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200]);
+    const records = await gw.settle();
+    expect(records.map((r) => r.team)).toEqual([null, null, null]);
+    const report = (await (await gw.fetch(`${GW}/budgets`)).json()) as { teams: Record<string, { day: { calls: number } }> };
+    expect(report.teams['search']?.day.calls ?? 0).toBe(0);
   });
 
   it('adds the managed provider key when an authenticated client sends none, and keeps a client key', async () => {

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/core/record';
-import { ANALYTICS_LAYOUT, dataPoint } from '../../src/worker/telemetry/analytics';
+import { analyticsDataset, ANALYTICS_LAYOUT, dataPoint } from '../../src/worker/telemetry/analytics';
 import { gateway, GW, jsonPost } from './helpers';
 
 /**
@@ -29,14 +29,15 @@ const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say he
 const auth = { authorization: 'Bearer sk-analytics-test-0123456789' };
 
 describe('Workers Analytics Engine sink', () => {
-  it('the local binding is there (wrangler.toml) and accepts a point', () => {
-    expect(env.SLA_ANALYTICS).toBeDefined();
-    expect(typeof env.SLA_ANALYTICS.writeDataPoint).toBe('function');
-    expect(env.SLA_ANALYTICS.writeDataPoint({ indexes: ['probe'], blobs: ['probe'], doubles: [1] })).toBeUndefined();
+  it('the local binding is there (vitest.config.ts, as a deployment that turned the sink on) and accepts a point', () => {
+    const dataset = analyticsDataset(env);
+    expect(dataset).toBeDefined();
+    expect(typeof dataset?.writeDataPoint).toBe('function');
+    expect(dataset?.writeDataPoint({ indexes: ['probe'], blobs: ['probe'], doubles: [1] })).toBeUndefined();
   });
 
   it('one data point per call through the real binding: route, team, model, outcome, latency, TTFT, tokens, cost', async () => {
-    const { points, dataset } = recording(env.SLA_ANALYTICS);
+    const { points, dataset } = recording(analyticsDataset(env));
     const gw = gatewayWith(dataset);
     const usage = JSON.stringify({ input: 120, output: 30 });
     const calls = [

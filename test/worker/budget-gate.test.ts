@@ -11,6 +11,8 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 const PRICES = JSON.stringify({ 'budget-model': { input: 500, output: 500 } });
 const USAGE = JSON.stringify({ input: 10, output: 10, cached: 0, reasoning: 0 });
 const chat = { model: 'budget-model', messages: [{ role: 'user', content: 'hi' }] };
+const claude = { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] };
+const anthropicHeaders = { 'x-api-key': 'sk-ant-budget-0123456789', 'anthropic-version': '2023-06-01' };
 
 /** The real gateway on a clock the test moves; each `gw` has a fresh env object, so a fresh per-isolate cache. */
 function gateway(vars: Record<string, string>, bindings: HarnessOptions['bindings'] = {}) {
@@ -29,13 +31,18 @@ function gateway(vars: Record<string, string>, bindings: HarnessOptions['binding
 describe('budget config and arithmetic', () => {
   it('validates BUDGETS and fills in the action', () => {
     const ok = parseBudgets('{"a":{"daily_usd":5,"monthly_usd":100},"b":{"monthly_usd":1,"action":"alert"}}');
-    expect(ok.ok && Object.fromEntries(ok.budgets)).toEqual({ a: { daily_usd: 5, monthly_usd: 100, action: 'block' }, b: { daily_usd: null, monthly_usd: 1, action: 'alert' } });
+    expect(ok.ok && Object.fromEntries(ok.budgets)).toEqual({
+      a: { daily_usd: 5, monthly_usd: 100, action: 'block', unpriced: 'allow' },
+      b: { daily_usd: null, monthly_usd: 1, action: 'alert', unpriced: 'allow' },
+    });
     for (const [bad, problem] of [
       ['{"a":{}}', 'set daily_usd, monthly_usd or both'],
       ['{"a":{"daily_usd":-1}}', 'daily_usd'],
       ['{"a":{"daily_usd":1,"action":"stop"}}', 'action'],
       ['{"a b":{"daily_usd":1}}', 'team names are'],
       ['{"a":{"daily_usd":1,"weekly_usd":3}}', 'weekly_usd'],
+      ['{"a":{"daily_usd":1,"unpriced":"deny"}}', 'unpriced'],
+      ['{"a":{"daily_usd":1,"action":"alert","unpriced":"block"}}', 'unpriced "block" needs action "block"'],
       ['[1', 'not valid JSON'],
     ] as const) {
       const r = parseBudgets(bad);
@@ -49,7 +56,7 @@ describe('budget config and arithmetic', () => {
     expect(periodKeys(t)).toEqual({ day: '2026-12-31', month: '2026-12' });
     expect(periodEnd('day', t)).toBe(Date.UTC(2027, 0, 1));
     expect(periodEnd('month', t)).toBe(Date.UTC(2027, 0, 1));
-    const budget = { daily_usd: 5, monthly_usd: 100, action: 'block' as const };
+    const budget = { daily_usd: 5, monthly_usd: 100, action: 'block' as const, unpriced: 'allow' as const };
     expect(decide(budget, 4.99, 50)).toMatchObject({ blocked: false, remaining: 0.009999999999999787 });
     expect(decide(budget, 5, 50)).toMatchObject({ blocked: true, exhausted: 'day', spent: 5, limit: 5, remaining: 0 });
     expect(decide(budget, 1, 100)).toMatchObject({ blocked: true, exhausted: 'month' });
@@ -100,10 +107,55 @@ describe('team budgets on the proxy path', () => {
     expect(report.teams['team-day']?.month).toMatchObject({ period: '2026-12', spent_usd: 0.04, limit_usd: 1, remaining_usd: 0.96, calls: 4 });
   });
 
+  it('a current model is priced by the catalog: 20 claude-sonnet-4-5 calls cannot pass a $0.00001 block budget', async () => {
+    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-tiny': { daily_usd: 0.00001 } }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(claude, { 'x-sla-team': 'team-tiny', ...anthropicHeaders }));
+      statuses.push(res.status);
+      await res.arrayBuffer();
+      await gw.settle();
+    }
+    // The first call (about $0.00015) spends the limit; every later one is refused.
+    expect(statuses).toEqual([200, ...Array<number>(19).fill(429)]);
+    const report = (await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport;
+    expect(report.teams['team-tiny']?.day).toMatchObject({ calls: 1, unpriced_calls: 0 });
+    expect(report.teams['team-tiny']?.day.spent_usd).toBeCloseTo((11 * 3 + 4 * 3.75 + 5 * 0.3 + 7 * 15) / 1e6, 5); // the report rounds to 6 decimals
+  });
+
+  it('unpriced: "block" refuses a model without a price before any upstream contact; "allow", the default, lets it through as unpriced', async () => {
+    const gw = gateway({ BUDGETS: JSON.stringify({ strict: { daily_usd: 1, unpriced: 'block' }, lenient: { daily_usd: 1 } }) });
+    const unpriced = { ...chat, model: 'nu-unpriced-model' };
+    const id = mockId('unpriced');
+    const refused = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(unpriced, { 'x-sla-team': 'strict', 'x-mock-id': id }));
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('x-gateway-error')).toBe('unpriced_model');
+    expect(refused.headers.get('x-should-retry')).toBe('false');
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("model 'nu-unpriced-model' has no known price");
+    expect(await mockRequests(id)).toEqual([]);
+    const anthropic = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost({ ...claude, model: 'nu-unpriced-claude' }, { 'x-sla-team': 'strict', ...anthropicHeaders }));
+    expect(anthropic.status).toBe(403);
+    expect(((await anthropic.json()) as { error: { type: string } }).error.type).toBe('permission_error');
+    // Priced by PRICES (budget-model) or by the catalog (claude-sonnet-4-5): admitted.
+    expect((await gw.call('strict')).res.status).toBe(200);
+    const catalogued = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(claude, { 'x-sla-team': 'strict', ...anthropicHeaders }));
+    expect(catalogued.status).toBe(200);
+    await catalogued.arrayBuffer();
+    // The default lets an unpriced call through; the budget report counts it, its cost unknown.
+    const lenient = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(unpriced, { 'x-sla-team': 'lenient' }));
+    expect(lenient.status).toBe(200);
+    await lenient.arrayBuffer();
+    await gw.settle();
+    const report = (await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport;
+    expect(report.teams['lenient']?.day).toMatchObject({ calls: 1, unpriced_calls: 1, spent_usd: 0 });
+    expect(report.teams['strict']?.day).toMatchObject({ calls: 2, unpriced_calls: 0 });
+  });
+
   it('alerts at 80 % and 100 % once each, counts estimated costs apart, and lets an alert-only team through', async () => {
     const hook = env.WEBHOOK_BASE;
     await fetch(`${hook}/clear`, { method: 'POST' });
-    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }) });
+    // TOKEN_ESTIMATE on (off by default): a call without usage is priced on the estimate.
+    const gw = gateway({ BUDGETS: JSON.stringify({ 'team-alert': { daily_usd: 0.03, action: 'alert' } }), TOKEN_ESTIMATE: 'on' });
     gw.set(Date.UTC(2026, 11, 5, 12));
     for (let i = 0; i < 4; i++) expect((await gw.call('team-alert')).res.status).toBe(200);
     // No usage from the provider: the gateway estimates the tokens, and says so.
@@ -126,7 +178,11 @@ describe('team budgets on the proxy path', () => {
     expect((await gw.fetch(`${GW}/budgets`, { method: 'PUT', body: '{}' })).status).toBe(401);
     const bad = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":"lots"}}' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { problems: string[] }).problems.join()).toContain('daily_usd');
+    // The gateway's one error shape, as PUT /sla/config answers.
+    const error = ((await bad.json()) as { error: { message: string; type: string; code: string } }).error;
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
+    expect(error.message).toContain('daily_usd');
+    expect(bad.headers.get('x-gateway-error')).toBe('invalid_request');
     const put = await gw.fetch(`${GW}/budgets`, { method: 'PUT', headers: auth, body: '{"team-put":{"daily_usd":0.005}}' });
     expect(put.status).toBe(200);
     expect(((await put.json()) as BudgetReport).source).toBe('runtime');
@@ -138,7 +194,7 @@ describe('team budgets on the proxy path', () => {
     for (let i = 0; i < 3; i++) statuses.push((await gw.call('team-put')).res.status);
     expect(statuses.slice(-2)).toEqual([429, 429]);
     const report = (await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport;
-    expect(report.budgets).toEqual({ 'team-put': { daily_usd: 0.005, monthly_usd: null, action: 'block' } });
+    expect(report.budgets).toEqual({ 'team-put': { daily_usd: 0.005, monthly_usd: null, action: 'block', unpriced: 'allow' } });
     expect((await gw.fetch(`${GW}/budgets`, { method: 'DELETE', headers: auth })).status).toBe(200);
   });
 

@@ -64,7 +64,9 @@ describe('the SLA config in force (src/config/in-force.ts)', () => {
 
     expect(await runDurableObjectAlarm(reg)).toBe(true);
     const alerts = ((await (await gw.fetch(`${GW}/sla/alerts`)).json()) as { alerts: AlertRecord[] }).alerts.filter((a) => a.alert.route === ROUTE);
-    expect(alerts.map((a) => a.alert.type).sort()).toEqual(['sla.violated', 'slo.burn', 'slo.burn'].sort());
+    // The status change and all four burn-rate pairs (page and ticket) of the new SLO.
+    expect(alerts.map((a) => a.alert.type).sort()).toEqual(['sla.violated', 'slo.burn', 'slo.burn', 'slo.burn', 'slo.burn'].sort());
+    expect(alerts.filter((a) => a.alert.type === 'slo.burn').map((a) => a.alert.window).sort()).toEqual(['1d/2h', '1h/5m', '3d/6h', '6h/30m']);
     expect(alerts.find((a) => a.alert.type === 'sla.violated')?.alert.violations.join(' ')).toMatch(/p95/i);
   });
 });
@@ -128,7 +130,7 @@ describe('span tail sampling follows the SLA config in force', () => {
     const gw = gateway(c.vars);
     // Another isolate's PUT: only the registry knows; this isolate's copy says "none", and is old.
     await registry(env).setConfig(JSON.stringify({ routes: { 'openai/*': { max_p95_ms: 150 } } }));
-    configFor(gw.env).setOverride(null, Date.now() - 60_000);
+    configFor(gw.env).setOverride({ config: null, openslo: null }, Date.now() - 60_000);
     // The first call refreshes the copy in its waitUntil; the next slow call is judged by the registry's config.
     await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat))).arrayBuffer();
     await gw.settle();

@@ -22,12 +22,13 @@ describe('configuration', () => {
       PROVIDERS: JSON.stringify({ 'Bad Name': { baseUrl: 'ftp://x', format: 'soap' } }),
       UPSTREAM_TIMEOUT_MS: 'soon',
       UPSTREAM_NOWHERE: 'http://127.0.0.1:1',
+      ALERT_INTERVAL_MS: '5',
     });
     const res = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(chat));
     expect(res.status).toBe(500);
     const body = (await res.json()) as { type: string; error: { message: string } };
     expect(body.type).toBe('error');
-    for (const part of ['PROVIDERS', 'UPSTREAM_TIMEOUT_MS', 'UPSTREAM_NOWHERE', 'must be http or https']) {
+    for (const part of ['PROVIDERS', 'UPSTREAM_TIMEOUT_MS', 'UPSTREAM_NOWHERE', 'must be http or https', 'ALERT_INTERVAL_MS']) {
       expect(body.error.message).toContain(part);
     }
     const health = await gw.fetch(`${GW}/healthz`);

@@ -12,7 +12,7 @@ describe('counted drops reach /metrics', () => {
         throw new Error('recorder down');
       },
     };
-    const gw = gateway({}, { recorder: throwing });
+    const gw = gateway({ TOKEN_ESTIMATE: 'on' }, { recorder: throwing });
     const before = isolateCounts.totals();
     // No usage in the response: the estimator runs (and loads once per isolate), then the recorder throws.
     const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-mock-no-usage': '1' }));

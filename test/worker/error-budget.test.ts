@@ -54,7 +54,10 @@ describe('error budgets through the route objects, /sla, /metrics and the alert 
     expect(budget?.burn_rates['5m']).toBeCloseTo(35 / 98 / 0.01, 3);
     expect(budget?.burn_rates['6h']).toBeCloseTo(35 / 298 / 0.01, 3);
     expect(budget?.exhausted_at).toBe(report.generated_at);
-    expect(budget?.burning).toEqual(['fast', 'slow']);
+    // All four pairs of the SRE workbook: the page pairs and the ticket pairs (1d/2h above 3x, 3d/6h above 1x).
+    expect(budget?.burning).toEqual(['fast', 'slow', 'ticket_fast', 'ticket_slow']);
+    expect(budget?.burn_rates['2h']).toBeCloseTo(35 / 98 / 0.01, 3);
+    expect(budget?.burn_rates['1d']).toBeCloseTo(35 / 298 / 0.01, 3);
     expect(report.overall.error_budget).toBeNull();
 
     const detail = (await (await gw.fetch(`${GW}/sla/${ROUTE}`)).json()) as RouteDetailReport;
@@ -76,16 +79,25 @@ describe('error budgets through the route objects, /sla, /metrics and the alert 
     expect(await runDurableObjectAlarm(reg)).toBe(true);
     expect(await runDurableObjectAlarm(reg)).toBe(true); // still burning: no second alert
 
-    // A flood of good calls: the 5-minute and 30-minute windows fall below their factors, so both pairs resolve.
+    // A flood of good calls: the short windows fall below their factors, so every pair resolves.
     await ingest(many(6000, () => sample(Date.now())));
     expect(await runDurableObjectAlarm(reg)).toBe(true);
 
     const received = (await (await fetch(`${hook}/received`)).json()) as { type: string; route: string; status: string; window: string; text: string }[];
     const mine = received.filter((a) => a.route === ROUTE && a.type.startsWith('slo.'));
-    expect(mine.map((a) => `${a.type} ${a.window}`)).toEqual(['slo.burn 1h/5m', 'slo.burn 6h/30m', 'slo.burn_resolved 1h/5m', 'slo.burn_resolved 6h/30m']);
+    expect(mine.map((a) => `${a.type} ${a.window}`)).toEqual([
+      'slo.burn 1h/5m',
+      'slo.burn 6h/30m',
+      'slo.burn 1d/2h',
+      'slo.burn 3d/6h',
+      'slo.burn_resolved 1h/5m',
+      'slo.burn_resolved 6h/30m',
+      'slo.burn_resolved 1d/2h',
+      'slo.burn_resolved 3d/6h',
+    ]);
     expect(mine[0]?.text).toContain(`Route 'slo.e2e' burns its error budget fast`);
     const listed = (await (await gw.fetch(`${GW}/sla/alerts`)).json()) as { alerts: { alert: { type: string; route: string } }[] };
-    expect(listed.alerts.filter((a) => a.alert.route === ROUTE && a.alert.type.startsWith('slo.'))).toHaveLength(4);
+    expect(listed.alerts.filter((a) => a.alert.route === ROUTE && a.alert.type.startsWith('slo.'))).toHaveLength(8);
 
     // Without an SLO, a route has no error budget.
     await gw.fetch(`${GW}/sla/config`, { method: 'DELETE', headers: auth });

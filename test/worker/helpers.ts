@@ -28,8 +28,11 @@ export interface HarnessOptions {
   now?: () => number;
   /** The gateway's random draws (backoff jitter, exploration); `Math.random` by default. */
   random?: () => number;
-  /** Bindings replaced in the worker's env, or removed (`undefined`): an Analytics Engine dataset, a failing object. */
-  bindings?: Partial<Record<keyof Env, unknown>>;
+  /**
+   * Bindings replaced in the worker's env, or removed (`undefined`): a failing object; or added, as a deployment adds
+   * an Analytics Engine dataset (`SLA_ANALYTICS`, left out of wrangler.toml).
+   */
+  bindings?: Partial<Record<keyof Env | 'SLA_ANALYTICS', unknown>>;
 }
 
 /**
@@ -113,6 +116,17 @@ export async function bytesOf(res: Response): Promise<Uint8Array> {
 export function only(records: readonly CallRecord[]): CallRecord {
   if (records.length !== 1) throw new Error(`expected exactly one record, got ${records.length}`);
   return records[0] as CallRecord;
+}
+
+/**
+ * `/metrics` as a scraper sees it once a route's series are established: read twice, because a route's series are
+ * exported at 0 the first time /metrics shows them (the zero start, `src/core/series-budget.ts`) and counted from
+ * the next refresh on (every read refreshes in the tests: `SUMMARY_MAX_AGE_MS=0`). The first read is returned too.
+ */
+export async function scrape(gw: { fetch: (input: string, init?: RequestInit) => Promise<Response> }): Promise<{ first: string; text: string }> {
+  const first = await (await gw.fetch(`${GW}/metrics`)).text();
+  const text = await (await gw.fetch(`${GW}/metrics`)).text();
+  return { first, text };
 }
 
 /** The value of one Prometheus sample (`name` with its labels, as exposed), or null when the line is absent. */

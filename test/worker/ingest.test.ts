@@ -149,6 +149,20 @@ describe('POST /v1/timings', () => {
     expect(JSON.stringify(records)).not.toContain('gk-search-team');
   });
 
+  it('with keys, the key names the team: a key mapped to "" names none, whatever x-sla-team or llm_sla.team say', async () => {
+    const gw = gateway({ GATEWAY_KEYS: JSON.stringify({ 'gk-search-team-0123456789': 'search', 'gk-no-team-key-0123456789': '' }) });
+    const claim = { 'x-gateway-key': 'gk-no-team-key-0123456789', 'x-sla-team': 'search' };
+    const timing = [{ route: 'ing.noteam', duration_ms: 3, ok: true, attributes: { 'llm_sla.team': 'search' } }];
+    expect((await post(gw, '/v1/timings', timing, claim)).status).toBe(200);
+    const t = Date.now() - 1000;
+    const spans = [{ traceId: '5B8EFFF798038103D269B633813FC60C', spanId: 'EEE19B7EC3C1B174', name: 'ing.noteam', kind: 1, startTimeUnixNano: nanos(t), endTimeUnixNano: nanos(t, 5), attributes: [{ key: 'llm_sla.team', value: { stringValue: 'search' } }] }];
+    const otlp = { resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 't' }, spans }] }] };
+    expect((await post(gw, '/v1/traces', otlp, claim)).status).toBe(200);
+    // A key with a team: that team, not the attribute's.
+    expect((await post(gw, '/v1/timings', [{ ...timing[0], attributes: { 'llm_sla.team': 'ads' } }], { 'x-gateway-key': 'gk-search-team-0123456789' })).status).toBe(200);
+    expect((await gw.settle()).map((r) => r.team)).toEqual([null, null, 'search']);
+  });
+
   it('records a batch retried under the same idempotency-key once', async () => {
     const gw = gateway({}, { durable: true });
     const batch = [{ route: 'ing.idem', duration_ms: 4, ok: true }, { route: 'ing.idem', duration_ms: 6, ok: true }];

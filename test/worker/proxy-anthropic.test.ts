@@ -87,7 +87,7 @@ describe('Anthropic passthrough', () => {
     const res = await gw.fetch(`${GW}/anthropic/v1/messages`, jsonPost(message(), { ...headers, 'x-mock-id': id }));
     expect(res.status).toBe(502);
     expect(res.headers.get('x-gateway-error')).toBe('upstream_unreachable');
-    expect(await res.json()).toEqual({ type: 'error', error: { type: 'api_error', message: 'Could not reach anthropic.' } });
+    expect(await res.json()).toEqual({ type: 'error', error: { type: 'api_error', message: 'Could not reach anthropic.' }, request_id: expect.stringMatching(/^req_[0-9a-f]{24}$/) });
     expect(only(await gw.settle())).toMatchObject({ status: 0, outcome: 'network_error', usage: null });
   });
 });

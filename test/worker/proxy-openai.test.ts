@@ -141,4 +141,15 @@ describe('OpenAI passthrough', () => {
     expect(r.route).toBe('groq/chat');
     expect(r.costUsd).toBeCloseTo((11 * 0.59 + 7 * 0.79) / 1e6, 12);
   });
+
+  it("forwards the path a provider's own SDK sends (the base URL's path included) without doubling it", async () => {
+    const gw = gateway();
+    const id = mockId();
+    // groq-sdk given <gateway>/groq sends /openai/v1/...: Groq's API is at https://api.groq.com/openai/v1/...
+    const res = await gw.fetch(`${GW}/groq/openai/v1/chat/completions`, jsonPost(chat({ model: 'llama-3.3-70b-versatile' }), { 'x-mock-id': id }));
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    expect((await mockRequests(id)).map((r) => r.path)).toEqual(['/openai/v1/chat/completions']);
+    expect(only(await gw.settle())).toMatchObject({ route: 'groq/chat', operation: 'chat' });
+  });
 });

@@ -75,7 +75,7 @@ describe('streams', () => {
   });
 
   it('a JSON body cut short of its declared length fails at the client, outcome network_error', async () => {
-    const gw = gateway();
+    const gw = gateway({ TOKEN_ESTIMATE: 'on' });
     for (const path of ['/anthropic/v1/messages', '/openai/v1/chat/completions']) {
       const res = await gw.fetch(`${GW}${path}`, jsonPost(path.startsWith('/anthropic') ? { ...message, stream: false } : { ...chat, stream: false }, { 'x-mock-fail': 'reset-mid-body' }));
       expect(res.status).toBe(200);

@@ -26,6 +26,8 @@ function hedgeGateway(policy: Record<string, unknown>, vars: Record<string, stri
       BACKUP_API_KEY: 'sk-backup-managed',
       POLICIES: JSON.stringify({ routes: { [ROUTE]: { targets: TARGETS, ...policy } } }),
       PRICES,
+      // The losers' tokens are estimated (their streams were cut before any usage): the estimate is on here.
+      TOKEN_ESTIMATE: 'on',
       UPSTREAM_TIMEOUT_MS: '5000',
       ...vars,
     },
@@ -234,6 +236,9 @@ describe('what is shown', () => {
     await call('lost', { 'x-mock-chunk-delay-ms': '/p1=200', 'x-mock-fail': '/p2=hang-before-first-token' });
     await call('none', {});
     await gw.settle();
+    // A counter first appears at 0 (the series budget's zero start), its count from the next refresh on.
+    const zero = await (await gw.fetch(`${GW}/metrics`)).text();
+    expect(metricValue(zero, `llm_sla_hedges_total{route="${route}",result="won"}`)).toBe(0);
     const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
     expect(metricValue(metrics, `llm_sla_hedges_total{route="${route}",result="won"}`)).toBe(1);
     expect(metricValue(metrics, `llm_sla_hedges_total{route="${route}",result="lost"}`)).toBe(1);

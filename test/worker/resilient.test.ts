@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BudgetReport } from '../../src/core/budget/report';
 import type { CallRecord } from '../../src/core/record';
 import type { RouteDetailReport } from '../../src/core/report-types';
-import { decodeBase64, gateway, GW, jsonPost, metricValue, MOCK, mockId, mockRequests, mockState, only, type HarnessOptions } from './helpers';
+import { decodeBase64, gateway, GW, jsonPost, metricValue, MOCK, mockId, mockRequests, mockState, only, scrape, type HarnessOptions } from './helpers';
 import { collector } from './telemetry-support';
 
 /**
@@ -65,6 +65,8 @@ describe('fallback to another target', () => {
     expect(res.headers.get('x-sla-attempts')).toBe('2');
     expect(res.headers.get('x-mock-extra')).toBe('from-upstream');
     expect(res.headers.get('x-request-id')).toBe('req_mock');
+    // Server-Timing as on the plain path: the attempts and their waits are the upstream's time.
+    expect(res.headers.get('server-timing')).toMatch(/^gateway;dur=[\d.]+, upstream;dur=[\d.]+$/);
     expect(await res.text()).toBe(await direct.text());
 
     // The client's key went to the provider its path names, the managed key to the backup; the backup's model.
@@ -85,6 +87,9 @@ describe('fallback to another target', () => {
       ['backup:gpt-4o-mini', 'success', 200, null],
     ]);
     expect(r.resilience?.attempts[1]?.atMs).toBeGreaterThanOrEqual(0);
+    // The gateway's own time excludes both attempts' upstream waits (llm_sla_gateway_overhead_seconds).
+    expect(r.gatewayMs).toBeGreaterThanOrEqual(0);
+    expect(r.gatewayMs as number).toBeLessThan(r.totalMs);
   });
 
   it('a reset before the headers is a network error: the next target answers', async () => {
@@ -298,7 +303,7 @@ describe('deadlines and the client', () => {
   it("every attempt's cost counts toward the team's spend, the estimated part said so; the budget is checked once", async () => {
     const gw = policyGateway(
       { ...BACKUP_MINI, first_token_timeout_ms: 300 },
-      { BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 100 } }), PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }) },
+      { TOKEN_ESTIMATE: 'on', BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 100 } }), PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }) },
     );
     const id = mockId('cost');
     const res = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(stream, headers(id, { 'x-mock-fail': '/p1=hang-before-first-token' })));
@@ -317,6 +322,29 @@ describe('deadlines and the client', () => {
     expect(day?.spent_usd).toBeCloseTo(r.costUsd ?? NaN, 9);
     expect(day?.estimated_usd).toBeCloseTo(lost?.costUsd ?? NaN, 9);
   }, 20_000);
+
+  it('a spent block budget refuses the call before any attempt: the budget is checked once per call, not per attempt', async () => {
+    const gw = policyGateway(BACKUP_MINI, {
+      BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 0.001, action: 'block' } }),
+      PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }),
+    });
+    const id = mockId('blk');
+    // Two attempts, one call: within the budget when it started, so it goes through both targets.
+    const first = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-mock-status': '/p1=503' })));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-sla-attempts')).toBe('2');
+    await first.text();
+    await gw.settle();
+    const day = ((await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport).teams['team-r']?.day;
+    expect(day?.calls).toBe(1);
+    const requests = (await mockRequests(id)).length;
+    expect(requests).toBe(2);
+    // Spent: the next call is refused before any upstream is contacted, with no attempt at all.
+    const refused = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-mock-status': '/p1=503' })));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('x-sla-attempts')).toBeNull();
+    expect(await mockRequests(id)).toHaveLength(requests);
+  });
 
   it('a client that leaves while a stream is held cancels the attempt; the call is recorded as aborted', async () => {
     const gw = policyGateway({ ...BACKUP_MINI, first_token_timeout_ms: 5000 });
@@ -358,8 +386,12 @@ describe('what is shown', () => {
     expect(detail.targets['primary']).toMatchObject({ count: 4, successes: 1, failures: 3, success_rate: 0.25, breaker: { state: 'closed' } });
     expect(detail.targets['backup:gpt-4o-mini']).toMatchObject({ count: 3, successes: 3 });
     expect(detail.targets['primary']?.latency?.p95).toBeGreaterThan(0);
-    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
-    expect(metricValue(metrics, `llm_sla_requests_total{route="${route}",model="gpt-4o",outcome="success"}`)).toBe(1);
+    const { first, text: metrics } = await scrape(gw);
+    // The route's attempt and fallback series start at 0 (the series budget's zero start), then count.
+    expect(metricValue(first, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(0);
+    expect(metricValue(first, `llm_sla_fallbacks_total{route="${route}",from="primary",to="backup:gpt-4o-mini",reason="status_503"}`)).toBe(0);
+    // The client saw four successes.
+    expect(metricValue(metrics, `llm_sla_requests_total{route="${route}",outcome="success"}`)).toBe(4);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(3);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="success"}`)).toBe(1);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="backup:gpt-4o-mini",outcome="success"}`)).toBe(3);
@@ -382,7 +414,7 @@ describe('what is shown', () => {
     const attempts = spans.filter((s) => s !== call);
     expect(call).toMatchObject({ kind: 3, name: 'chat gpt-4o', attributes: { 'llm_sla.served_by': 'backup:gpt-4o-mini', 'llm_sla.attempts': 2, 'http.response.status_code': 200 } });
     expect(attempts.map((s) => [s.kind, s.name, s.parentSpanId === call?.spanId, s.attributes['http.request.resend_count'], s.attributes['http.response.status_code'], s.attributes['llm_sla.attempt.reason'] ?? null])).toEqual([
-      [3, 'chat gpt-4o', true, 0, 503, 'status_503'],
+      [3, 'chat gpt-4o', true, undefined, 503, 'status_503'],
       [3, 'chat gpt-4o-mini', true, 1, 200, null],
     ]);
     expect(attempts[0]?.attributes['error.type']).toBe('503');

@@ -1,9 +1,12 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { OVERFLOW_ROUTE } from '../../src/core/route-cap';
 import { parseConfig } from '../../src/config/resolve';
 import { registry } from '../../src/core/objects';
 import type { SlaReport } from '../../src/core/report-types';
-import { gateway, GW, jsonPost } from './helpers';
+import { gateway, GW, jsonPost, metricValue, scrape } from './helpers';
+import type { SlaRegistry } from '../../src/index';
 
 type Gateway = ReturnType<typeof gateway>;
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
@@ -50,9 +53,9 @@ describe('MAX_ROUTES', () => {
     expect(after.routes[OVERFLOW_ROUTE]?.count).toBe(3);
     expect(Object.keys(after.routes)).toHaveLength(4);
 
-    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
+    const { text: metrics } = await scrape(gw);
     expect(metrics).toContain('llm_sla_route_overflow_total 3');
-    expect(metrics).toContain(`llm_sla_requests_total{route="${OVERFLOW_ROUTE}",model="gpt-4o-mini",outcome="success"} 3`);
+    expect(metrics).toContain(`llm_sla_requests_total{route="${OVERFLOW_ROUTE}",outcome="success"} 3`);
     // A client cannot name the overflow route itself: the header is ignored (the call goes through, with a warning).
     const forged = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat, { 'x-sla-route': OVERFLOW_ROUTE }));
     expect(forged.status).toBe(200);
@@ -61,14 +64,87 @@ describe('MAX_ROUTES', () => {
   });
 });
 
+/** Routes the registry lists now (this file's tests share its storage), not counting the overflow route. */
+async function listed(): Promise<string[]> {
+  return (await registry(env).state()).routes.map((r) => r.route).filter((r) => r !== OVERFLOW_ROUTE);
+}
+
+describe('the route cap drains, and one request cannot fill it', () => {
+  it('one /v1/timings request adds at most INGEST_MAX_NEW_ROUTES routes; the rest go to _overflow, counted', async () => {
+    const before = await listed();
+    const gw = gateway({ MAX_ROUTES: String(before.length + 100), INGEST_MAX_NEW_ROUTES: '5' }, { durable: true });
+    const overflowBefore = (await sla(gw)).routes[OVERFLOW_ROUTE]?.count ?? 0;
+    const timings = Array.from({ length: 60 }, (_, i) => ({ route: `drain.t${i}`, duration_ms: 5, ok: true }));
+    const res = await gw.fetch(`${GW}/v1/timings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(timings) });
+    expect(await res.json()).toEqual({ accepted: 60, rejected: 0, problems: [] });
+    await gw.settle();
+    const added = (await listed()).filter((r) => !before.includes(r) && r.startsWith('drain.'));
+    expect(added.sort()).toEqual(['drain.t0', 'drain.t1', 'drain.t2', 'drain.t3', 'drain.t4']);
+    expect((await sla(gw)).routes[OVERFLOW_ROUTE]?.count).toBe(overflowBefore + 55);
+    const metrics = await (await gw.fetch(`${GW}/metrics`)).text();
+    expect(metricValue(metrics, 'llm_sla_ingest_new_routes_limited_total')).toBeGreaterThanOrEqual(55);
+    // Routes already listed count as known: a second request about them adds nothing new, and is not limited.
+    const again = await gw.fetch(`${GW}/v1/timings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(timings.slice(0, 5)) });
+    expect(again.status).toBe(200);
+    await gw.settle();
+    expect((await sla(gw)).routes['drain.t4']?.count).toBe(2);
+  });
+
+  it("the proxy's default route keys (<provider>/<operation>) have room beyond the cap", async () => {
+    const gw = gateway({ MAX_ROUTES: '1' }, { durable: true });
+    expect((await listed()).length).toBeGreaterThanOrEqual(1); // full already
+    await call(gw, 'drain.named'); // past the cap: _overflow
+    const res = await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat));
+    await res.arrayBuffer();
+    const emb = await gw.fetch(`${GW}/openai/v1/embeddings`, jsonPost({ model: 'text-embedding-3-small', input: 'hi' }));
+    await emb.arrayBuffer();
+    await gw.settle();
+    const report = await sla(gw);
+    expect(report.routes['drain.named']).toBeUndefined();
+    expect(report.routes['openai/chat']?.count).toBeGreaterThanOrEqual(1);
+    expect(report.routes['openai/embeddings']?.count).toBeGreaterThanOrEqual(1);
+    // A default key does not take a slot: the count under the cap is unchanged.
+    const { routes } = await registry(env).state();
+    expect(routes.find((r) => r.route === 'openai/chat')?.reserved).toBe(true);
+  });
+
+  it('routes unseen past their objects\' retention leave the registry at its alarm, and free their slots', async () => {
+    const gw = gateway({ MAX_ROUTES: '10000' }, { durable: true });
+    for (const r of ['drain.idle', 'drain.busy', 'drain.slo']) await call(gw, r);
+    await gw.settle();
+    const stub = registry(env);
+    const HOUR = 3_600_000;
+    // Seen 50 h ago: past the 48 h of windows (and the hour an isolate may take to register a route again). A route
+    // with an SLO keeps its good/bad counters for its period (here 30 days): it stays.
+    await runInDurableObject(stub, (_instance: SlaRegistry, state) => {
+      const sql = state.storage.sql;
+      sql.exec('UPDATE routes SET last_seen = ? WHERE route IN (?, ?)', Date.now() - 50 * HOUR, 'drain.idle', 'drain.slo');
+    });
+    await stub.setConfig(JSON.stringify({ routes: { 'drain.slo': { slo: { objective: 0.99, period: '30d' } } } }));
+    try {
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+    } finally {
+      await stub.setConfig(null);
+    }
+    const names = await listed();
+    expect(names).not.toContain('drain.idle');
+    expect(names).toContain('drain.busy');
+    expect(names).toContain('drain.slo');
+    expect((await sla(gw)).routes['drain.idle']).toBeUndefined();
+    // A route that comes back is registered again (its isolate registers it again within the hour).
+  });
+});
+
 describe('/metrics and /sla cost one registry RPC, the fan-out runs once per SUMMARY_MAX_AGE_MS', () => {
   it('scrapes within the max age share one fan-out over the routes', async () => {
     const cached = gateway({ SUMMARY_MAX_AGE_MS: '60000' }, { durable: true });
     const fresh = gateway({}, { durable: true }); // SUMMARY_MAX_AGE_MS=0 in the tests' env: every read fans out
-    const line = (n: number) => `llm_sla_requests_total{route="cap.cached",model="gpt-4o-mini",outcome="success"} ${n}`;
+    const line = (n: number) => `llm_sla_requests_total{route="cap.cached",outcome="success"} ${n}`;
     const reg = registry(cached.env);
     await call(cached, 'cap.cached');
     await cached.settle();
+    // The route's first exposure starts its counters at 0; the next refresh counts its call.
+    expect(await (await fresh.fetch(`${GW}/metrics`)).text()).toContain(line(0));
     expect(await (await fresh.fetch(`${GW}/metrics`)).text()).toContain(line(1));
     const before = await reg.summaryRefreshes();
 

@@ -39,9 +39,11 @@ describe('RouteStats Durable Object', () => {
     expect(await stub.minutes(now - 10 * MINUTE, now + MINUTE)).toHaveLength(3);
     const metrics = await stub.metrics();
     expect(metrics).toMatchObject({ route: 'do.rows', droppedRecords: 4 });
-    expect(metrics.series.map((s) => [s.model, s.outcome, s.count]).sort()).toEqual([
-      ['m', 'success', 2],
-      ['unknown', 'timeout', 1],
+    expect(metrics.counters.outcomes).toMatchObject({ success: 2, timeout: 1, upstream_error: 0 });
+    expect(metrics.counters.duration.count).toBe(3);
+    expect(metrics.counters.models.map((m) => [m.model, m.calls])).toEqual([
+      ['m', 2],
+      ['unknown', 1],
     ]);
     // A fresh instance over the same storage sees the same windows.
     const restored = await runInDurableObject(stub, (_o: RouteStats, state) => {
@@ -78,6 +80,6 @@ describe('RouteStats Durable Object', () => {
     await stub.ingest({ route: 'do.reset', samples: [sample(Date.now(), 1)], models: ['m'], droppedBefore: 0 });
     await stub.reset();
     expect((await stub.snapshot(0, Date.now() + MINUTE)).merged.count).toBe(0);
-    expect((await stub.metrics()).series).toEqual([]);
+    expect((await stub.metrics()).counters).toMatchObject({ models: [], duration: { count: 0 } });
   });
 });

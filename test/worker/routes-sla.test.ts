@@ -93,10 +93,16 @@ describe('calls through the proxy land in the Durable Objects and /sla', () => {
     await gw.settle();
     const res = await gw.fetch(`${GW}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    const text = await res.text();
-    expect(text).toContain('llm_sla_requests_total{route="e2e.metrics",model="gpt-4o-mini",outcome="success"} 2');
-    expect(text).toContain('llm_sla_requests_total{route="e2e.metrics",model="gpt-4o-mini",outcome="upstream_error"} 1');
-    expect(text).toMatch(/llm_sla_request_duration_seconds_count\{route="e2e.metrics",model="gpt-4o-mini"\} 3/);
+    // The route's first exposure starts every counter at 0 (every outcome), the next one counts its calls.
+    const first = await res.text();
+    expect(first).toContain('llm_sla_requests_total{route="e2e.metrics",outcome="success"} 0');
+    expect(first).toContain('llm_sla_requests_total{route="e2e.metrics",outcome="timeout"} 0');
+    const text = await (await gw.fetch(`${GW}/metrics`)).text();
+    expect(text).toContain('llm_sla_requests_total{route="e2e.metrics",outcome="success"} 2');
+    expect(text).toContain('llm_sla_requests_total{route="e2e.metrics",outcome="upstream_error"} 1');
+    expect(text).toContain('llm_sla_requests_total{route="e2e.metrics",outcome="timeout"} 0');
+    expect(text).toMatch(/llm_sla_request_duration_seconds_count\{route="e2e.metrics"\} 3/);
+    expect(text).toContain('llm_sla_tokens_total{route="e2e.metrics",model="gpt-4o-mini",type="output"}');
   });
 });
 

@@ -9,7 +9,7 @@ describe('GenAI client metrics over OTLP', () => {
   const TOKENS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
   const attrs = (p: DataPoint) => Object.fromEntries(p.attributes.map((kv) => [kv.key, kv.value.stringValue ?? kv.value.boolValue ?? Number(kv.value.intValue ?? kv.value.doubleValue)]));
 
-  it('duration, token usage and time to first chunk: units, advisory buckets, required attributes, cumulative', async () => {
+  it('duration, token usage, time to first chunk and per output chunk: units, advisory buckets, required attributes, cumulative', async () => {
     const c = collector({ OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'gzip' });
     const gw = gateway(c.vars);
     const usage = JSON.stringify({ input: 120, output: 30 });
@@ -28,12 +28,18 @@ describe('GenAI client metrics over OTLP', () => {
     expect(resource['service.name']).toBe('llm-sla-gateway');
     expect(resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
     const metrics = Object.fromEntries((rm?.scopeMetrics[0]?.metrics ?? []).map((m) => [m.name, m]));
-    expect(Object.keys(metrics).sort()).toEqual(['gen_ai.client.operation.duration', 'gen_ai.client.operation.time_to_first_chunk', 'gen_ai.client.token.usage']);
+    expect(Object.keys(metrics).sort()).toEqual([
+      'gen_ai.client.operation.duration',
+      'gen_ai.client.operation.time_per_output_chunk',
+      'gen_ai.client.operation.time_to_first_chunk',
+      'gen_ai.client.token.usage',
+    ]);
     const duration = metrics['gen_ai.client.operation.duration']!;
     const tokens = metrics['gen_ai.client.token.usage']!;
     const ttfc = metrics['gen_ai.client.operation.time_to_first_chunk']!;
-    expect([duration.unit, tokens.unit, ttfc.unit]).toEqual(['s', '{token}', 's']);
-    for (const m of [duration, tokens, ttfc]) {
+    const perChunk = metrics['gen_ai.client.operation.time_per_output_chunk']!;
+    expect([duration.unit, tokens.unit, ttfc.unit, perChunk.unit]).toEqual(['s', '{token}', 's', 's']);
+    for (const m of [duration, tokens, ttfc, perChunk]) {
       expect(m.histogram.aggregationTemporality).toBe(2); // CUMULATIVE
       for (const p of m.histogram.dataPoints) {
         expect(p.explicitBounds).toEqual(m === tokens ? TOKENS : DURATION);
@@ -60,10 +66,19 @@ describe('GenAI client metrics over OTLP', () => {
     expect(input.reduce((t, p) => t + p.sum, 0)).toBe(records.reduce((t, r) => t + (r.usage?.input ?? 0), 0));
     expect(input.some((p) => Number(p.bucketCounts[4]) >= 1)).toBe(true); // bucket 4 is (64, 256]
     expect(tokens.histogram.dataPoints.filter((p) => attrs(p)['gen_ai.token.type'] === 'output').length).toBeGreaterThan(0);
-    // Time to first chunk: the stream only.
+    // Time to first chunk: the stream only, its first chunk (not its first content token).
     const stream = records.find((r) => r.stream)!;
     expect(ttfc.histogram.dataPoints.reduce((t, p) => t + Number(p.count), 0)).toBe(1);
-    expect(ttfc.histogram.dataPoints[0]?.sum).toBeCloseTo((stream.ttftMs ?? NaN) / 1000, 6);
+    expect(ttfc.histogram.dataPoints[0]?.sum).toBeCloseTo((stream.ttfcMs ?? NaN) / 1000, 6);
+    // Per output chunk: each chunk after the first. The stream: a role delta, 4 content deltas, the finish chunk
+    // (the usage chunk the gateway asked for is hidden from the client and not a chunk of its stream).
+    expect(perChunk.histogram.dataPoints.reduce((t, p) => t + Number(p.count), 0)).toBe(5);
+    expect(perChunk.histogram.dataPoints[0]?.sum).toBeCloseTo(stream.chunkGaps?.sumS ?? NaN, 9);
+    // OpenAI's refinements: service tier and system fingerprint on the duration and token usage, not the others.
+    for (const p of [...duration.histogram.dataPoints, ...tokens.histogram.dataPoints].filter((x) => attrs(x)['error.type'] === undefined)) {
+      expect(attrs(p)).toMatchObject({ 'openai.response.service_tier': 'default', 'openai.response.system_fingerprint': 'fp_mock' });
+    }
+    for (const p of [...ttfc.histogram.dataPoints, ...perChunk.histogram.dataPoints]) expect(Object.keys(attrs(p)).some((k) => k.startsWith('openai.'))).toBe(false);
     // Gzipped on the wire (OTEL_EXPORTER_OTLP_METRICS_COMPRESSION) and counted.
     const stats = await c.stats();
     expect(stats.metricRequests).toBe(exports.length);

@@ -91,7 +91,6 @@ describe('span per call, GenAI attributes', () => {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': 'gpt-4o-mini',
-      'gen_ai.request.stream': false,
       'gen_ai.request.max_tokens': 50,
       'gen_ai.request.temperature': 0.2,
       'gen_ai.request.top_p': 0.9,
@@ -103,6 +102,8 @@ describe('span per call, GenAI attributes', () => {
       'gen_ai.usage.cache_read.input_tokens': 100,
       'gen_ai.usage.cache_creation.input_tokens': 0,
       'gen_ai.usage.reasoning.output_tokens': 12,
+      'openai.response.service_tier': 'default',
+      'openai.response.system_fingerprint': 'fp_mock',
       'server.address': '127.0.0.1',
       'server.port': Number(new URL(env.UPSTREAM_OPENAI).port),
       'http.response.status_code': 200,
@@ -113,11 +114,38 @@ describe('span per call, GenAI attributes', () => {
       'llm_sla.team': 'search',
       'llm_sla.priority': 'normal',
       'llm_sla.time_to_first_byte': (r.ttfbMs ?? NaN) / 1000,
+      'llm_sla.gateway_overhead': (r.gatewayMs ?? NaN) / 1000,
       'llm_sla.sampled_by': 'head',
     });
     expect(s.status.code ?? 0).toBe(0);
     expect(startMs(s)).toBe(r.ts);
     expect(durationMs(s)).toBeCloseTo(r.totalMs, 3);
+  });
+
+  it('doubles are exported as doubleValue even when whole (temperature 1, top_p 1, probability 1), ints as intValue', async () => {
+    const c = collector();
+    const gw = gateway(c.vars);
+    for (let i = 0; i < 3; i++) {
+      await (await gw.fetch(`${GW}/openai/v1/chat/completions`, jsonPost(chat({ temperature: 1, top_p: 1 }), openaiHeaders))).arrayBuffer();
+    }
+    await gw.settle();
+    const spans = await c.spans();
+    expect(spans).toHaveLength(3);
+    for (const s of spans) {
+      expect(s.attributes['gen_ai.request.temperature']).toBe(1);
+      expect(s.attributes['llm_sla.sampling.probability']).toBe(1);
+      expect(s.attributeTypes).toMatchObject({
+        'gen_ai.request.temperature': 'doubleValue',
+        'gen_ai.request.top_p': 'doubleValue',
+        'llm_sla.sampling.probability': 'doubleValue',
+        'llm_sla.time_to_first_byte': 'doubleValue',
+        'llm_sla.cost_usd': 'doubleValue',
+        'gen_ai.request.max_tokens': 'intValue',
+        'gen_ai.usage.input_tokens': 'intValue',
+        'server.port': 'intValue',
+        'http.response.status_code': 'intValue',
+      });
+    }
   });
 
   it('OpenAI stream through the SDK: the span lasts until the last byte, with time to first chunk', async () => {
@@ -136,7 +164,12 @@ describe('span per call, GenAI attributes', () => {
     if (!s) throw new Error('no span');
     expect(s.name).toBe('chat gpt-4o-mini');
     expect(s.attributes['gen_ai.request.stream']).toBe(true);
-    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBe((r.ttftMs ?? NaN) / 1000);
+    // The conventions' first chunk is the first event received (here a role-only delta); the first content token,
+    // what the SLAs judge, comes a chunk (40 ms) later and is exported under our own name.
+    expect(r.ttfcMs).not.toBeNull();
+    expect((r.ttftMs ?? 0) - (r.ttfcMs ?? Infinity)).toBeGreaterThanOrEqual(30);
+    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBe((r.ttfcMs ?? NaN) / 1000);
+    expect(s.attributes['llm_sla.time_to_first_token']).toBe((r.ttftMs ?? NaN) / 1000);
     expect(s.attributes['gen_ai.usage.output_tokens']).toBe(r.usage?.output);
     expect(s.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
     // Five waits of 40 ms between six chunks: a span that ended at the headers would be far shorter.
@@ -167,7 +200,6 @@ describe('span per call, GenAI attributes', () => {
       'gen_ai.provider.name': 'anthropic',
       'gen_ai.request.temperature': 0.5,
       'gen_ai.request.max_tokens': 64,
-      'gen_ai.request.stream': false,
       'gen_ai.usage.input_tokens': 370,
       'gen_ai.usage.output_tokens': 7,
       'gen_ai.usage.cache_read.input_tokens': 300,
@@ -176,9 +208,15 @@ describe('span per call, GenAI attributes', () => {
       'llm_sla.route': 'anthropic/messages',
     });
     expect(json.attributes['gen_ai.response.id']).toMatch(/^msg_/);
+    // Set if and only if the request streams; the openai.* attributes are OpenAI's alone.
+    expect(json.attributes).not.toHaveProperty('gen_ai.request.stream');
+    expect(Object.keys(json.attributes).filter((k) => k.startsWith('openai.'))).toEqual([]);
     expect(streamed.attributes['gen_ai.request.stream']).toBe(true);
-    expect(typeof streamed.attributes['gen_ai.response.time_to_first_chunk']).toBe('number');
     const rs = records.find((r) => r.stream) as CallRecord;
+    // First chunk: message_start; first token: the first content_block_delta, later.
+    expect(streamed.attributes['gen_ai.response.time_to_first_chunk']).toBe((rs.ttfcMs ?? NaN) / 1000);
+    expect(streamed.attributes['llm_sla.time_to_first_token']).toBe((rs.ttftMs ?? NaN) / 1000);
+    expect(rs.ttfcMs ?? Infinity).toBeLessThan(rs.ttftMs ?? 0);
     expect(durationMs(streamed)).toBeCloseTo(rs.totalMs, 3);
     expect(durationMs(streamed)).toBeGreaterThanOrEqual(160);
   });

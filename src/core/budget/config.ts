@@ -10,8 +10,14 @@ const teamBudget = z
     monthly_usd: usd.optional(),
     /** `block`: refuse calls once a limit is spent; `alert`: only alert. */
     action: z.enum(['block', 'alert']).optional(),
+    /**
+     * What a `block` budget does with a call whose model has no price (in `PRICES` nor the catalog): `allow` it
+     * (counted as unpriced, its cost unknown) or `block` it before any upstream contact.
+     */
+    unpriced: z.enum(['allow', 'block']).optional(),
   })
-  .refine((b) => b.daily_usd !== undefined || b.monthly_usd !== undefined, 'set daily_usd, monthly_usd or both');
+  .refine((b) => b.daily_usd !== undefined || b.monthly_usd !== undefined, 'set daily_usd, monthly_usd or both')
+  .refine((b) => !(b.unpriced === 'block' && b.action === 'alert'), { message: 'unpriced "block" needs action "block"', path: ['unpriced'] });
 
 const budgetsSchema = z.record(z.string().regex(TEAM, TEAM_RULE), teamBudget);
 
@@ -19,6 +25,7 @@ export interface TeamBudget {
   daily_usd: number | null;
   monthly_usd: number | null;
   action: 'block' | 'alert';
+  unpriced: 'allow' | 'block';
 }
 
 /** Team -> budget, every default filled in. */
@@ -36,7 +43,7 @@ export function parseBudgets(json: string): { ok: true; budgets: BudgetConfig } 
   if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error).map((p) => `BUDGETS: ${p}`) };
   const budgets = new Map<string, TeamBudget>();
   for (const [team, b] of Object.entries(parsed.data)) {
-    budgets.set(team, { daily_usd: b.daily_usd ?? null, monthly_usd: b.monthly_usd ?? null, action: b.action ?? 'block' });
+    budgets.set(team, { daily_usd: b.daily_usd ?? null, monthly_usd: b.monthly_usd ?? null, action: b.action ?? 'block', unpriced: b.unpriced ?? 'allow' });
   }
   return { ok: true, budgets };
 }

@@ -8,7 +8,9 @@ export interface BuiltinProvider {
 
 /**
  * Providers known without configuration. Clients use `http://<gateway>/<name>/v1` as their OpenAI base URL
- * (`http://<gateway>/anthropic` for Anthropic). Mistral always sends usage in its last stream chunk and rejects
+ * (`http://<gateway>/anthropic` for Anthropic); a provider's own SDK takes `http://<gateway>/<name>` where it would
+ * take the provider's host (`new Groq({ baseURL })`, `new Mistral({ serverURL })`): the proxy does not double a base
+ * URL path the SDK sends itself (`src/worker/proxy/upstream.ts`). Mistral always sends usage in its last stream chunk and rejects
  * unknown fields, so it is not asked for `stream_options`.
  */
 export const BUILTIN_PROVIDERS: Readonly<Record<string, BuiltinProvider>> = {

@@ -2,12 +2,12 @@ import { BURN_WINDOWS, emptyWindowCounts, MAX_PERIOD_HOURS, type SloCounts, type
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-/** Minute counters kept: the 5m, 30m and 1h burn windows are read from them. */
-export const SLO_MINUTES = 60;
+/** Minute counters kept: the 5m, 30m, 1h and 2h burn windows are read from them. */
+export const SLO_MINUTES = 120;
 /** Hour counters kept at least this long: the 3d burn window. */
-const MIN_HOURS = 72;
-const WINDOW_MINUTES: Record<string, number> = { '5m': 5, '30m': 30, '1h': 60 };
-const WINDOW_HOURS: Record<string, number> = { '6h': 6, '3d': 72 };
+export const MIN_HOURS = 72;
+const WINDOW_MINUTES: Record<string, number> = { '5m': 5, '30m': 30, '1h': 60, '2h': 120 };
+const WINDOW_HOURS: Record<string, number> = { '6h': 6, '1d': 24, '3d': 72 };
 
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
@@ -19,9 +19,9 @@ export interface SloRow {
 }
 
 /**
- * Good/bad counters of one route object: per minute for the last hour and per hour for the SLO period (at least 3
+ * Good/bad counters of one route object: per minute for the last two hours and per hour for the SLO period (at least 3
  * days, at most 90). Every judged call is added to its minute and to its hour, so no rollover merge is needed, and
- * counts are integers: sums over windows, shards and hours are exact. At most 60 + 2,160 counters.
+ * counts are integers: sums over windows, shards and hours are exact. At most 120 + 2,160 counters.
  */
 export class SloLedger {
   private readonly minutes = new Map<number, SloCounts>();

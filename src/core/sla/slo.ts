@@ -15,6 +15,14 @@ export function parsePeriod(period: string): number {
   return hours;
 }
 
+/** The multi-window, multi-burn-rate alert pairs, by name (see `BURN_ALERTS`). */
+export const BURN_ALERT_NAMES = ['fast', 'slow', 'ticket_fast', 'ticket_slow'] as const;
+export type BurnAlertName = (typeof BURN_ALERT_NAMES)[number];
+
+/** Prometheus label names a user may set on an SLO (`labels`); the ones the gateway sets itself are refused. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const RESERVED_LABELS: ReadonlySet<string> = new Set(['alertname', 'route', 'slo', 'objective', 'burn', 'severity', 'long', 'short', 'factor', 'type', 'window', 'le', 'good']);
+
 export const sloSchema = z.strictObject({
   /** Fraction of calls that must be good over the period, e.g. 0.99. */
   objective: z.number().gt(0).lt(1),
@@ -32,6 +40,22 @@ export const sloSchema = z.strictObject({
   latency_ms: z.number().positive().finite().optional(),
   /** A successful stream whose first token came later than this is bad. */
   ttft_ms: z.number().positive().finite().optional(),
+  /** The burn-rate alert pairs raised (by the gateway and in the generated Prometheus rules); default: all four. */
+  alerts: z.array(z.enum(BURN_ALERT_NAMES)).refine((a) => new Set(a).size === a.length, 'alerts must not repeat a pair').optional(),
+  /** A name for the SLO in alerts and rules (an OpenSLO document's `metadata.name`); default: the route pattern. */
+  name: z.string().regex(/^[\w.:/*-]{1,128}$/, 'name is 1-128 chars of letters, digits, . _ : / - and *').optional(),
+  /** Said in the alerts' and rules' annotations. */
+  description: z.string().max(1024).optional(),
+  /** Extra labels on this SLO's alerts and rules (e.g. `team`, `service`). */
+  labels: z
+    .record(z.string(), z.string().max(256))
+    .superRefine((l, ctx) => {
+      for (const k of Object.keys(l)) {
+        if (!LABEL_NAME.test(k)) ctx.addIssue({ code: 'custom', message: `label name ${JSON.stringify(k)} is not a Prometheus label name` });
+        else if (RESERVED_LABELS.has(k)) ctx.addIssue({ code: 'custom', message: `label ${JSON.stringify(k)} is set by the gateway itself` });
+      }
+    })
+    .optional(),
 });
 
 export type SloConfig = z.infer<typeof sloSchema>;
@@ -45,6 +69,11 @@ export interface ResolvedSlo {
   latency_ms: number | null;
   ttft_ms: number | null;
   count_client_errors: boolean;
+  /** The alert pairs raised, in `BURN_ALERTS` order. */
+  alerts: readonly BurnAlertName[];
+  name: string | null;
+  description: string | null;
+  labels: Readonly<Record<string, string>>;
 }
 
 export function resolveSlo(slo: SloConfig | undefined, countClientErrors: boolean): ResolvedSlo | null {
@@ -57,6 +86,10 @@ export function resolveSlo(slo: SloConfig | undefined, countClientErrors: boolea
     latency_ms: slo.latency_ms ?? null,
     ttft_ms: slo.ttft_ms ?? null,
     count_client_errors: countClientErrors,
+    alerts: BURN_ALERT_NAMES.filter((n) => slo.alerts === undefined || slo.alerts.includes(n)),
+    name: slo.name ?? null,
+    description: slo.description ?? null,
+    labels: slo.labels ?? {},
   };
 }
 
@@ -82,17 +115,23 @@ export interface SloCounts {
   bad: number;
 }
 
-/** The burn-rate windows reported, and the period. */
-export const BURN_WINDOWS = ['5m', '30m', '1h', '6h', '3d'] as const;
+/** The burn-rate windows reported (the SRE workbook's alert windows), and the period. */
+export const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
 export type BurnWindow = (typeof BURN_WINDOWS)[number];
 export type SloWindowCounts = Record<BurnWindow | 'period', SloCounts>;
 
-/** The standard multi-window, multi-burn-rate pairs: both windows above the factor. */
+/**
+ * The SRE workbook's multi-window, multi-burn-rate pairs (both windows above the factor): two that page (2 % of a
+ * 30-day budget in an hour, 5 % in six hours) and two that open a ticket (10 % in a day, 10 % in three days). The
+ * gateway's own alerts and the generated Prometheus rules use the same pairs.
+ */
 export const BURN_ALERTS = [
-  { name: 'fast', long: '1h', short: '5m', factor: 14.4 },
-  { name: 'slow', long: '6h', short: '30m', factor: 6 },
-] as const satisfies readonly { name: string; long: BurnWindow; short: BurnWindow; factor: number }[];
-export type BurnAlertName = (typeof BURN_ALERTS)[number]['name'];
+  { name: 'fast', long: '1h', short: '5m', factor: 14.4, severity: 'page' },
+  { name: 'slow', long: '6h', short: '30m', factor: 6, severity: 'page' },
+  { name: 'ticket_fast', long: '1d', short: '2h', factor: 3, severity: 'ticket' },
+  { name: 'ticket_slow', long: '3d', short: '6h', factor: 1, severity: 'ticket' },
+] as const satisfies readonly { name: BurnAlertName; long: BurnWindow; short: BurnWindow; factor: number; severity: 'page' | 'ticket' }[];
+export type BurnAlert = (typeof BURN_ALERTS)[number];
 
 export interface ErrorBudget {
   objective: number;
@@ -130,6 +169,7 @@ export function errorBudget(slo: ResolvedSlo, counts: SloWindowCounts, now: numb
   if (remaining <= 0) exhausted = now;
   else if (current !== null && current > 0) exhausted = now + (remaining * slo.period_hours * HOUR_MS) / current;
   const burning = BURN_ALERTS.filter((a) => {
+    if (!slo.alerts.includes(a.name)) return false;
     const long = counts[a.long];
     if (long.good + long.bad < minSamples) return false;
     return (burn[a.long] ?? 0) > a.factor && (burn[a.short] ?? 0) > a.factor;
@@ -154,7 +194,9 @@ export function addCounts(into: SloCounts, c: SloCounts): void {
 }
 
 export function emptyWindowCounts(): SloWindowCounts {
-  return { '5m': { good: 0, bad: 0 }, '30m': { good: 0, bad: 0 }, '1h': { good: 0, bad: 0 }, '6h': { good: 0, bad: 0 }, '3d': { good: 0, bad: 0 }, period: { good: 0, bad: 0 } };
+  const out = { period: { good: 0, bad: 0 } } as SloWindowCounts;
+  for (const w of BURN_WINDOWS) out[w] = { good: 0, bad: 0 };
+  return out;
 }
 
 export function sumWindowCounts(all: Iterable<SloWindowCounts>): SloWindowCounts {

@@ -26,6 +26,7 @@ export function dashboardPage(): string {
 <main>
 <p id="error" role="alert" hidden></p>
 <table id="routes-table"><thead><tr><th>Route</th><th>Status</th><th>Calls</th><th>Success</th><th>Req/s</th><th>p50</th><th>p95</th><th>p99</th><th>TTFT p95</th></tr></thead><tbody id="routes-body"></tbody></table>
+<p id="routes-more" class="none" hidden></p>
 <h2>Violations</h2><ul id="violations"></ul>
 <h2>Routes</h2><p id="no-routes" class="none" hidden>No calls recorded yet: send traffic through the gateway.</p><div id="routes"></div>
 <h2>Recent alerts</h2><table id="alerts"><thead><tr><th>Time</th><th>Route</th><th>Status</th><th>Was</th><th>Violations</th><th>Delivered</th></tr></thead><tbody id="alerts-body"></tbody></table>

@@ -28,10 +28,19 @@ export function openaiUsage(u: unknown): Usage | null {
   };
 }
 
+/** `service_tier` and `system_fingerprint` of a response or chunk, when it carries them (cut to 128 characters). */
+function readServiceFields(o: JsonObject, facts: ResponseFacts): void {
+  const tier = str(o['service_tier']);
+  if (tier !== null) facts.serviceTier = tier.slice(0, 128);
+  const fingerprint = str(o['system_fingerprint']);
+  if (fingerprint !== null) facts.systemFingerprint = fingerprint.slice(0, 128);
+}
+
 /** Facts from a whole JSON body of any OpenAI-format endpoint. */
 export function readOpenAIBody(body: JsonObject, facts: ResponseFacts): void {
   facts.responseModel = str(body['model']);
   facts.responseId = str(body['id']);
+  readServiceFields(body, facts);
   facts.usage = openaiUsage(body['usage']);
   for (const c of arr(body['choices'])) {
     const choice = obj(c);
@@ -45,6 +54,7 @@ export function readOpenAIBody(body: JsonObject, facts: ResponseFacts): void {
 }
 
 function readResponsesObject(resp: JsonObject, facts: ResponseFacts): void {
+  readServiceFields(resp, facts);
   facts.responseModel = str(resp['model']) ?? facts.responseModel;
   facts.responseId = str(resp['id']) ?? facts.responseId;
   facts.usage = openaiUsage(resp['usage']) ?? facts.usage;
@@ -80,6 +90,7 @@ export function onOpenAIEvent(ev: SseEvent, at: number, facts: ResponseFacts, st
   }
   facts.responseModel ??= str(data['model']);
   facts.responseId ??= str(data['id']);
+  if (facts.serviceTier === null || facts.systemFingerprint === null) readServiceFields(data, facts);
   const choices = arr(data['choices']);
   for (const c of choices) {
     const choice = obj(c);
@@ -113,6 +124,7 @@ function onResponsesEvent(type: string, data: JsonObject, at: number, facts: Res
   facts.responseModel = str(resp['model']) ?? facts.responseModel;
   facts.responseId = str(resp['id']) ?? facts.responseId;
   if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+    readServiceFields(resp, facts);
     facts.usage = openaiUsage(resp['usage']) ?? facts.usage;
     facts.addFinishReason(resp['status']);
     if (type === 'response.failed') facts.streamErrorType = str(obj(resp['error'])?.['code']) ?? 'response.failed';

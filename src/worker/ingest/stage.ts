@@ -1,7 +1,7 @@
-import { capLabel, ROUTE_KEY, TEAM } from '../../core/labels';
-import { countCut } from '../counts';
-import { costUsd, findPrice, type PriceTable } from '../../core/pricing/cost';
-import type { CallRecord } from '../../core/record';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
+import type { Pricer } from '../pricing';
+import { APP_PROVIDER, type CallRecord } from '../../core/record';
 import type { Usage } from '../../core/usage';
 import type { AttrValue, OtlpSpan } from './otlp';
 
@@ -16,8 +16,6 @@ export const MAX_FUTURE_MS = 60_000;
 /** Longest stage duration accepted: longer is a clock error, not a latency. */
 export const MAX_DURATION_MS = 24 * 3_600_000;
 
-/** The provider name of records that did not pass through the proxy. */
-export const APP_PROVIDER = 'app';
 
 /** A stage as reported by an application, before it is checked. */
 export interface Stage {
@@ -34,7 +32,12 @@ export interface StageContext {
   now: number;
   /** The gateway key's team, or the `x-sla-team` header; an attribute `llm_sla.team` is used only without either. */
   team: string | null;
-  prices: PriceTable;
+  /** Prices a stage's tokens (`PRICES`, then the catalog): `src/worker/pricing.ts`. */
+  price: Pricer;
+  /** Whether a stage's `llm_sla.team` attribute may name its team: only without gateway keys (then the key's team is the only identity). */
+  teamFromAttributes: boolean;
+  /** The configured secrets: a label holding one (or a key-shaped string) is masked (`src/worker/mask.ts`). */
+  secrets: readonly string[];
 }
 
 const ZERO_REQUEST: CallRecord['request'] = Object.freeze({ maxTokens: null, temperature: null, topP: null });
@@ -74,27 +77,29 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     input === null && output === null
       ? null
       : { input: Number(input ?? 0), output: Number(output ?? 0), cacheRead: Number(cacheRead ?? 0), cacheCreation: Number(cacheCreation ?? 0), reasoning: Number(reasoning ?? 0) };
-  const ttftS = attrs.get('gen_ai.response.time_to_first_chunk');
-  let ttftMs: number | null = null;
-  if (ttftS !== undefined && ttftS !== null) {
-    if (typeof ttftS !== 'number' || !Number.isFinite(ttftS) || ttftS < 0) return 'gen_ai.response.time_to_first_chunk must be a non-negative number of seconds';
-    ttftMs = ttftS * 1000;
-  }
-  const teamAttr = text(attrs, 'llm_sla.team', 64);
-  const team = ctx.team ?? (teamAttr !== null && TEAM.test(teamAttr) ? teamAttr : null);
+  // The first content token: ours (`llm_sla.time_to_first_token`), else the conventions' first chunk, the nearest
+  // an instrumentation of the GenAI conventions reports.
+  const ttfc = seconds(attrs, 'gen_ai.response.time_to_first_chunk');
+  const ttft = seconds(attrs, 'llm_sla.time_to_first_token');
+  if (typeof ttfc === 'string') return ttfc;
+  if (typeof ttft === 'string') return ttft;
+  const ttfcMs = ttfc === null ? null : ttfc * 1000;
+  const ttftMs = ttft === null ? ttfcMs : ttft * 1000;
+  // Cut to the label rule below (and counted), not dropped; read whole so a cut is seen.
+  const team = ctx.team ?? (ctx.teamFromAttributes ? text(attrs, 'llm_sla.team') : null);
   const requestModel = text(attrs, 'gen_ai.request.model');
   const responseModel = text(attrs, 'gen_ai.response.model');
   const priceProvider = text(attrs, 'gen_ai.provider.name', 64) ?? APP_PROVIDER;
   return {
     ts: startMs,
     // The labels' one rule (src/core/labels.ts), as for proxied calls; the price lookup sees the models whole.
-    route: capLabel('route', route, countCut),
+    route: recordLabel('route', route, ctx.secrets),
     provider: APP_PROVIDER,
     format: 'openai',
     operation: 'other',
-    team: capLabel('team', team, countCut),
-    requestModel: capLabel('model', requestModel, countCut),
-    responseModel: capLabel('model', responseModel, countCut),
+    team: recordLabel('team', team, ctx.secrets),
+    requestModel: recordLabel('model', requestModel, ctx.secrets),
+    responseModel: recordLabel('model', responseModel, ctx.secrets),
     stream: false,
     status: 0,
     outcome: stage.ok ? 'success' : 'upstream_error',
@@ -102,10 +107,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     totalMs: durationMs,
     ttfbMs: null,
     ttftMs,
+    ttfcMs,
+    chunkGaps: null,
     usage,
     usageSource: usage ? 'provider' : 'none',
-    costUsd: costUsd(findPrice(ctx.prices, priceProvider, responseModel ?? requestModel), usage),
+    costUsd: ctx.price(priceProvider, responseModel ?? requestModel, usage, startMs),
     responseId: null,
+    serviceTier: null,
+    systemFingerprint: null,
     finishReasons: [],
     request: ZERO_REQUEST,
     server: NO_SERVER,
@@ -113,6 +122,14 @@ export function stageRecord(stage: Stage, ctx: StageContext): CallRecord | strin
     priority: 'normal',
     content: null,
   };
+}
+
+/** A non-negative number of seconds from an attribute, null when absent, or why it is refused. */
+function seconds(attrs: Stage['attributes'], key: string): number | null | string {
+  const v = attrs.get(key);
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `${key} must be a non-negative number of seconds`;
+  return v;
 }
 
 const NS_PER_MS = 1_000_000n;

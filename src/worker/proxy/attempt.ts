@@ -15,6 +15,8 @@ import { clientResponse } from './upstream';
 export interface AttemptSpec {
   /** 0 for the call's first attempt, then 1, 2... */
   readonly index: number;
+  /** Its target's place in the call's plan (`AttemptPlan`). */
+  readonly slot: number;
   readonly target: PlanTarget;
   readonly provider: Provider;
   readonly url: URL;
@@ -33,6 +35,11 @@ export interface AttemptSpec {
   readonly deadlineAt: number | null;
   /** Longest wait for the response headers, ms. */
   readonly waitMs: number;
+  /**
+   * Whether an error answer with this status is read whole and kept (another attempt may replace it). Otherwise it
+   * is the client's answer, passed through as it comes.
+   */
+  readonly keepError: (status: number) => boolean;
 }
 
 /** How an attempt stands once it is decided: the client's answer, a failure to move on from, or given up. */
@@ -75,6 +82,8 @@ export class Attempt {
   /** Its first-token deadline and where it came from (derived from the target's tail, or fixed), set by the loop. */
   firstToken: Deadline | null = null;
   givenUp: GiveUp | null = null;
+  /** When the attempt was decided: its headers (an answer passed through), its whole body, or its first token. */
+  decidedAt: number | null = null;
   readonly result: Promise<AttemptResult>;
   private readonly aborter = new AbortController();
   private upstream: Response | null = null;
@@ -89,11 +98,16 @@ export class Attempt {
     private readonly now: () => number,
   ) {
     this.startedAt = now();
-    this.result = this.run().catch((err: unknown) => {
-      console.error('llm-sla-gateway: attempt failed unexpectedly', err instanceof Error ? err.message : String(err));
-      this.end ??= { at: this.now(), kind: null, firstByteAt: null, capture: null };
-      return failed({ kind: 'network_error' }, null, false);
-    });
+    this.result = this.run()
+      .catch((err: unknown) => {
+        console.error('llm-sla-gateway: attempt failed unexpectedly', err instanceof Error ? err.message : String(err));
+        this.end ??= { at: this.now(), kind: null, firstByteAt: null, capture: null };
+        return failed({ kind: 'network_error' }, null, false);
+      })
+      .then((r) => {
+        this.decidedAt = this.now();
+        return r;
+      });
   }
 
   /** The answer is an event stream. */
@@ -120,15 +134,17 @@ export class Attempt {
     const kind = bodyKind(res.headers.get('content-type'));
     this.observedKind = kind;
     const length = contentLengthOf(res.headers);
-    if (res.status >= 400 || (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && res.body !== null)) {
-      // An error answer is read whole (it is small, and the client gets it if no other attempt answers), and so is
-      // a small JSON body: until its last byte is in, a failure can still be replaced.
-      const retryAfter = res.status >= 400 ? retryAfterMs((n) => res.headers.get(n), this.now()) : null;
+    // An error answer another attempt may replace is read whole (the client gets it if none does), and so is a
+    // small JSON body, as on the plain path: until its last byte is in, a failure can still be replaced. Any other
+    // answer (the last attempt's error, a status retry_on does not list) is the client's, passed on as it comes.
+    const keep = res.status >= 400 && spec.keepError(res.status);
+    if (keep || (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && res.body !== null)) {
+      const retryAfter = keep ? retryAfterMs((n) => res.headers.get(n), this.now()) : null;
       const whole = await this.readWhole(res);
       clearTimeout(timer);
       if (this.givenUp !== null && this.givenUp !== 'deadline') return { kind: 'cancelled' };
       if (!whole) return failed(this.timedOut ? { kind: 'timeout' } : { kind: 'network_error' }, null, false);
-      return res.status >= 400 ? failed({ kind: 'status', status: res.status }, retryAfter, true) : ANSWER;
+      return keep ? failed({ kind: 'status', status: res.status }, retryAfter, true) : ANSWER;
     }
     clearTimeout(timer);
     if (res.body === null) {
@@ -144,6 +160,7 @@ export class Attempt {
       onIdle: () => this.timeout(),
       now: this.now,
       contentLength: length,
+      holdable: true,
     });
     if (!spec.hold || kind !== 'sse') return ANSWER;
     return this.hold(this.observed);

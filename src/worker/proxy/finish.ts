@@ -1,13 +1,11 @@
-import { capLabel } from '../../core/labels';
-import { countCut } from '../counts';
-import { maskJson, redact } from '../mask';
+import { capturedContent, recordLabel, traceContext } from '../mask';
 import type { ResolvedConfig } from '../../config/resolve';
 import { readAnthropicBody } from '../formats/anthropic';
 import type { ResponseFacts } from '../formats/facts';
 import { openaiUsage, readOpenAIBody } from '../formats/openai';
 import { anthropicUsage } from '../formats/anthropic';
 import { obj, parseJson, str } from '../../core/json';
-import { costUsd, findPrice } from '../../core/pricing/cost';
+import { pricer } from '../pricing';
 import type { Operation, Provider } from '../../core/providers/types';
 import type { CallRecord, RequestParams } from '../../core/record';
 import type { BodyCapture } from '../stream/capture';
@@ -16,6 +14,7 @@ import { requestText } from '../usage/request-text';
 import type { Usage, UsageSource } from '../../core/usage';
 import { classify, errorType } from './classify';
 import type { RequestBody } from './request';
+import { gatewayMs, type UpstreamWait } from './server-timing';
 
 /** What the request path knows about a call when it ends. */
 export interface CallState {
@@ -33,6 +32,8 @@ export interface CallState {
   stream: boolean;
   clientAborted: boolean;
   timedOut: boolean;
+  /** The upstream wait and when the response went back (`server-timing.ts`). */
+  readonly timing: UpstreamWait;
 }
 
 export interface CallEnd {
@@ -56,7 +57,8 @@ export async function buildRecord(
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
   const stream = call.stream || json?.['stream'] === true;
-  // Labels are capped here, where they enter the record (`src/core/labels.ts`); the price lookup sees them whole.
+  // Labels are capped (and masked when they hold a key) here, where they enter the record (`src/worker/mask.ts`,
+  // `src/core/labels.ts`); the price lookup sees them whole.
   const rawRequestModel = str(json?.['model']);
   const outcome = classify({
     status: call.status,
@@ -78,13 +80,13 @@ export async function buildRecord(
   const port = call.upstream.port === '' ? (call.upstream.protocol === 'https:' ? 443 : 80) : Number(call.upstream.port);
   return {
     ts: call.start,
-    route: capLabel('route', call.route, countCut),
+    route: recordLabel('route', call.route, config.secrets),
     provider: call.provider.name,
     format: call.provider.format,
     operation: call.operation,
-    team: capLabel('team', call.team, countCut),
-    requestModel: capLabel('model', rawRequestModel, countCut),
-    responseModel: capLabel('model', facts.responseModel, countCut),
+    team: recordLabel('team', call.team, config.secrets),
+    requestModel: recordLabel('model', rawRequestModel, config.secrets),
+    responseModel: recordLabel('model', facts.responseModel, config.secrets),
     stream,
     status: call.status,
     outcome,
@@ -92,24 +94,33 @@ export async function buildRecord(
     totalMs: Math.max(0, end.at - call.start),
     ttfbMs: firstByte === null ? null : firstByte - call.start,
     ttftMs: stream && facts.firstTokenAt !== null ? facts.firstTokenAt - call.start : null,
+    ttfcMs: stream && facts.firstChunkAt !== null ? facts.firstChunkAt - call.start : null,
+    chunkGaps: stream ? (facts.gaps?.result() ?? null) : null,
+    gatewayMs: gatewayMs(call.start, call.timing),
     usage,
     usageSource,
-    costUsd: costUsd(findPrice(config.prices, call.provider.name, model), usage),
+    costUsd: usage === null ? null : (await pricer(config.prices))(call.provider.name, model, usage, call.start),
     responseId: facts.responseId,
+    serviceTier: facts.serviceTier,
+    systemFingerprint: facts.systemFingerprint,
     finishReasons: facts.finishReasons,
     request: paramsOf(json),
     server: { address: call.upstream.hostname, port },
-    trace: call.trace,
+    trace: traceContext(call.trace.traceparent, call.trace.tracestate, config.secrets),
     priority: call.priority,
     content: config.captureContent && options.content !== false ? maskedContent(json, facts.outputText.toString(), config) : null,
   };
 }
 
-/** Captured content, masked once here for every place it goes (logs, memory, spans): `src/worker/mask.ts`. */
+/** Captured content, masked and bounded once here for every place it goes (logs, memory, spans): `src/worker/mask.ts`. */
 function maskedContent(json: unknown, outputText: string, config: ResolvedConfig): CallRecord['content'] {
-  const secrets = config.secrets;
-  return { request: maskJson(json, secrets), outputText: redact(outputText, secrets) };
+  const limits = { valueLengthLimit: config.telemetry?.valueLengthLimit ?? DEFAULT_VALUE_LENGTH, maxMessages: config.telemetry?.maxMessages ?? DEFAULT_MAX_MESSAGES };
+  return capturedContent(json, outputText, limits, config.secrets);
 }
+
+/** Content limits when no span export is configured: the span limits' defaults (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `TELEMETRY_MAX_MESSAGES`). */
+const DEFAULT_VALUE_LENGTH = 4096;
+const DEFAULT_MAX_MESSAGES = 32;
 
 function paramsOf(json: ReturnType<RequestBody['json']>): RequestParams {
   const n = (k: string) => (typeof json?.[k] === 'number' ? (json[k] as number) : null);
@@ -136,6 +147,10 @@ function readCapturedBody(capture: BodyCapture, format: Provider['format'], fact
   const tail = decoder.decode(edges.tail);
   facts.responseModel = stringField(head, 'model', 'first') ?? stringField(tail, 'model', 'last');
   facts.responseId = stringField(head, 'id', 'first') ?? stringField(tail, 'id', 'last');
+  if (format === 'openai') {
+    facts.serviceTier = stringField(head, 'service_tier', 'first') ?? stringField(tail, 'service_tier', 'last');
+    facts.systemFingerprint = stringField(head, 'system_fingerprint', 'first') ?? stringField(tail, 'system_fingerprint', 'last');
+  }
   const usageJson = lastObjectAfterKey(tail, '"usage"');
   if (usageJson !== null) {
     const u = parseJson(usageJson);

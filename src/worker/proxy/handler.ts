@@ -5,10 +5,12 @@ import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate
 import { injectIncludeUsage } from '../formats/openai';
 import { operationFromPath } from '../../core/providers/operation';
 import type { Provider } from '../../core/providers/types';
-import { ROUTE_KEY, TEAM } from '../../core/labels';
+import { ROUTE_KEY } from '../../core/labels';
+import { recordLabel } from '../mask';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
 import { observeBody } from '../stream/observe';
+import { hasPrice } from '../pricing';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
@@ -16,6 +18,7 @@ import { afterResponse, bodyKind, contentLengthOf, countLost, SMALL_JSON_BYTES }
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
 import { keepSla, type PolicyDeps } from './resilient';
 import type { PolicyTable } from '../../config/in-force';
+import { withServerTiming } from './server-timing';
 
 /** What the proxy needs of the invocation: somewhere to put the record's work. */
 export interface CallContext {
@@ -53,7 +56,9 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const route = routeHeader !== null && ROUTE_KEY.test(routeHeader) ? routeHeader : null;
   // Without gateway keys there is nothing to check: no await on the hot path.
   const access = config.gatewayKeys === null ? OPEN : await checkAccess(req.headers, provider, await deps.keys(), config.managedKeys.get(provider.name));
-  const teamHeader = access.team || req.headers.get('x-sla-team');
+  // One team identity: with gateway keys, the key's team (a key mapped to "" names no team, and the header is
+  // ignored, so its holder cannot spend another team's budget); without keys, the self-declared x-sla-team.
+  const team = config.gatewayKeys === null ? req.headers.get('x-sla-team') : access.team || null;
   const body = await readBody(req, config.maxRequestBytes, format);
 
   let payload: BodyInit | null = body.bytes;
@@ -71,7 +76,8 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     provider,
     operation,
     route: route ?? `${provider.name}/${operation}`,
-    team: teamHeader !== null && TEAM.test(teamHeader) ? teamHeader : null,
+    // The labels' one rule: a team over 64 characters is cut (and counted), not dropped; one holding a key is masked.
+    team: team === null || team === '' ? null : recordLabel('team', team, config.secrets),
     body,
     upstream: target,
     trace: { traceparent: req.headers.get('traceparent'), tracestate: req.headers.get('tracestate') },
@@ -81,15 +87,23 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     stream: json?.['stream'] === true,
     clientAborted: false,
     timedOut: false,
+    timing: { fetchAt: null, upstreamDoneAt: null, respondedAt: null },
   };
   // Team budgets: one branch when BUDGETS is unset; a spent `block` budget is a 429 here, before any upstream contact.
-  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start) : null;
+  // A team that refuses unpriced calls has the request's model looked up (PRICES, then the catalog) first.
+  const priced = async () => {
+    const model = body.json()?.['model'];
+    const name = typeof model === 'string' ? model : null;
+    return { model: name, priced: await hasPrice(config.prices, provider.name, name, start) };
+  };
+  const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start, priced) : null;
   // A route with a policy (POLICIES): its attempt loop, access and budget checked once above. One branch otherwise.
   const policy = deps.policies ? deps.policies.for(call.route) : null;
   if (policy !== null && deps.resilience) {
     return keepSla({ req, ctx, call, rest, search: url.search, access, ticket }, policy, { config, recorder: deps.recorder, now, ...deps.resilience() });
   }
-  const facts = new ResponseFacts();
+  // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk: no work per chunk without them.
+  const facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
   const aborter = new AbortController();
   const onClientAbort = () => {
     call.clientAborted = true;
@@ -108,6 +122,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   let upstream: Response;
   // One timer per call: until the headers, and for a small JSON body until its last byte.
   const timer = setTimeout(timeout, config.upstreamTimeoutMs);
+  call.timing.fetchAt = now();
   try {
     upstream = await fetch(target, {
       method: req.method,
@@ -128,19 +143,20 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   }
 
   call.status = upstream.status;
-  call.headersAt = now();
+  call.headersAt = call.timing.upstreamDoneAt = now();
+  const timed = (res: Response) => withServerTiming(res, start, call.timing, now());
   const kind = bodyKind(upstream.headers.get('content-type'));
   call.stream ||= kind === 'sse';
   const length = contentLengthOf(upstream.headers);
   if (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && upstream.body !== null) {
     const res = smallJson(ctx, upstream, call, record, timer, () => req.signal.removeEventListener('abort', onClientAbort), now);
-    return ticket === null ? res : res.then((r) => stampBudget(ticket, r));
+    return res.then((r) => timed(stampBudget(ticket, r)));
   }
   clearTimeout(timer);
   if (upstream.body === null) {
     req.signal.removeEventListener('abort', onClientAbort);
     ctx.waitUntil(record({ at: call.headersAt, kind: 'complete', firstByteAt: null, capture: null }).catch(countLost));
-    return stampBudget(ticket, clientResponse(null, upstream, false));
+    return timed(stampBudget(ticket, clientResponse(null, upstream, false)));
   }
   const strip = injected && kind === 'sse';
   const observed = observeBody(upstream.body, facts, {
@@ -160,7 +176,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
       })
       .catch(countLost),
   );
-  return stampBudget(ticket, clientResponse(observed.body, upstream, strip));
+  return timed(stampBudget(ticket, clientResponse(observed.body, upstream, strip)));
 }
 
 /**
@@ -187,7 +203,7 @@ async function smallJson(
   } finally {
     clearTimeout(timer);
   }
-  const at = now();
+  const at = (call.timing.upstreamDoneAt = now());
   detach();
   // The Response copies `bytes` (workerd does not detach them), so the capture keeps them as they are.
   const capture = BodyCapture.of(bytes ? new Uint8Array(bytes) : new Uint8Array(0));

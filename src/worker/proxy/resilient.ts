@@ -3,6 +3,8 @@ import type { Outcome } from '../../core/record';
 import type { AttemptRecord, CallRecord, CallResilience } from '../../core/record';
 import type { Breaker } from '../../core/resilience/breaker';
 import { firstTokenDeadline, HEDGE_LOST, hedgeDelay } from '../../core/resilience/deadline';
+import { readsTails } from '../../core/resilience/decisions';
+import type { HedgeBudget } from '../../core/resilience/hedge-budget';
 import { orderTargets } from '../../core/resilience/order';
 import { AttemptPlan, planTargets, type PlanTarget, type SkippedTarget, type Step, type StepContext } from '../../core/resilience/plan';
 import type { ResolvedPolicy } from '../../core/resilience/policy';
@@ -20,7 +22,7 @@ import { buildRecord, type CallEnd, type CallState } from './finish';
 import type { RouteHealth } from './health';
 import { acceptsStreamOptions, RequestBody } from './request';
 import { afterResponse, countLost } from './response';
-import { readsTails } from '../../core/resilience/decisions';
+import { withServerTiming } from './server-timing';
 import type { RouteTails } from './tails';
 import { fallbackRequestHeaders, upstreamRequestHeaders, upstreamUrl } from './upstream';
 import { estimateUsage } from '../usage/estimate';
@@ -50,252 +52,310 @@ export interface PolicyCall {
   readonly ticket: BudgetTicket | null;
 }
 
+/** How the attempt loop ended: the attempt the client gets (null: the gateway answers itself), and why. */
+interface LoopEnd {
+  readonly delivered: Attempt | null;
+  readonly attempts: readonly Attempt[];
+  readonly skipped: readonly SkippedTarget[];
+  readonly clientGone: boolean;
+  readonly outOfTime: boolean;
+  /** The target a strategy sent first to explore it (null: the best measured, or as listed). */
+  readonly explored: string | null;
+  /** The hedge the call sent (at most one): the second attempt, and when it went. */
+  readonly hedge: { readonly attempt: Attempt; readonly afterMs: number } | null;
+}
+
+/** An attempt decided, at the plan's target the loop goes on from (a hedge race: the later of its two). */
+interface Decided {
+  readonly attempt: Attempt;
+  readonly result: AttemptResult;
+  readonly slot: number;
+}
+
 const encoder = new TextEncoder();
 
 /**
- * A call under a route's policy (`POLICIES`): attempts at the policy's targets in order — retried, replaced, given up
- * at their first-token deadline — until one is the client's answer. Only ever before the first byte reaches the
+ * A call under a route's policy (`POLICIES`): attempts at the policy's targets — in order, or by their measured tails
+ * (`strategy`) — retried, replaced, given up at their first-token deadline (fixed, or derived from the target's
+ * tail), hedged by a second concurrent attempt when slow (`hedge`), until one is the client's answer. Only ever before the first byte reaches the
  * client: after that the call is the client's, and a failure mid-stream is passed on and recorded as such. The
- * client gets the answer's status, headers and bytes as they came, plus `x-sla-served-by` and `x-sla-attempts`.
- * Access and the budget were checked once, before (handler.ts); the record (one per call, with its attempts) and
- * the spend (every attempt's cost) are filed in waitUntil.
+ * client gets the answer's status, headers and bytes as they came, plus `x-sla-served-by`, `x-sla-attempts` and
+ * `Server-Timing` (the attempts and their waits count as the upstream's time). Access and the budget were checked
+ * once, before (handler.ts); the record (one per call, with its attempts) and the spend (every attempt's cost) are
+ * filed in waitUntil.
  */
 export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: PolicyDeps): Promise<Response> {
-  const { config, now, health } = deps;
   const { call, ctx } = c;
-  const spec = policy.breaker;
-  const startAt = now();
-  // The tails the decisions read (the route's targets as the route objects last said), refreshed off the path.
-  let tails: Tails = NO_TAILS;
-  if (readsTails(policy)) {
-    const reading = deps.tails.refresh(call.route, config.routeShards, startAt);
-    if (reading) ctx.waitUntil(reading);
-    tails = deps.tails.of(call.route);
-  }
-  const planned = planOf(policy, call.provider.name, call.provider.format, config);
-  const breakerOf = (label: string) => (spec === null ? null : health.breaker(call.route, label, spec));
-  const ordering = orderTargets(policy.strategy, planned.targets.map((t) => t.label), tails, (i) => breakerOf(planned.targets[i]?.label ?? '')?.peek(startAt) ?? 'closed', policy.minSamples, deps.random);
-  const targets = ordering.order.map((i) => planned.targets[i] as PlanTarget);
-  const plan = { targets, skipped: planned.skipped };
-  const attempts = new AttemptPlan(plan.targets, policy);
-  const skipped: SkippedTarget[] = [...plan.skipped];
-  const deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
-  const breakers = spec === null ? null : plan.targets.map((t) => breakerOf(t.label) as Breaker);
-  if (spec !== null) {
-    const reading = health.refresh(ctx, call.route, config.routeShards, plan.targets.map((t) => t.label), spec, now());
-    if (reading) ctx.waitUntil(reading);
-  }
-  const specs = new Map<number, TargetRequest>();
-  // A body that never names "stream" is not parsed for it (as on the plain path).
-  const stream = call.body.raw.includes('"stream"') && call.body.json()?.['stream'] === true;
-  const hedging = policy.hedge === null ? null : { spec: policy.hedge, budget: deps.tails.budget(call.route, policy.hedge.maxRatio) };
-  hedging?.budget.call(startAt);
-  let hedge: HedgeFacts | null = null;
-
-  const done: Attempt[] = [];
-  const running = new Set<Attempt>();
-  let clientGone = false;
-  let wake: (() => void) | null = null;
-  const onAbort = () => {
-    clientGone = true;
-    for (const a of running) a.cancel('client');
-    wake?.();
-  };
-  c.req.signal.addEventListener('abort', onAbort, { once: true });
-  const stepContext = (): StepContext => {
-    const at = now();
-    return {
-      now: at,
-      deadlineAt,
-      allow: (i) => breakers?.[i]?.allow(at) ?? true,
-      random: deps.random,
-      skip: (i) => skipped.push({ target: plan.targets[i]?.label ?? '', reason: 'breaker_open' }),
-    };
-  };
-  /** The next target after `index` a hedge may go to: one whose breaker is closed (never an open one, nor a probe). */
-  const hedgeTarget = (index: number, at: number): number | null => {
-    for (let j = index + 1; j < plan.targets.length; j++) if ((breakers?.[j]?.peek(at) ?? 'closed') === 'closed') return j;
-    return null;
-  };
-  /** When a hedge of an attempt at `index` would go (ms after its start), or null when none can. */
-  const hedgeAfter = (index: number, at: number): number | null => {
-    if (hedging === null || hedge !== null || hedgeTarget(index, at) === null) return null;
-    return hedgeDelay(hedging.spec, tails.get(plan.targets[index]?.label ?? ''), stream);
-  };
-  const start = (index: number, at: number, held: boolean): Attempt => {
-    const target = plan.targets[index] as PlanTarget;
-    const base = specs.get(index) ?? specFor(c, target, config);
-    specs.set(index, base);
-    const left = deadlineAt === null ? Number.POSITIVE_INFINITY : deadlineAt - at;
-    const firstToken = firstTokenDeadline(policy.derivedFirstToken, policy.firstTokenTimeoutMs, tails.get(target.label));
-    const attempt = new Attempt(
-      {
-        ...base,
-        index: done.length,
-        hold: stream && held,
-        firstTokenBy: firstToken.ms === null ? null : at + firstToken.ms,
-        deadlineAt,
-        waitMs: Math.min(config.upstreamTimeoutMs, left),
-      },
-      config,
-      now,
-    );
-    attempt.firstToken = firstToken;
-    done.push(attempt);
-    running.add(attempt);
-    void attempt.result.finally(() => running.delete(attempt));
-    return attempt;
-  };
-  /**
-   * Waits for an attempt to be decided. When the policy hedges and the attempt has no first token (a stream) or no
-   * response (otherwise) by its hedge delay, and the route's hedge budget has a token, a second attempt goes to the
-   * next target whose breaker is closed: the first of the two to answer is the call's, the other is cancelled
-   * upstream; a failure waits for the other. Returns the attempts in the order they were decided, the deciding one
-   * last (with the later target of the two: the plan goes on from there).
-   */
-  const decide = async (attempt: Attempt, index: number): Promise<Decided[]> => {
-    const after = hedgeAfter(index, attempt.startedAt);
-    if (after === null || hedging === null) return [{ attempt, index, result: await attempt.result }];
-    const early = await beforeTimer(attempt.result, attempt.startedAt + after - now());
-    const at = now();
-    const to = hedgeTarget(index, at);
-    if (early !== null || clientGone || to === null || !hedging.budget.take(at)) return [{ attempt, index, result: early ?? (await attempt.result) }];
-    const second = start(to, at, true);
-    second.hedge = true;
-    hedge = { attempt: second, afterMs: after };
-    const out: Decided[] = [];
-    const pending = new Map<Attempt, number>([
-      [attempt, index],
-      [second, to],
-    ]);
-    while (pending.size > 0) {
-      const { a, result } = await Promise.race([...pending.keys()].map((a) => a.result.then((result) => ({ a, result }))));
-      pending.delete(a);
-      if (result.kind === 'answer') {
-        for (const other of pending.keys()) {
-          other.reason = HEDGE_LOST;
-          other.cancel('lost');
-        }
-        out.push({ attempt: a, index: to, result });
-        return out;
-      }
-      out.push({ attempt: a, index: pending.size > 0 ? (a === attempt ? index : to) : to, result });
-    }
-    return out;
-  };
-
-  let step: Step | null = attempts.first(stepContext());
-  let answer: Attempt | null = null;
-  let lastAnswered: Attempt | null = null;
-  let outOfTime = false;
-  loop: while (step !== null && step.kind !== 'stop') {
-    if (step.kind === 'retry' && step.delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, step?.kind === 'retry' ? step.delayMs : 0);
-      });
-      wake = null;
-    }
-    if (clientGone) break;
-    const at = now();
-    if (deadlineAt !== null && at >= deadlineAt) {
-      outOfTime = true;
-      break;
-    }
-    const index = step.target;
-    // A stream is held until its first token when it could still be replaced: a deadline, or a hedge, with another
-    // attempt possible after it. The call's deadline bounds the attempt's wait for headers (`waitMs`) and its hold
-    // (`deadlineAt`): past it, no attempt starts, and one that answered is the client's.
-    const deadline = firstTokenDeadline(policy.derivedFirstToken, policy.firstTokenTimeoutMs, tails.get(plan.targets[index]?.label ?? ''));
-    const attempt = start(index, at, (deadline.ms !== null || hedgeAfter(index, at) !== null) && attempts.more(index));
-    attempt.forced = step.kind === 'next' && step.forced;
-    const decided = await decide(attempt, index);
-    for (const [k, d] of decided.entries()) {
-      const last = k === decided.length - 1;
-      if (clientGone || d.result.kind === 'cancelled') {
-        if (last) break loop;
-        continue;
-      }
-      if (d.result.kind === 'answer') {
-        answer = d.attempt;
-        break loop;
-      }
-      if (spec !== null) health.record(ctx, call.route, d.attempt.spec.target.label, spec, outcomeOf(d.result.failure), now(), d.attempt.forced);
-      if (d.result.answered) lastAnswered = d.attempt;
-      if (!last) {
-        // The other attempt of a hedge is still on its way: the call waits for it.
-        d.attempt.reason = failureReason(d.result.failure);
-        continue;
-      }
-      const next = attempts.after(d.index, d.result.failure, d.result.retryAfterMs, stepContext());
-      if (next.kind === 'stop') {
-        if (next.why === 'not_retryable' && d.result.answered) answer = d.attempt;
-        break loop;
-      }
-      d.attempt.reason = failureReason(d.result.failure);
-      step = next;
-    }
-  }
-  const delivered = answer ?? (clientGone ? null : lastAnswered);
-  for (const a of done) if (a !== delivered) a.discard();
-  const last = done.at(-1) ?? null;
-  const headers = (res: Response) => {
+  const loop = new AttemptLoop(c, policy, deps);
+  const end = await loop.run();
+  const { delivered, attempts } = end;
+  const decided = delivered ?? attempts.at(-1) ?? null;
+  call.timing.fetchAt = attempts[0]?.startedAt ?? null;
+  call.timing.upstreamDoneAt = decided?.decidedAt ?? null;
+  for (const a of attempts) if (a !== delivered) a.discard();
+  const stamp = (res: Response) => {
     if (delivered) res.headers.set('x-sla-served-by', delivered.spec.target.label);
-    res.headers.set('x-sla-attempts', String(done.length));
+    res.headers.set('x-sla-attempts', String(attempts.length));
     return res;
   };
-  const decisions: CallDecisions = { explored: ordering.explored === null ? null : (planned.targets[ordering.explored]?.label ?? null), hedge };
-  const filed = (delivered ?? last)?.ended() ?? Promise.resolve(null);
   ctx.waitUntil(
-    filed
-      .then(async (end) => {
-        c.req.signal.removeEventListener('abort', onAbort);
+    ((delivered ?? attempts.at(-1))?.ended() ?? Promise.resolve(null))
+      .then(async (deliveredEnd) => {
+        loop.detach();
         await afterResponse();
-        const record = await callRecord(c, policy, delivered, done, skipped, end, { clientGone, outOfTime }, decisions, deps);
+        const record = await callRecord(c, policy, end, delivered ? deliveredEnd : null, deps);
         const spend = c.ticket === null ? null : c.ticket.cache.spend({ ...record, estimatedUsd: estimatedCost(record) }, c.ticket.reservation);
         await Promise.all([safeRecord(deps.recorder, record), spend]);
       })
       .catch(countLost),
   );
-  if (delivered) return stampBudget(c.ticket, headers(delivered.deliver()));
-  return headers(failure(c, last, { clientGone, outOfTime }, policy).getResponse());
+  if (delivered) return withServerTiming(stampBudget(c.ticket, stamp(delivered.deliver())), call.start, call.timing, deps.now());
+  return stamp(failure(c, attempts.at(-1) ?? null, end, policy).getResponse());
 }
 
-/** An attempt as a hedge race decided it, at the target index the plan goes on from. */
-interface Decided {
-  readonly attempt: Attempt;
-  readonly index: number;
-  readonly result: AttemptResult;
-}
+/**
+ * One call's attempts. Each attempt is an object with its own abort controller (attempt.ts); the loop starts them
+ * as the plan (src/core/resilience/plan.ts, pure) says, and waits for whichever running attempt is decided first
+ * (`running`: one, or two while a hedge races the attempt it hedged).
+ */
+class AttemptLoop {
+  private readonly targets: readonly PlanTarget[];
+  private readonly plan: AttemptPlan;
+  private readonly skipped: SkippedTarget[];
+  private readonly deadlineAt: number | null;
+  private readonly breakers: readonly Breaker[] | null;
+  /** The route's targets' tails as this isolate last read them (none when the policy decides nothing from them). */
+  private readonly tails: Tails = NO_TAILS;
+  private readonly explored: string | null;
+  private readonly hedging: { readonly spec: NonNullable<ResolvedPolicy['hedge']>; readonly budget: HedgeBudget } | null;
+  private hedge: LoopEnd['hedge'] = null;
+  private readonly requests = new Map<number, TargetRequest>();
+  /** A body that never names "stream" is not parsed for it (as on the plain path). */
+  private readonly stream: boolean;
+  private readonly attempts: Attempt[] = [];
+  private readonly running = new Set<Attempt>();
+  private clientGone = false;
+  private wake: (() => void) | null = null;
+  private readonly onAbort = () => {
+    this.clientGone = true;
+    for (const a of this.running) a.cancel('client');
+    this.wake?.();
+  };
 
-/** The hedge a call sent (at most one): the second attempt, and when it went. */
-interface HedgeFacts {
-  readonly attempt: Attempt;
-  readonly afterMs: number;
-}
+  constructor(
+    private readonly c: PolicyCall,
+    private readonly policy: ResolvedPolicy,
+    private readonly deps: PolicyDeps,
+  ) {
+    const { call, ctx } = c;
+    const { config, health, now } = deps;
+    const at = now();
+    if (readsTails(policy)) {
+      // The tails the decisions read: the route objects' last answer, read again in waitUntil every few seconds.
+      const reading = deps.tails.refresh(call.route, config.routeShards, at);
+      if (reading) ctx.waitUntil(reading);
+      this.tails = deps.tails.of(call.route);
+    }
+    const spec = policy.breaker;
+    const breakerOf = (t: PlanTarget) => (spec === null ? null : health.breaker(call.route, t.label, spec));
+    const planned = planOf(policy, call.provider.name, call.provider.format, config);
+    const labels = planned.targets.map((t) => t.label);
+    const order = orderTargets(policy.strategy, labels, this.tails, (i) => breakerOf(planned.targets[i] as PlanTarget)?.peek(at) ?? 'closed', policy.minSamples, deps.random);
+    this.targets = order.order.map((i) => planned.targets[i] as PlanTarget);
+    this.explored = order.explored === null ? null : (labels[order.explored] ?? null);
+    this.skipped = [...planned.skipped];
+    this.plan = new AttemptPlan(this.targets, policy);
+    this.deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
+    this.breakers = spec === null ? null : this.targets.map((t) => breakerOf(t) as Breaker);
+    this.hedging = policy.hedge === null ? null : { spec: policy.hedge, budget: deps.tails.budget(call.route, policy.hedge.maxRatio) };
+    this.hedging?.budget.call(at);
+    if (spec !== null) {
+      // Every isolate's recent outcomes, from the route objects: read in waitUntil, at most every few seconds.
+      const reading = health.refresh(ctx, call.route, config.routeShards, this.targets.map((t) => t.label), spec, now());
+      if (reading) ctx.waitUntil(reading);
+    }
+    this.stream = call.body.raw.includes('"stream"') && call.body.json()?.['stream'] === true;
+    c.req.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
 
-/** What the record says of a call's decisions beside its attempts. */
-interface CallDecisions {
-  readonly explored: string | null;
-  readonly hedge: HedgeFacts | null;
-}
+  /** Stops listening for the client's abort (once the call's record is being built). */
+  detach(): void {
+    this.c.req.signal.removeEventListener('abort', this.onAbort);
+  }
 
-/** The promise's value if it settles within `ms`, else null (the timer fired first). */
-function beforeTimer<T>(p: Promise<T>, ms: number): Promise<T | null> {
-  if (ms <= 0) return Promise.race([p, Promise.resolve(null)]);
-  return new Promise<T | null>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(null), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
+  async run(): Promise<LoopEnd> {
+    let step: Step | null = this.plan.first(this.context());
+    let delivered: Attempt | null = null;
+    let lastAnswered: Attempt | null = null;
+    let outOfTime = false;
+    while (step !== null && step.kind !== 'stop') {
+      if (step.kind === 'retry' && step.delayMs > 0) await this.sleep(step.delayMs);
+      if (this.clientGone) break;
+      if (this.deadlineAt !== null && this.deps.now() >= this.deadlineAt) {
+        outOfTime = true;
+        break;
+      }
+      const decided = await this.decide(this.start(step.target, step.kind === 'next' && step.forced));
+      let next: Step | null = null;
+      for (const [k, { attempt, result, slot }] of decided.entries()) {
+        if (this.clientGone || result.kind === 'cancelled') continue;
+        if (result.kind === 'answer') {
+          delivered = attempt;
+          break;
+        }
+        const spec = this.policy.breaker;
+        if (spec !== null) this.deps.health.record(this.c.ctx, this.c.call.route, attempt.spec.target.label, spec, outcomeOf(result.failure), this.deps.now(), attempt.forced);
+        if (result.answered) lastAnswered = attempt;
+        if (k < decided.length - 1) {
+          // The other attempt of a hedge was still on its way: the call waited for it.
+          attempt.reason = failureReason(result.failure);
+          continue;
+        }
+        const after = this.plan.after(slot, result.failure, result.retryAfterMs, this.context());
+        if (after.kind === 'stop') {
+          if (after.why === 'not_retryable' && result.answered) delivered = attempt;
+          break;
+        }
+        attempt.reason = failureReason(result.failure);
+        next = after;
+      }
+      if (delivered !== null || next === null) break;
+      step = next;
+    }
+    // Out of attempts (or time): the last answer an upstream gave (a 503 with its body) is the client's.
+    delivered ??= this.clientGone ? null : lastAnswered;
+    return { delivered, attempts: this.attempts, skipped: this.skipped, clientGone: this.clientGone, outOfTime, explored: this.explored, hedge: this.hedge };
+  }
+
+  /**
+   * Waits for an attempt to be decided. When the policy hedges and the attempt has no first token (a stream) or no
+   * response (otherwise) by its hedge delay, and the route's hedge budget has a token, a second attempt goes to the
+   * next target whose breaker is closed: the first of the two to answer is the call's and the other is cancelled
+   * upstream; a failure waits for the other. The attempts in the order they were decided, the deciding one last.
+   */
+  private async decide(first: Attempt): Promise<Decided[]> {
+    const slot = first.spec.slot;
+    const after = this.hedgeAfter(slot, first.startedAt);
+    const hedging = this.hedging;
+    if (after !== null && hedging !== null) {
+      const early = await beforeTimer(this.settled(), first.startedAt + after - this.deps.now());
+      const at = this.deps.now();
+      const to = early === null && !this.clientGone ? this.hedgeTarget(slot, at) : null;
+      if (early !== null) {
+        this.running.delete(early.attempt);
+        return [{ ...early, slot }];
+      }
+      if (to !== null && hedging.budget.take(at)) {
+        const second = this.start(to, false, true);
+        this.hedge = { attempt: second, afterMs: after };
+        const out: Decided[] = [];
+        while (this.running.size > 0) {
+          const { attempt, result } = await this.settled();
+          this.running.delete(attempt);
+          if (result.kind === 'answer') {
+            for (const other of this.running) {
+              other.reason = HEDGE_LOST;
+              other.cancel('lost');
+            }
+            this.running.clear();
+          }
+          out.push({ attempt, result, slot: to });
+          if (result.kind === 'answer') break;
+        }
+        return out;
+      }
+    }
+    const { attempt, result } = await this.settled();
+    this.running.delete(attempt);
+    return [{ attempt, result, slot }];
+  }
+
+  /** The next target after `slot` a hedge may go to: one whose breaker is closed (never an open one, nor one due for its probe). */
+  private hedgeTarget(slot: number, at: number): number | null {
+    for (let j = slot + 1; j < this.targets.length; j++) if ((this.breakers?.[j]?.peek(at) ?? 'closed') === 'closed') return j;
+    return null;
+  }
+
+  /** When a hedge of an attempt at `slot` would go (ms after its start), or null when none can. */
+  private hedgeAfter(slot: number, at: number): number | null {
+    if (this.hedging === null || this.hedge !== null || this.hedgeTarget(slot, at) === null) return null;
+    return hedgeDelay(this.hedging.spec, this.tails.get(this.targets[slot]?.label ?? ''), this.stream);
+  }
+
+  /**
+   * Starts an attempt at the plan's target `index` (`hedge`: the second attempt of a hedge race). Its first-token
+   * deadline is the target's derived one, or the fixed one. A stream is held until its first token when it could
+   * still be replaced — by a later attempt after its deadline, or by the other attempt of a hedge — and an error
+   * answer is read whole for the same reason.
+   */
+  private start(index: number, forced: boolean, hedge = false): Attempt {
+    const { config, now } = this.deps;
+    const at = now();
+    const target = this.targets[index] as PlanTarget;
+    let base = this.requests.get(index);
+    if (!base) this.requests.set(index, (base = requestFor(this.c, target, config)));
+    const left = this.deadlineAt === null ? Number.POSITIVE_INFINITY : this.deadlineAt - at;
+    const firstToken = firstTokenDeadline(this.policy.derivedFirstToken, this.policy.firstTokenTimeoutMs, this.tails.get(target.label));
+    const more = this.plan.more(index);
+    const replaceable = hedge || (more && (firstToken.ms !== null || this.hedgeAfter(index, at) !== null));
+    const attempt = new Attempt(
+      {
+        ...base,
+        index: this.attempts.length,
+        slot: index,
+        hold: this.stream && replaceable,
+        firstTokenBy: firstToken.ms === null ? null : at + firstToken.ms,
+        deadlineAt: this.deadlineAt,
+        waitMs: Math.min(config.upstreamTimeoutMs, left),
+        // An error answer is read whole only when another attempt may replace it; the last one passes through.
+        keepError: (status) => (more || hedge || this.running.size > 1) && this.policy.retryOn.statuses.has(status),
       },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
+      config,
+      now,
     );
-  });
+    attempt.forced = forced;
+    attempt.hedge = hedge;
+    attempt.firstToken = firstToken;
+    this.attempts.push(attempt);
+    this.running.add(attempt);
+    return attempt;
+  }
+
+  /** The first running attempt to be decided. */
+  private settled(): Promise<{ attempt: Attempt; result: AttemptResult }> {
+    return Promise.race([...this.running].map((attempt) => attempt.result.then((result) => ({ attempt, result }))));
+  }
+
+  /** Waits `ms` (a backoff), or less when the client leaves. */
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, ms);
+    });
+    this.wake = null;
+  }
+
+  private context(): StepContext {
+    const at = this.deps.now();
+    return {
+      now: at,
+      deadlineAt: this.deadlineAt,
+      allow: (i) => this.breakers?.[i]?.allow(at) ?? true,
+      random: this.deps.random,
+      skip: (i) => this.skipped.push({ target: this.targets[i]?.label ?? '', reason: 'breaker_open' }),
+    };
+  }
+}
+
+/**
+ * Whether a route's policy does anything for a call on this provider's path: false when its plan is the path's own
+ * provider alone, as it is, with no retry and no deadline (then the call takes the plain path: a breaker over one
+ * target could only ever let it through). Asked per call; the plan is made once.
+ */
+export function policyActs(policy: ResolvedPolicy, provider: { name: string; format: string }, config: ResolvedConfig): boolean {
+  const { targets } = planOf(policy, provider.name, provider.format, config);
+  const only = targets.length === 1 ? targets[0] : undefined;
+  return targets.length > 1 || (only !== undefined && (!only.own || only.model !== null || policy.retries > 0 || policy.timeoutMs !== null));
 }
 
 /** Each route's plan per provider its path names: made once (a resolved policy is one route's, kept by the isolate). */
@@ -315,7 +375,7 @@ function planOf(policy: ResolvedPolicy, provider: string, format: string, config
 }
 
 /** The gateway's own answer when no attempt gave one the client can have. */
-function failure(c: PolicyCall, last: Attempt | null, how: { clientGone: boolean; outOfTime: boolean }, policy: ResolvedPolicy): GatewayError {
+function failure(c: PolicyCall, last: Attempt | null, how: Pick<LoopEnd, 'clientGone' | 'outOfTime'>, policy: ResolvedPolicy): GatewayError {
   const format = c.call.provider.format;
   if (how.clientGone) return new GatewayError(499, 'client_closed', 'The client closed the request.', format);
   const name = last?.spec.provider.name ?? c.call.provider.name;
@@ -327,9 +387,9 @@ function failure(c: PolicyCall, last: Attempt | null, how: { clientGone: boolean
 }
 
 /** What one target gets: its URL, its headers (the client's key only for the path's own provider), its body. */
-type TargetRequest = Omit<AttemptSpec, 'index' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs'>;
+type TargetRequest = Omit<AttemptSpec, 'index' | 'slot' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs' | 'keepError'>;
 
-function specFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): TargetRequest {
+function requestFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): TargetRequest {
   const provider = config.providers.get(target.provider);
   const key = config.managedKeys.get(target.provider);
   if (!provider || (!target.own && key === undefined)) throw new Error(`target ${target.label} is not usable`);
@@ -340,10 +400,7 @@ function specFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): Tar
   const json = config.injectStreamUsage && provider.injectStreamUsage && acceptsStreamOptions(c.call.operation) && body.raw.includes('"stream"') ? body.json() : null;
   let payload: BodyInit | null = body.bytes;
   let injected = false;
-  if (
-    json?.['stream'] === true &&
-    (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true
-  ) {
+  if (json?.['stream'] === true && (json['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage !== true) {
     payload = injectIncludeUsage(body.raw, json);
     injected = true;
   }
@@ -380,7 +437,7 @@ function stateOf(c: PolicyCall, a: Attempt, start: number): CallState {
     upstream: a.spec.url,
     status: a.status,
     headersAt: a.headersAt,
-    stream: a.sse,
+    stream: c.call.stream || a.sse,
     clientAborted: a.clientAborted,
     timedOut: a.timedOut,
   };
@@ -390,29 +447,20 @@ function stateOf(c: PolicyCall, a: Attempt, start: number): CallState {
  * The call's one record: the call as the client saw it (the answer's status and facts, times from the request's
  * arrival; or the gateway's own error), with every attempt as its target saw it and every attempt's cost.
  */
-async function callRecord(
-  c: PolicyCall,
-  policy: ResolvedPolicy,
-  delivered: Attempt | null,
-  done: readonly Attempt[],
-  skipped: readonly SkippedTarget[],
-  deliveredEnd: CallEnd | null,
-  how: { clientGone: boolean; outOfTime: boolean },
-  decisions: CallDecisions,
-  deps: PolicyDeps,
-): Promise<CallRecord> {
+async function callRecord(c: PolicyCall, policy: ResolvedPolicy, end: LoopEnd, deliveredEnd: CallEnd | null, deps: PolicyDeps): Promise<CallRecord> {
   const { config } = deps;
+  const { delivered, attempts: done } = end;
   const start = c.call.start;
   let base: CallRecord;
   if (delivered && deliveredEnd) {
     // The call as the client asked for it (its model, its messages), answered by the delivered attempt.
-    const state = { ...stateOf(c, delivered, start), body: c.call.body, clientAborted: delivered.clientAborted || how.clientGone };
+    const state = { ...stateOf(c, delivered, start), body: c.call.body, clientAborted: delivered.clientAborted || end.clientGone };
     base = await buildRecord(state, deliveredEnd, delivered.facts, config);
   } else {
     const last = done.at(-1);
     const state: CallState = last
-      ? { ...stateOf(c, last, start), status: 0, headersAt: null, clientAborted: how.clientGone, timedOut: how.outOfTime || last.timedOut }
-      : { ...c.call, status: 0, clientAborted: how.clientGone, timedOut: how.outOfTime };
+      ? { ...stateOf(c, last, start), status: 0, headersAt: null, clientAborted: end.clientGone, timedOut: end.outOfTime || last.timedOut }
+      : { ...c.call, status: 0, clientAborted: end.clientGone, timedOut: end.outOfTime };
     base = await buildRecord(state, { at: deps.now(), kind: null, firstByteAt: null, capture: null }, new ResponseFacts(), config);
   }
   const attempts: AttemptRecord[] = [];
@@ -423,13 +471,13 @@ async function callRecord(
       attempts.push(attemptOf(a, base, atMs, Math.max(0, base.totalMs - atMs), base.ttftMs === null ? null : Math.max(0, base.ttftMs - atMs)));
       continue;
     }
-    const end = await a.ended();
-    const r = await withInputEstimate(a, await buildRecord(stateOf(c, a, a.startedAt), end, a.facts, config, { content: false }), config);
+    const aEnd = await a.ended();
+    const r = await withInputEstimate(a, await buildRecord(stateOf(c, a, a.startedAt), aEnd, a.facts, config, { content: false }), config);
     // A stream given up before its first token had waited this long for it at least: its target's TTFT is no shorter.
     // Not so a hedge let go because the attempt it hedged answered first: it waited only as long as the race lasted,
     // which says nothing of its target's tail.
     const lostHedge = a.hedge && a.givenUp === 'lost';
-    const waited = a.givenUp !== null && a.givenUp !== 'client' && !lostHedge && a.sse && a.facts.firstTokenAt === null ? Math.max(0, end.at - a.startedAt) : null;
+    const waited = a.givenUp !== null && a.givenUp !== 'client' && !lostHedge && a.sse && a.facts.firstTokenAt === null ? Math.max(0, aEnd.at - a.startedAt) : null;
     attempts.push(attemptOf(a, r, atMs, r.totalMs, r.ttftMs ?? waited));
   }
   const delivery = delivered ? attempts[done.indexOf(delivered)] : undefined;
@@ -437,12 +485,12 @@ async function callRecord(
     deps.health.record(c.ctx, c.call.route, delivery.target, policy.breaker, delivery.outcome, deps.now(), delivered.forced);
   }
   const priced = attempts.filter((a) => a.costUsd !== null);
-  const hedge = decisions.hedge;
+  const hedge = end.hedge;
   const resilience: CallResilience = {
     servedBy: delivered?.spec.target.label ?? null,
     attempts,
-    skipped,
-    ...(policy.strategy !== 'ordered' ? { strategy: policy.strategy, explored: decisions.explored } : {}),
+    skipped: end.skipped,
+    ...(policy.strategy !== 'ordered' ? { strategy: policy.strategy, explored: end.explored } : {}),
     ...(hedge ? { hedge: { target: hedge.attempt.spec.target.label, afterMs: hedge.afterMs, result: delivered === hedge.attempt ? 'won' : 'lost' } } : {}),
   };
   return { ...base, costUsd: priced.length ? priced.reduce((s, a) => s + (a.costUsd as number), 0) : null, resilience };
@@ -478,12 +526,30 @@ function attemptOf(a: Attempt, r: CallRecord, atMs: number, totalMs: number, ttf
     costUsd: r.costUsd,
     reason: a.reason,
     server: r.server,
-    ...(a.hedge ? { hedge: true } : {}),
-    ...(a.firstToken && a.firstToken.source !== 'none' ? { firstTokenTimeout: { ms: a.firstToken.ms as number, source: a.firstToken.source } } : {}),
+    ...(a.hedge ? { hedge: true as const } : {}),
+    ...(a.firstToken && a.firstToken.ms !== null && a.firstToken.source !== 'none' ? { firstTokenTimeout: { ms: a.firstToken.ms, source: a.firstToken.source } } : {}),
   };
 }
 
 /** The part of a call's cost that rests on estimated tokens (its attempts' without the provider's usage). */
 function estimatedCost(record: CallRecord): number {
   return (record.resilience?.attempts ?? []).reduce((s, a) => s + (a.usageSource === 'estimated' ? (a.costUsd ?? 0) : 0), 0);
+}
+
+/** The promise's value if it settles within `ms`, else null (the timer fired first). */
+function beforeTimer<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  if (ms <= 0) return Promise.race([p, Promise.resolve(null)]);
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }

@@ -3,11 +3,15 @@ import type { Provider } from '../../core/providers/types';
 
 /**
  * `<provider base URL><rest><query>`, refusing anything that would leave the base URL's origin or path prefix
- * (dot segments, encoded or not, are resolved by the URL parser before the check).
+ * (dot segments, encoded or not, are resolved by the URL parser before the check). A provider's own SDK takes the
+ * host as its base URL and sends the base URL's path itself (the Groq SDK given `<gateway>/groq` sends
+ * `/groq/openai/v1/...`): a path that starts with the base URL's path is taken from the host, not doubled, so
+ * `/groq/openai/v1/x` and `/groq/v1/x` both reach `https://api.groq.com/openai/v1/x`.
  */
 export function upstreamUrl(provider: Provider, rest: string, search: string): URL {
   const { origin, prefix } = baseOf(provider);
-  const path = rest === '' || rest.startsWith('/') ? rest : `/${rest}`;
+  let path = rest === '' || rest.startsWith('/') ? rest : `/${rest}`;
+  if (prefix !== '' && (path === prefix || path.startsWith(`${prefix}/`))) path = path.slice(prefix.length);
   let url: URL;
   try {
     url = new URL(`${origin}${prefix}${path}${search}`);

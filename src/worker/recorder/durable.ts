@@ -1,11 +1,16 @@
 import { isolateCounts } from '../counts';
-import { FULL_RECHECK_MS, OVERFLOW_ROUTE, type Admission } from '../../core/route-cap';
+import { FULL_RECHECK_MS, OVERFLOW_ROUTE, REREGISTER_MS, type Admission } from '../../core/route-cap';
 import type { ResolvedConfig } from '../../config/resolve';
-import type { CallRecord } from '../../core/record';
+import { APP_PROVIDER, type CallRecord } from '../../core/record';
 import { sampleOf, type Sample } from '../../core/sla/window';
 import { registry, routeStub } from '../../core/objects';
 import { openBatch, type Batch } from '../settle';
 import type { Recorder } from './recorder';
+
+/** Whether a record's route is its provider's default key (`<provider>/<operation>`), not one a client named. */
+function isDefaultRouteKey(r: CallRecord): boolean {
+  return r.provider !== APP_PROVIDER && r.route === `${r.provider}/${r.operation}`;
+}
 
 /** What one recorder's flushes did: `droppedUnreported` for /metrics, the rest for tests and the benchmark. */
 export interface FlushStats {
@@ -18,10 +23,27 @@ export interface FlushStats {
 }
 
 const RETRY_DELAYS_MS = [50, 250];
+/**
+ * Samples of routes the registry could not register are held, not sent to objects it does not list (where /sla
+ * would never see them), and tried again at later flushes: when no other flush comes first, one is run this long
+ * after the failure (each entry one more attempt; the whole stays within a waitUntil's 30 s).
+ */
+export const HELD_RETRY_MS: readonly number[] = [1000, 4000, 10_000];
+/** At most this many samples are held; past it the oldest routes' samples are dropped (counted). */
+export const MAX_HELD_SAMPLES = 10_000;
 
 interface Pending {
   samples: Sample[];
   models: (string | null)[];
+  /** The gateway's own time on each call (`CallRecord.gatewayMs`). */
+  overheads: (number | null)[];
+  /** The route is its provider's default key (`<provider>/<operation>`): it always has room in the registry. */
+  reserved: boolean;
+}
+
+interface Held extends Pending {
+  /** Registrations tried for these samples. */
+  attempts: number;
 }
 
 /**
@@ -36,8 +58,11 @@ export class DurableObjectRecorder implements Recorder {
   private size = 0;
   /** The batch being filled (see `openBatch`: only the requests that flush it wait for it). */
   private batch: Batch<object> | null = null;
-  /** Routes the registry admitted (at most `maxRoutes` + the overflow route): no registry RPC for them again. */
-  private readonly registered = new Set<string>();
+  /** Routes the registry admitted, and when: no registry RPC for them again within `REREGISTER_MS`. */
+  private readonly registered = new Map<string, number>();
+  /** Samples of routes whose registration failed, waiting for a later flush to register them (bounded). */
+  private held = new Map<string, Held>();
+  private heldSamples = 0;
   /** Until when unknown routes go to the overflow route without asking (the registry said the cap is reached). */
   private fullUntil = 0;
   readonly stats: FlushStats = { flushes: 0, sent: 0, retries: 0, droppedRecords: 0, droppedUnreported: 0 };
@@ -46,13 +71,16 @@ export class DurableObjectRecorder implements Recorder {
   constructor(
     private readonly env: Env,
     private readonly config: Pick<ResolvedConfig, 'routeShards' | 'flushIntervalMs' | 'flushMaxRecords'> & Partial<Pick<ResolvedConfig, 'maxRoutes'>>,
+    /** When held samples are tried again if no other flush comes first (tests shorten it). */
+    private readonly heldRetryMs: readonly number[] = HELD_RETRY_MS,
   ) {}
 
   record(record: CallRecord): Promise<void> | void {
     let p = this.pending.get(record.route);
-    if (!p) this.pending.set(record.route, (p = { samples: [], models: [] }));
+    if (!p) this.pending.set(record.route, (p = { samples: [], models: [], overheads: [], reserved: isDefaultRouteKey(record) }));
     p.samples.push(sampleOf(record));
     p.models.push(record.responseModel ?? record.requestModel);
+    p.overheads.push(record.gatewayMs ?? null);
     let wait: Promise<void> | undefined;
     if (!this.batch) {
       const batch: Batch<object> = openBatch({}, this.config.flushIntervalMs, (f) => this.batch?.fields === f, () => this.flush());
@@ -74,50 +102,127 @@ export class DurableObjectRecorder implements Recorder {
   }
 
   private async send(batch: Map<string, Pending>): Promise<void> {
-    if (batch.size === 0) return;
+    const withHeld = this.takeHeld(batch);
+    if (withHeld.size === 0) return;
     this.stats.flushes++;
-    const routed = await this.admit(batch);
+    const routed = await this.admit(withHeld);
     const relist = (await Promise.all([...routed].map(([route, p]) => this.sendRoute(route, p)))).filter((r): r is string => r !== null);
     // A route reset (`/sla/reset`) while this isolate knew it: off the registry's list, so it is registered again.
     if (relist.length > 0) await this.relist(relist);
+    await this.retryHeld();
+  }
+
+  /** The batch with the held samples of routes still to register merged in (their attempts carried). */
+  private takeHeld(batch: Map<string, Pending>): Map<string, Pending> {
+    if (this.held.size === 0) return batch;
+    const out = new Map<string, Pending>(this.held);
+    for (const [route, p] of batch) {
+      const h = out.get(route);
+      if (!h) out.set(route, p);
+      else out.set(route, { ...h, samples: [...h.samples, ...p.samples], models: [...h.models, ...p.models], overheads: [...h.overheads, ...p.overheads], reserved: h.reserved || p.reserved });
+    }
+    this.held = new Map();
+    this.heldSamples = 0;
+    return out;
+  }
+
+  /**
+   * Holds the samples of routes whose registration failed, for a later flush; once `HELD_RETRY_MS.length` more
+   * flushes failed to register them too, or past `MAX_HELD_SAMPLES`, they are dropped and counted
+   * (`llm_sla_dropped_records_total`).
+   */
+  private hold(route: string, p: Pending): void {
+    const attempts = ((p as Partial<Held>).attempts ?? 0) + 1;
+    if (attempts > this.heldRetryMs.length) return this.drop(route, p.samples.length, `its route could not be registered in ${attempts} flushes`);
+    this.held.set(route, { ...p, attempts });
+    this.heldSamples += p.samples.length;
+    for (const [r, h] of this.held) {
+      if (this.heldSamples <= MAX_HELD_SAMPLES) break;
+      this.held.delete(r);
+      this.heldSamples -= h.samples.length;
+      this.drop(r, h.samples.length, `more than ${MAX_HELD_SAMPLES} records wait for registration`);
+    }
+  }
+
+  private drop(route: string, n: number, why: string): void {
+    this.stats.droppedRecords += n;
+    this.stats.droppedUnreported += n;
+    console.error(`llm-sla-gateway: dropped ${n} records of route ${route}: ${why}`);
+  }
+
+  /**
+   * Samples still held after this flush are tried again: by the next batch if one is open (another request carries
+   * it), else by one this flush opens and waits for, after `HELD_RETRY_MS` (bounded by the attempts).
+   */
+  private async retryHeld(): Promise<void> {
+    if (this.held.size === 0 || this.batch) return;
+    const attempts = Math.max(...[...this.held.values()].map((h) => h.attempts));
+    const delay = this.heldRetryMs[Math.min(attempts, this.heldRetryMs.length) - 1] ?? 0;
+    const batch: Batch<object> = openBatch({}, delay, (f) => this.batch?.fields === f, () => this.flush());
+    this.batch = batch;
+    await batch.owned;
   }
 
   /**
    * The batch with routes past the cap folded into the overflow route. Known routes cost nothing; fresh ones are
    * registered in one RPC whose answer says which were admitted, and whether the cap is reached (then unknown routes
-   * go to the overflow route unasked for a minute). A registry that cannot be reached admits the routes this time.
+   * go to the overflow route unasked for a minute; default route keys are still asked). When the registry cannot be
+   * reached, the fresh routes' samples are held for a later flush (`hold`), never sent to objects it does not list.
    */
   private async admit(batch: Map<string, Pending>): Promise<Map<string, Pending>> {
-    const fresh = [...batch.keys()].filter((r) => !this.registered.has(r));
+    const now = Date.now();
+    const fresh = [...batch.keys()].filter((r) => !(now - (this.registered.get(r) ?? -Infinity) < REREGISTER_MS));
     if (fresh.length === 0) return batch;
     const max = this.config.maxRoutes ?? Number.POSITIVE_INFINITY;
     let refused: string[] = [];
-    if (Date.now() < this.fullUntil) refused = fresh.filter((r) => r !== OVERFLOW_ROUTE);
-    else {
-      const entries = fresh.map((route) => ({ route, shards: this.config.routeShards }));
+    // Told the cap is reached: unknown routes go to the overflow route unasked, but default route keys always have room.
+    const ask = now < this.fullUntil ? fresh.filter((r) => r === OVERFLOW_ROUTE || batch.get(r)?.reserved === true || this.registered.has(r)) : fresh;
+    refused = fresh.filter((r) => !ask.includes(r));
+    if (ask.length > 0) {
+      const entries = ask.map((route) => ({ route, shards: this.config.routeShards, ...(batch.get(route)?.reserved ? { reserved: true } : {}) }));
       const reply: { answer?: Admission | void } = {};
       const ok = await this.withRetries(async () => (reply.answer = await registry(this.env).register(entries, max)));
-      if (!ok) return batch;
-      const admitted = new Set(reply.answer ? reply.answer.admitted : fresh);
-      for (const r of admitted) this.registered.add(r);
-      refused = fresh.filter((r) => !admitted.has(r));
-      if (reply.answer?.full) this.fullUntil = Date.now() + FULL_RECHECK_MS;
+      if (!ok) {
+        // Not sent to objects the registry does not list: held for a later flush to register (bounded, counted).
+        const out = new Map(batch);
+        for (const r of ask) {
+          const p = out.get(r);
+          out.delete(r);
+          if (p) this.hold(r, p);
+        }
+        return refused.length === 0 ? out : this.overflow(out, refused);
+      }
+      const admitted = new Set(reply.answer ? reply.answer.admitted : ask);
+      for (const r of admitted) this.registered.set(r, now);
+      refused.push(...ask.filter((r) => !admitted.has(r)));
+      if (reply.answer?.full) this.fullUntil = now + FULL_RECHECK_MS;
     }
     if (refused.length === 0) return batch;
+    return this.overflow(batch, refused);
+  }
+
+  /** The batch with the `refused` routes' samples folded into the overflow route (counted). */
+  private async overflow(batch: Map<string, Pending>, refused: readonly string[]): Promise<Map<string, Pending>> {
+    const max = this.config.maxRoutes ?? Number.POSITIVE_INFINITY;
     const out = new Map(batch);
     let overflow = out.get(OVERFLOW_ROUTE);
-    if (!overflow) out.set(OVERFLOW_ROUTE, (overflow = { samples: [], models: [] }));
+    if (!overflow) out.set(OVERFLOW_ROUTE, (overflow = { samples: [], models: [], overheads: [], reserved: false }));
     for (const r of refused) {
       const p = out.get(r);
       if (!p) continue;
       out.delete(r);
       overflow.samples.push(...p.samples);
       overflow.models.push(...p.models);
+      overflow.overheads.push(...p.overheads);
       isolateCounts.add('routes_overflow_calls', p.samples.length);
     }
     if (!this.registered.has(OVERFLOW_ROUTE)) {
       const ok = await this.withRetries(() => registry(this.env).register([{ route: OVERFLOW_ROUTE, shards: this.config.routeShards }], max));
-      if (ok) this.registered.add(OVERFLOW_ROUTE);
+      if (ok) this.registered.set(OVERFLOW_ROUTE, Date.now());
+      else {
+        out.delete(OVERFLOW_ROUTE);
+        this.hold(OVERFLOW_ROUTE, overflow);
+      }
     }
     return out;
   }
@@ -129,7 +234,8 @@ export class DurableObjectRecorder implements Recorder {
     const reply: { answer?: Admission | void } = {};
     const ok = await this.withRetries(async () => (reply.answer = await registry(this.env).register(entries, this.config.maxRoutes ?? Number.POSITIVE_INFINITY)));
     if (!ok) return;
-    for (const r of reply.answer ? reply.answer.admitted : routes) this.registered.add(r);
+    const now = Date.now();
+    for (const r of reply.answer ? reply.answer.admitted : routes) this.registered.set(r, now);
   }
 
   /** Sends one route's samples; the route when its object asks to be listed again (after a reset), else null. */
@@ -140,7 +246,7 @@ export class DurableObjectRecorder implements Recorder {
     const stub = routeStub(this.env.ROUTE_STATS, route, shard);
     let relist = false;
     const ok = await this.withRetries(async () => {
-      relist = (await stub.ingest({ route, samples: p.samples, models: p.models, droppedBefore })).relist === true;
+      relist = (await stub.ingest({ route, samples: p.samples, models: p.models, overheadMs: p.overheads, droppedBefore })).relist === true;
     });
     if (ok) {
       this.stats.sent += p.samples.length;
@@ -153,6 +259,7 @@ export class DurableObjectRecorder implements Recorder {
   }
 
   private async withRetries(fn: () => Promise<unknown>): Promise<boolean> {
+    // (Registration and ingest RPCs alike: three attempts, 50 and 250 ms apart.)
     for (let attempt = 0; ; attempt++) {
       try {
         await fn();

@@ -30,7 +30,7 @@ export function budgetRoutes(options: { now: () => number }) {
     const budgets = envBudgets(c);
     const text = await c.req.text();
     const parsed = parseBudgets(text);
-    if (!parsed.ok) return c.json({ error: 'invalid budgets', problems: parsed.problems }, 400);
+    if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `Budgets are invalid: ${parsed.problems.join('; ')}`);
     await store(c.env).setConfig(text);
     const now = options.now();
     return c.json(budgetReport(await store(c.env).view(now), budgets, now));

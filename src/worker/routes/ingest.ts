@@ -4,10 +4,13 @@ import { GatewayError } from '../errors';
 import { ingestOtlp, ingestTimings, type IngestResult } from '../ingest/batch';
 import { readIngestBody } from '../ingest/body';
 import { encodeStatus, encodeTraceResponse } from '../ingest/otlp-proto';
-import { TEAM } from '../../core/labels';
+import { capLabel } from '../../core/labels';
+import { countCut, isolateCounts } from '../counts';
+import { limitNewRoutes } from '../../core/route-cap';
 import { registry } from '../../core/objects';
 import { configOf, type AppEnv } from '../context';
 import { safeRecord, type Recorder } from '../recorder/recorder';
+import { pricer } from '../pricing';
 
 export interface IngestDeps {
   /** The recorder records go to: the one the proxy uses, without span export (these spans came from a tracer). */
@@ -25,10 +28,14 @@ const JSON_TYPE = /^application\/json\b/i;
 
 type Ctx = Context<AppEnv>;
 
-/** With `GATEWAY_KEYS` set, a valid `x-gateway-key` (401 otherwise); its team labels the records. */
+/**
+ * The team of the records. With `GATEWAY_KEYS` set, a valid `x-gateway-key` (401 otherwise) and its team, the only
+ * team identity (a key mapped to "" names no team: `x-sla-team` and `llm_sla.team` are ignored, as on the proxy
+ * path). Without keys, the self-declared `x-sla-team`, cut to the label rule and counted like every label.
+ */
 async function teamOf(c: Ctx, config: ResolvedConfig): Promise<string | null> {
   const header = c.req.header('x-sla-team') ?? null;
-  if (config.gatewayKeys === null) return header !== null && TEAM.test(header) ? header : null;
+  if (config.gatewayKeys === null) return header === null || header === '' ? null : capLabel('team', header, countCut);
   const keys = await c.get('isolate').gatewayKeys(config);
   const presented = c.req.header('x-gateway-key') ?? null;
   const team = presented === null || presented === '' || keys === null ? null : await keys.teamOf(presented);
@@ -36,11 +43,23 @@ async function teamOf(c: Ctx, config: ResolvedConfig): Promise<string | null> {
   return team === '' ? null : team;
 }
 
-/** Hands the records to the recorder after the response, as the proxy does with its calls' records. */
-function record(c: Ctx, config: ResolvedConfig, recorder: Recorder, result: IngestResult): void {
+/**
+ * Hands the records to the recorder after the response, as the proxy does with its calls' records. One request may
+ * add at most `INGEST_MAX_NEW_ROUTES` route keys the registry does not know: the items of further new keys are
+ * recorded under the overflow route (counted), so one request cannot fill `MAX_ROUTES`.
+ */
+async function record(c: Ctx, config: ResolvedConfig, recorder: Recorder, result: IngestResult, now: number): Promise<void> {
   if (result.records.length === 0) return;
   const isolate = c.get('isolate');
-  c.executionCtx.waitUntil(Promise.all(result.records.map((r) => safeRecord(recorder, r))).then(() => isolate.reportCounts(config)));
+  const known = await isolate.knownRoutes(c.executionCtx, now);
+  const limited = limitNewRoutes(result.records, (route) => known.has(route), config.ingestMaxNewRoutes);
+  for (const route of limited.added) known.add(route);
+  if (limited.limited > 0) {
+    isolateCounts.add('routes_overflow_calls', limited.limited);
+    isolateCounts.add('ingest_new_routes_limited', limited.limited);
+  }
+  const records = limited.records;
+  c.executionCtx.waitUntil(Promise.all(records.map((r) => safeRecord(recorder, r))).then(() => isolate.reportCounts(config)));
 }
 
 function summary(result: IngestResult, what: string): string {
@@ -69,8 +88,8 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     const encoding = PROTOBUF.test(type) ? 'protobuf' : JSON_TYPE.test(type) ? 'json' : null;
     if (encoding === null) throw new GatewayError(415, 'invalid_request', 'Send OTLP as application/x-protobuf or application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
-    record(c, config, deps.recorder(config, c.env), result);
+    const result = ingestOtlp(bytes, encoding, { now: deps.now(), team, price: await pricer(config.prices), teamFromAttributes: config.gatewayKeys === null, secrets: config.secrets }, config.ingestMaxItems);
+    await record(c, config, deps.recorder(config, c.env), result, deps.now());
     const message = summary(result, 'spans');
     if (encoding === 'protobuf') {
       return new Response(encodeTraceResponse(result.rejected, message), { headers: { 'content-type': 'application/x-protobuf' } });
@@ -98,7 +117,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
     if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError(400, 'invalid_request', 'idempotency-key must be 1-128 chars of letters, digits, . _ : -');
     if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new GatewayError(415, 'invalid_request', 'Send timings as application/json.');
     const bytes = await readIngestBody(c.req.raw, config.ingestMaxBytes);
-    const result = ingestTimings(bytes, { now: deps.now(), team, prices: config.prices }, config.ingestMaxItems);
+    const result = ingestTimings(bytes, { now: deps.now(), team, price: await pricer(config.prices), teamFromAttributes: config.gatewayKeys === null, secrets: config.secrets }, config.ingestMaxItems);
     const answer = { accepted: result.records.length, rejected: result.rejected, problems: result.problems };
     if (key !== null) {
       // Claimed before recording: a retry of a batch that landed is answered from the claim and not counted again.
@@ -110,7 +129,7 @@ export function ingestRoutes(deps: IngestDeps): Hono<AppEnv> {
       }
       if (seen !== null) return c.json({ ...(JSON.parse(seen) as typeof answer), duplicate: true });
     }
-    record(c, config, deps.recorder(config, c.env), result);
+    await record(c, config, deps.recorder(config, c.env), result, deps.now());
     return c.json(answer);
   });
   return app;

@@ -1,9 +1,10 @@
 import { Hono, type Context } from 'hono';
-import type { SlaConfigResult } from '../../config/in-force';
+import { mergeOpenSlo, type RuntimeSla, type SlaConfigResult } from '../../config/in-force';
+import { parseOpenSlo } from '../../core/sla/openslo';
 import { budgetReport, type BudgetReport } from '../../core/budget/report';
-import type { MetricsSnapshot } from '../../core/metrics';
 import { registry, routeStub, teamBudgets } from '../../core/objects';
 import { parseSlaConfig, parseWindow, type SlaConfig } from '../../core/sla/config';
+import { prometheusRules } from '../../core/sla/prometheus-rules';
 import { renderRouteHtml, renderSlaHtml } from '../../report/html';
 import { renderRouteMarkdown, renderSlaMarkdown } from '../../report/markdown';
 import { renderPrometheus } from '../../report/prometheus';
@@ -31,7 +32,7 @@ function formatOf(c: Context): Format {
  * answer (`runtime`), or a 500 listing the problems. The registry judges every report by the same config (its
  * vars are the deployment's, as this isolate's are); an invalid `SLA_CONFIG` var is caught here first.
  */
-function inForce(isolate: Isolate, runtime: string | null): SlaConfig {
+function inForce(isolate: Isolate, runtime: RuntimeSla): SlaConfig {
   isolate.config.setOverride(runtime, Date.now());
   return checked(isolate.config.sla()).config;
 }
@@ -63,11 +64,14 @@ slaRoutes.get('/sla', read, async (c) => {
   return c.json(report);
 });
 
-/** The SLA config in force and where it comes from, or the gateway's one error shape (500) listing the problems. */
-function configAnswer(isolate: Isolate, runtime: string | null): { source: string; config: SlaConfig } {
+/**
+ * The SLA config in force and where it comes from (`openslo`: where the OpenSLO documents merged into it come
+ * from, absent when none), or the gateway's one error shape (500) listing the problems.
+ */
+function configAnswer(isolate: Isolate, runtime: RuntimeSla): { source: string; openslo?: string; config: SlaConfig } {
   isolate.config.setOverride(runtime, Date.now());
   const cfg = checked(isolate.config.sla());
-  return { source: cfg.source, config: cfg.config };
+  return { source: cfg.source, ...(cfg.openslo ? { openslo: cfg.openslo } : {}), config: cfg.config };
 }
 
 slaRoutes.get('/sla/config', read, async (c) => c.json(configAnswer(c.get('isolate'), await registry(c.env).configOverride())));
@@ -76,14 +80,69 @@ slaRoutes.put('/sla/config', admin, async (c) => {
   const text = await c.req.text();
   const parsed = parseSlaConfig(text);
   if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `SLA config is invalid: ${parsed.problems.join('; ')}`);
-  await registry(c.env).setConfig(text);
-  c.get('isolate').config.setOverride(text, Date.now());
-  return c.json({ source: 'runtime', config: parsed.config });
+  const reg = registry(c.env);
+  const isolate = c.get('isolate');
+  const current = await reg.configOverride();
+  isolate.config.setOverride(current, Date.now());
+  // The OpenSLO documents in force are written into it: a config that conflicts with them is refused here.
+  const docs = isolate.config.openSlo();
+  const merged = docs === null ? null : mergeOpenSlo({ ok: true, config: parsed.config, source: 'runtime' }, docs.text, docs.source);
+  if (merged && !merged.ok) throw new GatewayError(400, 'invalid_request', `SLA config is invalid with the OpenSLO documents in force: ${merged.problems.join('; ')}`);
+  await reg.setConfig(text);
+  return c.json(configAnswer(isolate, { ...current, config: text }));
 });
 
 slaRoutes.delete('/sla/config', admin, async (c) => {
-  await registry(c.env).setConfig(null);
-  return c.json(configAnswer(c.get('isolate'), null));
+  const reg = registry(c.env);
+  await reg.setConfig(null);
+  return c.json(configAnswer(c.get('isolate'), await reg.configOverride()));
+});
+
+/** The OpenSLO documents in force (runtime, else the `OPENSLO` var), and the route `slo` blocks they make. */
+slaRoutes.get('/sla/openslo', read, async (c) => {
+  const isolate = c.get('isolate');
+  isolate.config.setOverride(await registry(c.env).configOverride(), Date.now());
+  const docs = isolate.config.openSlo();
+  if (docs === null) return c.json({ source: null, slos: [], documents: null });
+  const parsed = parseOpenSlo(docs.text, docs.source === 'env' ? 'OPENSLO' : 'OpenSLO (PUT /sla/openslo)');
+  if (!parsed.ok) throw invalid(parsed.problems);
+  return c.json({ source: docs.source, slos: parsed.slos, documents: docs.text });
+});
+
+/**
+ * OpenSLO v1 SLO documents (YAML, `---` between them) as route `slo` blocks, replacing any set before: validated
+ * alone and merged into the SLA config in force (400 with every problem, each with its field's path, otherwise).
+ */
+slaRoutes.put('/sla/openslo', admin, async (c) => {
+  // Read as bytes: workerd warns on .text() of an application/yaml body.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
+  const reg = registry(c.env);
+  const isolate = c.get('isolate');
+  const current = await reg.configOverride();
+  isolate.config.setOverride(current, Date.now());
+  const parsed = parseOpenSlo(text, 'body');
+  if (!parsed.ok) throw new GatewayError(400, 'invalid_request', `OpenSLO is invalid: ${parsed.problems.join('; ')}`);
+  // Written into the JSON config in force: an SLO set in both places is refused.
+  const merged = mergeOpenSlo(isolate.config.jsonSla(), text, 'runtime');
+  if (!merged.ok) throw new GatewayError(400, 'invalid_request', `OpenSLO is invalid with the SLA config in force: ${merged.problems.join('; ')}`);
+  await reg.setOpenSlo(text);
+  isolate.config.setOverride({ ...current, openslo: text }, Date.now());
+  return c.json({ source: 'runtime', slos: parsed.slos, config: merged.config });
+});
+
+slaRoutes.delete('/sla/openslo', admin, async (c) => {
+  const reg = registry(c.env);
+  await reg.setOpenSlo(null);
+  return c.json(configAnswer(c.get('isolate'), await reg.configOverride()));
+});
+
+/** The Prometheus rule file for the SLOs in force (recording rules and burn-rate alerts): src/core/sla/prometheus-rules.ts. */
+slaRoutes.get('/sla/rules', read, async (c) => {
+  const config = inForce(c.get('isolate'), await registry(c.env).configOverride());
+  // Links in the annotations: PUBLIC_URL, else the URL this request came to.
+  const baseUrl = c.get('service').publicUrl ?? new URL(c.req.url).origin;
+  const text = prometheusRules(config, { baseUrl, generatedAt: new Date().toISOString() });
+  return c.body(text, 200, { 'content-type': 'application/yaml; charset=utf-8' });
 });
 
 slaRoutes.get('/sla/alerts', read, async (c) => {
@@ -131,10 +190,9 @@ slaRoutes.get('/metrics', read, async (c) => {
   // number: its summary, refreshed at most once per SUMMARY_MAX_AGE_MS.
   const teams = teamBudgetsForMetrics(c.env, c.get('configResult'), Date.now());
   const summary = await registry(c.env).summary({ maxAgeMs: summaryMaxAge(c), metrics: true, budgets: true });
-  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0 };
-  const snapshot: MetricsSnapshot = { ...metrics, telemetry: summary.counters, breakers: summary.breakers };
+  const metrics = summary.metrics ?? { routes: [], droppedRecords: 0, droppedSamples: 0, series: { exported: 0, bytes: 0, budget: 0, refused: 0 } };
   const text =
-    renderPrometheus(snapshot, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
+    renderPrometheus(metrics, summary.counters, { droppedLocal: isolate.droppedUnreported() }) + renderSloMetrics(summary.budgets ?? []) + renderBudgetMetrics(summary.counters, await teams);
   return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
 });
 

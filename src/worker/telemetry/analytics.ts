@@ -31,6 +31,14 @@ function fitBytes(s: string, max: number): string {
   return out;
 }
 
+/**
+ * The `SLA_ANALYTICS` dataset, when the deployment binds one. `wrangler.toml` leaves it out (a deploy declaring it
+ * fails on accounts without Analytics Engine), so it is read as optional whether or not `wrangler types` knows it.
+ */
+export function analyticsDataset(env: Env): AnalyticsEngineDataset | undefined {
+  return (env as Env & { readonly SLA_ANALYTICS?: AnalyticsEngineDataset }).SLA_ANALYTICS;
+}
+
 /** The data point of one call. */
 export function dataPoint(r: CallRecord): AnalyticsEngineDataPoint {
   const blob = (s: string | null) => (s === null ? '' : s.length > BLOB_CHARS ? s.slice(0, BLOB_CHARS) : s);

@@ -1,10 +1,10 @@
 import type { SpanImpl } from '@microlabs/otel-cf-workers';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { TelemetryConfig } from '../../config/telemetry';
 import { openBatch, type Batch } from '../settle';
 import { isolateCounts, type IsolateCounts } from '../counts';
 import { Breaker } from './breaker';
 import { postOtlp, type Posted } from './otlp-http';
+import { serializeSpans } from './otlp-json';
 
 /** What happened to spans and exports in this isolate (all counters only grow). */
 export interface TelemetryCounts {
@@ -51,11 +51,14 @@ export function zeroCounts(): TelemetryCounts {
 /** How an export is sent: OTLP/HTTP JSON in production (`otlpSender`); tests may pass their own. */
 export type SendSpans = (spans: SpanImpl[]) => Promise<Posted | boolean>;
 
-/** OTLP/HTTP JSON, serialized by OpenTelemetry's own transformer, gzipped when the traces compression says so. */
+/**
+ * OTLP/HTTP JSON, built by OpenTelemetry's own transformer with doubles typed as doubles (`otlp-json.ts`), gzipped
+ * when the traces compression says so.
+ */
 export function otlpSender(config: Pick<TelemetryConfig, 'tracesUrl' | 'headers' | 'compression'>): SendSpans {
   const url = config.tracesUrl;
   if (url === null) return () => Promise.resolve(false);
-  return (spans) => postOtlp(url, config.headers, JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array(), config.compression.traces);
+  return (spans) => postOtlp(url, config.headers, serializeSpans(spans), config.compression.traces);
 }
 
 interface Spans {

@@ -23,6 +23,8 @@ export const ATTR = {
   GEN_AI_INPUT_MESSAGES: 'gen_ai.input.messages',
   GEN_AI_OUTPUT_MESSAGES: 'gen_ai.output.messages',
   GEN_AI_SYSTEM_INSTRUCTIONS: 'gen_ai.system_instructions',
+  OPENAI_RESPONSE_SERVICE_TIER: 'openai.response.service_tier',
+  OPENAI_RESPONSE_SYSTEM_FINGERPRINT: 'openai.response.system_fingerprint',
   SERVER_ADDRESS: 'server.address',
   SERVER_PORT: 'server.port',
   HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
@@ -49,6 +51,13 @@ export const ATTR = {
   /** Attempt spans: the attempt's target, and why the call moved on after it (`status_503`, `first_token_timeout`...). */
   SLA_ATTEMPT_TARGET: 'llm_sla.attempt.target',
   SLA_ATTEMPT_REASON: 'llm_sla.attempt.reason',
+  /**
+   * Streams: seconds from the request's arrival to the first content token (text, tool-call or refusal delta), what
+   * the SLAs' TTFT judges. `gen_ai.response.time_to_first_chunk` is the first chunk of any kind.
+   */
+  SLA_TIME_TO_FIRST_TOKEN: 'llm_sla.time_to_first_token',
+  /** Seconds the gateway itself added to the call (before the upstream was called and after it answered). */
+  SLA_GATEWAY_OVERHEAD: 'llm_sla.gateway_overhead',
   /** Why the span was kept: head (sampled), error or slow (tail rules). */
   SLA_SAMPLED_BY: 'llm_sla.sampled_by',
   /**
@@ -57,6 +66,21 @@ export const ATTR = {
    */
   SLA_SAMPLING_PROBABILITY: 'llm_sla.sampling.probability',
 } as const;
+
+/**
+ * The keys whose type is double (the conventions' `type: double`, and ours that hold seconds, USD or a probability).
+ * JavaScript numbers carry no such type, and OpenTelemetry's OTLP JSON transformer writes a whole number as
+ * `intValue`: the export types these as `doubleValue` whatever their value (`otlp-json.ts`).
+ */
+export const DOUBLE_KEYS: ReadonlySet<string> = new Set([
+  'gen_ai.request.temperature',
+  'gen_ai.request.top_p',
+  'gen_ai.response.time_to_first_chunk',
+  'llm_sla.cost_usd',
+  'llm_sla.time_to_first_byte',
+  'llm_sla.time_to_first_token',
+  'llm_sla.sampling.probability',
+]);
 
 /** `gen_ai.provider.name` well-known values where ours differ from the conventions'. */
 export const PROVIDER_NAMES: Readonly<Record<string, string>> = { mistral: 'mistral_ai', together: 'together_ai' };

@@ -1,3 +1,4 @@
+import { GENAI_DURATION_BOUNDS_S, type ChunkGaps } from '../../core/chunk-gaps';
 import type { CallRecord } from '../../core/record';
 import { ATTR, OPERATION_NAMES, PROVIDER_NAMES } from './keys';
 
@@ -8,8 +9,8 @@ import { ATTR, OPERATION_NAMES, PROVIDER_NAMES } from './keys';
  * `service.instance.id`, so a lost or failed export loses nothing and isolates never overwrite one another.
  */
 
-/** `gen_ai.client.operation.duration` and `.time_to_first_chunk` (seconds). */
-export const DURATION_BOUNDS: readonly number[] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+/** `gen_ai.client.operation.duration`, `.time_to_first_chunk` and `.time_per_output_chunk` (seconds). */
+export const DURATION_BOUNDS: readonly number[] = GENAI_DURATION_BOUNDS_S;
 /** `gen_ai.client.token.usage` ({token}). */
 export const TOKEN_BOUNDS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
@@ -44,15 +45,7 @@ class Histogram {
    * answers false when it went to the overflow series.
    */
   record(key: string, attributes: () => Record<string, Attr>, value: number): boolean {
-    let s = this.series.get(key);
-    let fits = true;
-    if (!s) {
-      if (this.series.size >= SERIES_LIMIT) {
-        fits = false;
-        s = this.series.get(OVERFLOW_KEY);
-        if (!s) this.series.set(OVERFLOW_KEY, (s = this.open({ 'otel.metric.overflow': true }, value)));
-      } else this.series.set(key, (s = this.open(attributes(), value)));
-    }
+    const { s, fits } = this.seriesFor(key, attributes, value);
     // Explicit buckets are upper-inclusive: (b[i-1], b[i]].
     let i = 0;
     while (i < this.bounds.length && value > (this.bounds[i] as number)) i++;
@@ -62,6 +55,30 @@ class Histogram {
     if (value < s.min) s.min = value;
     if (value > s.max) s.max = value;
     return fits;
+  }
+
+  /** Adds many values at once, already counted in this histogram's buckets (a stream's chunk gaps). */
+  merge(key: string, attributes: () => Record<string, Attr>, h: ChunkGaps): boolean {
+    const { s, fits } = this.seriesFor(key, attributes, h.minS);
+    for (let i = 0; i < h.counts.length; i++) s.buckets[i] = (s.buckets[i] ?? 0) + (h.counts[i] ?? 0);
+    s.count += h.count;
+    s.sum += h.sumS;
+    if (h.minS < s.min) s.min = h.minS;
+    if (h.maxS > s.max) s.max = h.maxS;
+    return fits;
+  }
+
+  private seriesFor(key: string, attributes: () => Record<string, Attr>, first: number): { s: Series; fits: boolean } {
+    let s = this.series.get(key);
+    let fits = true;
+    if (!s) {
+      if (this.series.size >= SERIES_LIMIT) {
+        fits = false;
+        s = this.series.get(OVERFLOW_KEY);
+        if (!s) this.series.set(OVERFLOW_KEY, (s = this.open({ 'otel.metric.overflow': true }, first)));
+      } else this.series.set(key, (s = this.open(attributes(), first)));
+    }
+    return { s, fits };
   }
 
   private open(attributes: Record<string, Attr>, value: number): Series {
@@ -80,7 +97,7 @@ export function otlpAttributes(attributes: Readonly<Record<string, Attr>>): { ke
   });
 }
 
-/** The three GenAI client histograms of one isolate. */
+/** The four GenAI client histograms of one isolate. */
 export class GenAiMetrics {
   readonly duration = new Histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', DURATION_BOUNDS);
   readonly tokens = new Histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', TOKEN_BOUNDS);
@@ -88,6 +105,12 @@ export class GenAiMetrics {
     'gen_ai.client.operation.time_to_first_chunk',
     's',
     'Time to receive the first chunk of a streaming response, from when the request was issued.',
+    DURATION_BOUNDS,
+  );
+  readonly perChunk = new Histogram(
+    'gen_ai.client.operation.time_per_output_chunk',
+    's',
+    'Time per output chunk, recorded for each chunk received after the first one, from the end of the previous chunk to the end of the current chunk.',
     DURATION_BOUNDS,
   );
   /** Grows with every value recorded: an export with nothing new is skipped. */
@@ -112,14 +135,26 @@ export class GenAiMetrics {
       a[ATTR.SERVER_PORT] = r.server.port;
       return a;
     };
+    // The conventions' OpenAI refinements of the duration and token usage add the response's service tier and
+    // system fingerprint, for provider "openai" only.
+    const openai = provider === 'openai' && (r.serviceTier !== null || r.systemFingerprint !== null);
+    const withOpenAI = (a: Record<string, Attr>): Record<string, Attr> => {
+      if (r.serviceTier !== null) a[ATTR.OPENAI_RESPONSE_SERVICE_TIER] = r.serviceTier;
+      if (r.systemFingerprint !== null) a[ATTR.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = r.systemFingerprint;
+      return a;
+    };
+    const billed = openai ? `${base}\u0000${r.serviceTier ?? '\u0001'}\u0000${r.systemFingerprint ?? '\u0001'}` : base;
+    const billedAttributes = openai ? () => withOpenAI(attributes()) : attributes;
     let overflow = 0;
-    // error.type only on the duration (the conventions' other two have no failed-call form).
+    // error.type only on the duration (the conventions' others have no failed-call form).
     const error = r.errorType;
-    if (!this.duration.record(error === null ? base : `${base}\u0000e${error}`, () => (error === null ? attributes() : { ...attributes(), [ATTR.ERROR_TYPE]: error }), r.totalMs / 1000)) overflow++;
-    if (r.stream && r.ttftMs !== null && !this.firstChunk.record(base, attributes, r.ttftMs / 1000)) overflow++;
+    if (!this.duration.record(error === null ? billed : `${billed}\u0000e${error}`, () => (error === null ? billedAttributes() : { ...billedAttributes(), [ATTR.ERROR_TYPE]: error }), r.totalMs / 1000)) overflow++;
+    // Streams only: the first chunk received (of any kind, not the first content token) and the gaps after it.
+    if (r.stream && r.ttfcMs !== null && !this.firstChunk.record(base, attributes, r.ttfcMs / 1000)) overflow++;
+    if (r.stream && r.chunkGaps !== null && !this.perChunk.merge(base, attributes, r.chunkGaps)) overflow++;
     if (r.usage) {
-      if (!this.tokens.record(`${base}\u0000input`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'input' }), r.usage.input)) overflow++;
-      if (!this.tokens.record(`${base}\u0000output`, () => ({ ...attributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'output' }), r.usage.output)) overflow++;
+      if (!this.tokens.record(`${billed}\u0000input`, () => ({ ...billedAttributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'input' }), r.usage.input)) overflow++;
+      if (!this.tokens.record(`${billed}\u0000output`, () => ({ ...billedAttributes(), [ATTR.GEN_AI_TOKEN_TYPE]: 'output' }), r.usage.output)) overflow++;
     }
     this.version++;
     return overflow;
@@ -148,7 +183,7 @@ export class GenAiMetrics {
         })),
       },
     });
-    const metrics = [this.duration, this.tokens, this.firstChunk].filter((h) => h.series.size > 0).map(metric);
+    const metrics = [this.duration, this.tokens, this.firstChunk, this.perChunk].filter((h) => h.series.size > 0).map(metric);
     return { resourceMetrics: [{ resource: { attributes: otlpAttributes(resource) }, scopeMetrics: [{ scope, metrics }] }] };
   }
 }

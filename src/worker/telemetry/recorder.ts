@@ -100,8 +100,8 @@ export class SpanRecorder implements Recorder {
     // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
     if (tail === undefined) tail = head.probability === 1 || (head.keep && head.probability === null) ? null : tailReason(record, slowMs());
     const keptBy = head.keep ? 'head' : tail;
-    // A call a policy sent to several attempts has one CLIENT span per attempt under its own: one fate for all.
-    const attempts = record.resilience && record.resilience.attempts.length > 1 ? record.resilience.attempts : null;
+    // A call a policy handled has one CLIENT span per attempt under its own (the HTTP requests it made): one fate for all.
+    const attempts = record.resilience && record.resilience.attempts.length > 0 ? record.resilience.attempts : null;
     if (keptBy === null) {
       this.queue.count('spans_unsampled', 1 + (attempts?.length ?? 0));
       return;

@@ -44,20 +44,26 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
   put(ATTR.GEN_AI_OPERATION_NAME, OPERATION_NAMES[record.operation] ?? record.operation);
   put(ATTR.GEN_AI_PROVIDER_NAME, PROVIDER_NAMES[record.provider] ?? record.provider);
   put(ATTR.GEN_AI_REQUEST_MODEL, record.requestModel);
-  put(ATTR.GEN_AI_REQUEST_STREAM, record.stream);
+  // Set if and only if the request streams (the conventions: unset means not streaming).
+  if (record.stream) put(ATTR.GEN_AI_REQUEST_STREAM, true);
   put(ATTR.GEN_AI_REQUEST_MAX_TOKENS, record.request.maxTokens);
   put(ATTR.GEN_AI_REQUEST_TEMPERATURE, record.request.temperature);
   put(ATTR.GEN_AI_REQUEST_TOP_P, record.request.topP);
   put(ATTR.GEN_AI_RESPONSE_MODEL, record.responseModel);
   put(ATTR.GEN_AI_RESPONSE_ID, record.responseId);
   if (record.finishReasons.length > 0) put(ATTR.GEN_AI_RESPONSE_FINISH_REASONS, [...record.finishReasons]);
-  if (record.ttftMs !== null) put(ATTR.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, record.ttftMs / 1000);
+  if (record.ttfcMs !== null) put(ATTR.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, record.ttfcMs / 1000);
   if (record.usage) {
     put(ATTR.GEN_AI_USAGE_INPUT_TOKENS, record.usage.input);
     put(ATTR.GEN_AI_USAGE_OUTPUT_TOKENS, record.usage.output);
     put(ATTR.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, record.usage.cacheRead);
     put(ATTR.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, record.usage.cacheCreation);
     put(ATTR.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, record.usage.reasoning);
+  }
+  // The `openai.*` attributes belong with `gen_ai.provider.name` "openai" (the conventions' OpenAI refinement).
+  if (record.provider === 'openai') {
+    put(ATTR.OPENAI_RESPONSE_SERVICE_TIER, record.serviceTier);
+    put(ATTR.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, record.systemFingerprint);
   }
   put(ATTR.SERVER_ADDRESS, record.server.address);
   put(ATTR.SERVER_PORT, record.server.port);
@@ -75,6 +81,8 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
     put(ATTR.SLA_SERVED_BY, record.resilience.servedBy);
     put(ATTR.SLA_ATTEMPTS, record.resilience.attempts.length);
   }
+  if (record.ttftMs !== null) put(ATTR.SLA_TIME_TO_FIRST_TOKEN, record.ttftMs / 1000);
+  if (record.gatewayMs !== undefined && record.gatewayMs !== null) put(ATTR.SLA_GATEWAY_OVERHEAD, record.gatewayMs / 1000);
 
   if (record.content) {
     const limit = max;
@@ -144,7 +152,8 @@ export function attemptAttributes(record: CallRecord, attempt: AttemptRecord, in
   put(ATTR.SERVER_PORT, attempt.server.port);
   if (attempt.status > 0) put(ATTR.HTTP_RESPONSE_STATUS_CODE, attempt.status);
   put(ATTR.ERROR_TYPE, attempt.errorType);
-  put(ATTR.HTTP_REQUEST_RESEND_COUNT, index);
+  // Set on retries only, as the HTTP conventions ask (the first request is not a resend).
+  if (index > 0) put(ATTR.HTTP_REQUEST_RESEND_COUNT, index);
   put(ATTR.SLA_ROUTE, record.route);
   put(ATTR.SLA_OUTCOME, attempt.outcome);
   put(ATTR.SLA_ATTEMPT_TARGET, attempt.target);

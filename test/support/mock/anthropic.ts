@@ -86,5 +86,5 @@ const ERRORS: Record<number, [type: string, message: string]> = {
 
 export function anthropicError(status: number, message?: string): JsonObject {
   const [type, text] = ERRORS[status] ?? [status >= 500 ? 'api_error' : 'invalid_request_error', `Mock upstream error ${status}.`];
-  return { type: 'error', error: { type, message: message ?? text } };
+  return { type: 'error', error: { type, message: message ?? text }, request_id: 'req_mock' };
 }

@@ -39,6 +39,7 @@ export function chatCompletion(o: ReplyOptions): JsonObject {
     model: o.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: o.toolCall ? 'tool_calls' : 'stop' }],
     usage: o.usage ? chatUsage(o.usage) : undefined,
+    service_tier: 'default',
     system_fingerprint: 'fp_mock',
   };
 }
@@ -84,6 +85,7 @@ export function chatCompletionStream(o: ReplyOptions): SseEvent[] {
     object: 'chat.completion.chunk',
     created: CREATED,
     model: o.model,
+    service_tier: 'default',
     system_fingerprint: 'fp_mock',
     choices: c,
     usage,
@@ -201,6 +203,7 @@ function responseObject(o: ReplyOptions, done: boolean): JsonObject {
     status: done ? 'completed' : 'in_progress',
     model: o.model,
     output: done ? [outputItem(o, true)] : [],
+    service_tier: done ? 'default' : 'auto',
     usage: o.usage === null ? undefined : done ? responsesUsage(o.usage) : null,
   };
 }

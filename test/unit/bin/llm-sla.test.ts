@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slaReport } from '../../../src/core/report';
 import type { SlaReport } from '../../../src/core/report-types';
 import { parseSlaConfig } from '../../../src/core/sla/config';
+import { prometheusRules } from '../../../src/core/sla/prometheus-rules';
 import { addSample, emptyWindow, type Outcome, type WindowStats } from '../../../src/core/sla/window';
 import { listenLocal, type Listening } from '../../support/listen';
 
@@ -51,6 +52,9 @@ beforeAll(async () => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { error: { message: 'Missing or invalid bearer token.' } });
       const scenario = url.pathname.split('/')[1] ?? '';
       if (scenario === 'not-a-gateway') return send(200, { hello: 'world' });
+      if (scenario === 'slo' && url.pathname.endsWith('/sla/rules')) {
+        return res.writeHead(200, { 'content-type': 'application/yaml' }).end(prometheusRules({ routes: { 'rag.generation': { slo: { objective: 0.99 } } } }));
+      }
       const report = reports[scenario];
       if (!report || !url.pathname.endsWith('/sla')) return send(404, { error: { message: 'No such route.' } });
       const window = url.searchParams.get('window');
@@ -160,6 +164,7 @@ describe('llm-sla check', () => {
     ['a missing value', ['check', '--url'], /--url needs a value/],
     ['a bad timeout', ['check', '--url', 'http://x', '--timeout', '-3'], /--timeout must be a positive number/],
     ['an unknown flag', ['check', '--url', 'http://x', '--verbose'], /unknown argument "--verbose"/],
+    ['a check flag on rules', ['rules', '--url', 'http://x', '--json'], /--json: only for check/],
   ])('exits 2 with a clear message on %s', async (_, args, message) => {
     const { code, stderr, stdout } = await run(args, { LLM_SLA_URL: '', LLM_SLA_TOKEN: '' });
     expect(code).toBe(2);
@@ -183,5 +188,24 @@ describe('llm-sla check', () => {
     const down = await run(['check', '--url', closed.url, '--timeout', '2']);
     expect(down.code).toBe(2);
     expect(down.stderr).toContain(`could not reach ${closed.url}`);
+  });
+});
+
+describe('llm-sla rules', () => {
+  it('prints the rule file GET /sla/rules answers, and exits 0', async () => {
+    const { code, stdout, stderr } = await run(['rules', '--url', `${server.url}/slo`, '--token', TOKEN]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe(prometheusRules({ routes: { 'rag.generation': { slo: { objective: 0.99 } } } }));
+    expect(seen.at(-1)?.url).toBe('/slo/sla/rules');
+  });
+
+  it('exits 2 when the gateway refuses or does not answer a rule file', async () => {
+    const refused = await run(['rules', '--url', `${server.url}/slo`], { LLM_SLA_TOKEN: '' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('/slo/sla/rules answered 401: Missing or invalid bearer token.');
+    const other = await run(['rules', '--url', `${server.url}/not-a-gateway`, '--token', TOKEN]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('did not answer a Prometheus rule file');
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderPrometheus } from '../../../src/report/prometheus';
-import { addToHistogram, bucketIndex, emptyHistogram } from '../../../src/core/metrics';
+import { addToHistogram, bucketIndex, emptyHistogram, DEFAULT_BOUNDS } from '../../../src/core/metrics';
 import { renderRouteHtml, renderSlaHtml } from '../../../src/report/html';
 import { renderSlaMarkdown } from '../../../src/report/markdown';
-import { DURATION_BUCKETS_S, TTFT_BUCKETS_S, type MetricsSeries } from '../../../src/core/metrics';
+import { DURATION_BUCKETS_S, emptyOutcomes, type MetricsExposition } from '../../../src/core/metrics';
 import type { RouteReport, SlaReport } from '../../../src/core/report-types';
 import { evaluateRoute, summarize } from '../../../src/core/sla/evaluate';
 import { addSample, emptyWindow } from '../../../src/core/sla/window';
@@ -47,13 +47,6 @@ describe('Markdown and HTML reports', () => {
   });
 });
 
-function series(model: string, outcome: MetricsSeries['outcome'], durations: number[], ttfts: number[]): MetricsSeries {
-  const s: MetricsSeries = { model, outcome, count: durations.length, duration: emptyHistogram(DURATION_BUCKETS_S), ttft: emptyHistogram(TTFT_BUCKETS_S), inputTokens: 10 * durations.length, outputTokens: 5, costUsd: 0.25 };
-  for (const d of durations) addToHistogram(s.duration, DURATION_BUCKETS_S, d);
-  for (const t of ttfts) addToHistogram(s.ttft, TTFT_BUCKETS_S, t);
-  return s;
-}
-
 /** Parses Prometheus text: samples by name with labels, and HELP/TYPE lines. */
 function parse(text: string) {
   const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
@@ -79,27 +72,53 @@ describe('Prometheus exposition', () => {
 
   it('renders cumulative buckets, counters equal to the inputs, one HELP/TYPE per family, escaped labels', () => {
     const weird = 'm"odel\\\nx';
-    const text = renderPrometheus(
-      {
-        routes: [{ route: 'openai/chat', series: [series(weird, 'success', [0.005, 0.3, 2, 100], [0.05]), series(weird, 'aborted', [50], []), series(weird, 'upstream_error', [0.02], [])] }],
-        droppedRecords: 3,
-        droppedSamples: 1,
-      },
-      { droppedLocal: 2 },
-    );
+    const duration = emptyHistogram(DURATION_BUCKETS_S);
+    for (const d of [0.005, 0.3, 2, 100, 0.02]) addToHistogram(duration, DURATION_BUCKETS_S, d);
+    const exposition: MetricsExposition = {
+      routes: [
+        {
+          route: weird,
+          outcomes: { ...emptyOutcomes(), success: 4, aborted: 1, upstream_error: 1 },
+          duration,
+          ttft: null,
+          bounds: DEFAULT_BOUNDS,
+          models: [{ model: weird, calls: 6, inputTokens: 60, outputTokens: 5, costUsd: 0.25, pricedCount: 6 }],
+          slo: null,
+          overhead: null,
+          attempts: [],
+          fallbacks: [],
+          breakers: [],
+          hedges: { won: 2, lost: 5 },
+          firstTokenTimeouts: [{ target: weird, ms: 380 }],
+        },
+      ],
+      droppedRecords: 3,
+      droppedSamples: 1,
+      series: { exported: 27, bytes: 3_000, budget: 2_000_000, refused: 0 },
+    };
+    const text = renderPrometheus(exposition, {}, { droppedLocal: 2 });
     const { samples, types } = parse(text);
     expect(new Set(types).size).toBe(types.length);
     const buckets = samples.filter((s) => s.name === 'llm_sla_request_duration_seconds_bucket');
-    expect(buckets.every((b) => b.labels['model'] === weird)).toBe(true);
+    expect(buckets.every((b) => b.labels['route'] === weird && b.labels['model'] === undefined)).toBe(true);
     const values = buckets.map((b) => b.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
     const count = samples.find((s) => s.name === 'llm_sla_request_duration_seconds_count')?.value;
-    expect(count).toBe(5); // aborted calls are left out of latency, as in /sla
+    expect(count).toBe(5);
     expect(buckets.find((b) => b.labels['le'] === '+Inf')?.value).toBe(count);
     expect(buckets.find((b) => b.labels['le'] === '0.01')?.value).toBe(1);
     const requests = samples.filter((s) => s.name === 'llm_sla_requests_total');
+    // Every outcome has its series, 0 included, so that a burn rate over them never misses one.
+    expect(requests).toHaveLength(7);
     expect(requests.reduce((n, s) => n + s.value, 0)).toBe(6);
+    expect(samples.filter((s) => s.name === 'llm_sla_time_to_first_token_seconds_bucket')).toEqual([]);
     expect(samples.find((s) => s.name === 'llm_sla_dropped_records_total')?.value).toBe(5);
-    expect(samples.find((s) => s.name === 'llm_sla_tokens_total' && s.labels['type'] === 'input')?.value).toBe(60);
+    expect(samples.find((s) => s.name === 'llm_sla_tokens_total' && s.labels['type'] === 'input')).toMatchObject({ labels: { route: weird, model: weird }, value: 60 });
+    expect(samples.find((s) => s.name === 'llm_sla_metrics_series')?.value).toBe(27);
+    expect(samples.filter((s) => s.name === 'llm_sla_hedges_total').map((s) => [s.labels['result'], s.value])).toEqual([
+      ['won', 2],
+      ['lost', 5],
+    ]);
+    expect(samples.find((s) => s.name === 'llm_sla_first_token_timeout_ms')).toMatchObject({ labels: { route: weird, target: weird }, value: 380 });
   });
 });

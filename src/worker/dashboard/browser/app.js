@@ -201,10 +201,14 @@ function render(data) {
 
   const rows = data.routes.map((r) => tableRow(r.route, r.stats));
   byId('routes-body').replaceChildren(...rows, tableRow('overall', data.overall));
+  // A large deployment: the routes drawn are the failing and the busiest; every route is in /sla.
+  const more = byId('routes-more');
+  more.hidden = data.routes_total <= data.routes.length;
+  more.textContent = `${data.routes.length} of ${data.routes_total} routes shown (failing first, then the busiest); every route is in /sla.`;
 
-  byId('violations').replaceChildren(
-    ...(data.violations.length ? data.violations.map((v) => el('li', { text: v.message })) : [el('li', { className: 'none', text: 'None' })]),
-  );
+  const violations = data.violations.map((v) => el('li', { text: v.message }));
+  if (data.violations_total > data.violations.length) violations.push(el('li', { className: 'none', text: `and ${data.violations_total - data.violations.length} more in /sla` }));
+  byId('violations').replaceChildren(...(violations.length ? violations : [el('li', { className: 'none', text: 'None' })]));
 
   const alerts = data.alerts.map((a) =>
     el(

@@ -20,7 +20,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const slo: ResolvedSlo = { objective: 0.99, period: '30d', period_hours: 720, latency_ms: 2000, ttft_ms: 800, count_client_errors: false };
+const slo = resolveSlo({ objective: 0.99, period: '30d', latency_ms: 2000, ttft_ms: 800 }, false) as ResolvedSlo;
 const sample = (over: Partial<Sample>): Sample => ({ ts: T0, outcome: 'success', totalMs: 100, ttftMs: null, inputTokens: 0, outputTokens: 0, costUsd: null, ...over });
 
 describe('SLO config', () => {
@@ -28,7 +28,18 @@ describe('SLO config', () => {
     const ok = parseSlaConfig(JSON.stringify({ default: { slo: { objective: 0.999 } }, routes: { 'chat*': { slo: { objective: 0.99, period: '7d', latency_ms: 2000, ttft_ms: 800 } } } }));
     expect(ok.ok).toBe(true);
     if (!ok.ok) return;
-    expect(sloFor(ok.config, 'chat.fast')).toEqual({ objective: 0.99, period: '7d', period_hours: 168, latency_ms: 2000, ttft_ms: 800, count_client_errors: false });
+    expect(sloFor(ok.config, 'chat.fast')).toEqual({
+      objective: 0.99,
+      period: '7d',
+      period_hours: 168,
+      latency_ms: 2000,
+      ttft_ms: 800,
+      count_client_errors: false,
+      alerts: ['fast', 'slow', 'ticket_fast', 'ticket_slow'],
+      name: null,
+      description: null,
+      labels: {},
+    });
     expect(sloFor(ok.config, 'other')).toMatchObject({ objective: 0.999, period: '30d', period_hours: 720, latency_ms: null });
     expect(sloFor(ok.config, null)).toBeNull();
     for (const [bad, problem] of [
@@ -83,8 +94,8 @@ describe('SloLedger', () => {
       (shards[Math.floor(random() * shards.length)] as SloLedger).add(s.ts, verdict, now);
       maxSize = Math.max(maxSize, ...shards.map((l) => l.size.minutes + l.size.hours));
     }
-    // Bounded: 60 minute counters and 720 hour counters per object at most.
-    expect(maxSize).toBeLessThanOrEqual(60 + 720);
+    // Bounded: 120 minute counters and 720 hour counters per object at most.
+    expect(maxSize).toBeLessThanOrEqual(120 + 720);
     const exact = (from: number, to: number) => {
       const inRange = all.filter((c) => c.ts >= from && c.ts < to);
       return { good: inRange.filter((c) => c.verdict === 'good').length, bad: inRange.filter((c) => c.verdict === 'bad').length };
@@ -96,7 +107,9 @@ describe('SloLedger', () => {
       '5m': exact(minuteEnd - 5 * MIN, minuteEnd),
       '30m': exact(minuteEnd - 30 * MIN, minuteEnd),
       '1h': exact(minuteEnd - 60 * MIN, minuteEnd),
+      '2h': exact(minuteEnd - 120 * MIN, minuteEnd),
       '6h': exact(hourEnd - 6 * HOUR, hourEnd),
+      '1d': exact(hourEnd - 24 * HOUR, hourEnd),
       '3d': exact(hourEnd - 72 * HOUR, hourEnd),
       period: exact(hourEnd - 720 * HOUR, hourEnd),
     };
@@ -119,10 +132,10 @@ describe('SloLedger', () => {
     const { ledger, skipped } = SloLedger.fromRows([...rows, { key: 'zz', good: 1, bad: 0 }], 72, T0 + 31 * MIN);
     expect(skipped).toBe(1);
     expect(ledger.windows(T0 + 31 * MIN, 72)['1h']).toEqual({ good: 1, bad: 1 });
-    // Two hours on, the minute counters are gone but the hour keeps both.
-    ledger.expire(T0 + 2 * HOUR);
+    // Three hours on, the minute counters are gone but the hour keeps both.
+    ledger.expire(T0 + 3 * HOUR);
     expect(ledger.size.minutes).toBe(0);
-    expect(ledger.windows(T0 + 2 * HOUR, 72)['6h']).toEqual({ good: 1, bad: 1 });
+    expect(ledger.windows(T0 + 3 * HOUR, 72)['6h']).toEqual({ good: 1, bad: 1 });
     expect(ledger.removedKeys().length).toBe(2);
     // Past 3 days, nothing is left and a call that old is counted as dropped.
     ledger.add(T0, 'bad', T0 + 4 * DAY);
@@ -136,7 +149,9 @@ describe('error budget and burn rates', () => {
     '5m': { good: 0, bad: 0 },
     '30m': { good: 0, bad: 0 },
     '1h': { good: 0, bad: 0 },
+    '2h': { good: 0, bad: 0 },
     '6h': { good: 0, bad: 0 },
+    '1d': { good: 0, bad: 0 },
     '3d': { good: 0, bad: 0 },
     period: { good: 0, bad: 0 },
     ...over,
@@ -164,6 +179,13 @@ describe('error budget and burn rates', () => {
     expect(errorBudget(slo, slow, T0).burning).toEqual(['slow']);
     // Too few calls in the long window: no page on one failure.
     expect(errorBudget(slo, counts({ '1h': { good: 0, bad: 1 }, '5m': { good: 0, bad: 1 } }), T0, 10).burning).toEqual([]);
+    // The ticket pairs: 3x over a day and two hours, 1x over three days and six hours.
+    const ticket = counts({ '1d': { good: 960, bad: 40 }, '2h': { good: 95, bad: 5 }, '3d': { good: 980, bad: 20 }, '6h': { good: 98, bad: 2 }, period: { good: 980, bad: 20 } });
+    expect(errorBudget(slo, ticket, T0).burning).toEqual(['ticket_fast', 'ticket_slow']);
+    // Only the pairs the SLO asks for.
+    const pageOnly = resolveSlo({ objective: 0.99, alerts: ['fast', 'slow'] }, false) as ResolvedSlo;
+    expect(errorBudget(pageOnly, ticket, T0).burning).toEqual([]);
+    expect(errorBudget(pageOnly, fast, T0).burning).toEqual(['fast']);
     // Already spent: runs out now.
     expect(errorBudget(slo, counts({ period: { good: 90, bad: 10 } }), T0).exhausted_at).toBe(new Date(T0).toISOString());
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SlaReport } from '../../../../src/core/report-types';
 import { SummaryCache } from '../../../../durable-objects/registry/summary-cache';
 
-const snapshot = (n: number) => ({ routes: [], droppedRecords: n, droppedSamples: 0 });
+const snapshot = (n: number) => ({ routes: [], droppedRecords: n, droppedSamples: 0, series: { exported: 0, bytes: 0, budget: 2_000_000, refused: 0 } });
 const report = (w: string) => ({ window: w }) as SlaReport;
 
 describe('SummaryCache: the fan-out runs once per max age', () => {
