@@ -111,6 +111,8 @@ export async function hedgingBench(o: HedgingOptions) {
       RECORDER: 'durable',
       FLUSH_INTERVAL_MS: '500',
       UPSTREAM_TIMEOUT_MS: '30000',
+      // The streams a hedge race cuts carry no usage: their tokens are estimated, so their cost is counted.
+      TOKEN_ESTIMATE: 'on',
     },
     'gateway-tails',
   );
@@ -159,30 +161,29 @@ export async function hedgingBench(o: HedgingOptions) {
     }),
   ) as Record<Key, (typeof results)[Key] & { label: string; extraCostPct: number; p99VsAOnly: number }>;
   const hedge = strategies.hedge;
+  const ratios = {
+    c_hedge_ttft_p99_vs_a_only: round(hedge.p99 / base.p99),
+    c_hedge_extra_calls_per_100: hedge.extraPer100,
+  };
+  const counted = KEYS.every((k) => strategies[k].counted);
   const goals = [
     {
-      key: 'hedge_ttft_p99_cut',
-      what: "hedging at A's p95: client-seen TTFT p99, A alone / hedged",
-      value: hedge.p99VsAOnly,
-      goal: '>= 5',
-      met: hedge.p99VsAOnly >= 5,
+      key: 'c_hedge_ttft_p99_vs_a_only',
+      what: "hedging at A's p95: client-seen TTFT p99 / A alone's",
+      value: ratios.c_hedge_ttft_p99_vs_a_only,
+      goal: '<= 0.2',
+      met: ratios.c_hedge_ttft_p99_vs_a_only <= 0.2,
     },
     {
-      key: 'hedge_extra_calls',
+      key: 'c_hedge_extra_calls_per_100',
       what: "hedging at A's p95: extra upstream calls per 100 calls",
-      value: hedge.extraPer100,
+      value: ratios.c_hedge_extra_calls_per_100,
       goal: '<= 6',
-      met: hedge.extraPer100 <= 6,
+      met: ratios.c_hedge_extra_calls_per_100 <= 6,
     },
-    {
-      key: 'tails_counted',
-      what: 'every measured call in /sla, for every strategy',
-      value: Number(KEYS.every((k) => strategies[k].counted)),
-      goal: '= 1',
-      met: KEYS.every((k) => strategies[k].counted),
-    },
+    { key: 'tails_counted', what: 'every measured call of every strategy in /sla', value: Number(counted), goal: '= 1', met: counted },
   ];
-  return { calls, warm, concurrency: CONCURRENCY, targets: { A, B }, fixedDeadlineMs: FIXED_DEADLINE_MS, hedgeRatio: HEDGE_RATIO, strategies, goals };
+  return { calls, warm, concurrency: CONCURRENCY, targets: { A, B }, fixedDeadlineMs: FIXED_DEADLINE_MS, hedgeRatio: HEDGE_RATIO, strategies, ratios, goals };
 }
 
 export type HedgingResult = Awaited<ReturnType<typeof hedgingBench>>;

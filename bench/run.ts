@@ -222,6 +222,12 @@ async function main(): Promise<void> {
     // The overhead the gateway reports (Server-Timing) against the one measured from outside.
     const serverTiming = overheadAgreement(aSeq);
     goals.push(serverTiming.goal);
+    // Issue 23's ratios and goals beside the others (bench:check gates them).
+    Object.assign(ratios, resilience.ratios);
+    goals.push(...resilience.goals);
+    // Issue 24's: hedging against A alone.
+    Object.assign(ratios, hedging.ratios);
+    goals.push(...hedging.goals);
 
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
     const result = {

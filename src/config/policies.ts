@@ -17,7 +17,13 @@ import { describeIssues } from '../core/sla/issues';
 const providerRef = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a provider name (a-z, 0-9, _ and -, starting with a letter)');
 const target = z.strictObject({
   provider: providerRef,
-  model: z.string().min(1).max(128).optional(),
+  // Printable ASCII without quotes or backslashes: it goes into a header (`x-sla-served-by`) and /metrics labels as is.
+  model: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[!#-[\]-~]+$/, 'a model name in printable ASCII, without spaces, quotes or backslashes')
+    .optional(),
 });
 const ms = (max: number) => z.number().int().min(0).max(max);
 const deadline = z.number().int().min(1).max(3_600_000);

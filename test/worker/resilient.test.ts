@@ -280,6 +280,22 @@ describe('first token deadline (streams)', () => {
   });
 });
 
+describe('the plain path', () => {
+  it("a policy with nothing to act on for this path (its own provider alone, no retry, no deadline) leaves the call on today's path", async () => {
+    const gw = policyGateway({ targets: [{ provider: 'primary' }], first_token_timeout_ms: 500, breaker: {} });
+    const id = mockId('noop');
+    const res = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-mock-status': '503' })));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-sla-attempts')).toBeNull();
+    expect(res.headers.get('x-sla-served-by')).toBeNull();
+    expect(only(await gw.settle()).resilience ?? null).toBeNull();
+    // A route no block matches: the same.
+    const other = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(chat, headers(id, { 'x-sla-route': 'no.policy' })));
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-sla-attempts')).toBeNull();
+  });
+});
+
 describe('deadlines and the client', () => {
   it('timeout_ms bounds the whole call: a 504 from the gateway when nothing answered in time', async () => {
     const gw = policyGateway({ ...BACKUP_MINI, timeout_ms: 400 });
@@ -324,8 +340,10 @@ describe('deadlines and the client', () => {
   }, 20_000);
 
   it('a spent block budget refuses the call before any attempt: the budget is checked once per call, not per attempt', async () => {
+    // A team of its own (budgets are per team, kept by one object for the whole file).
     const gw = policyGateway(BACKUP_MINI, {
-      BUDGETS: JSON.stringify({ 'team-r': { daily_usd: 0.001, action: 'block' } }),
+      GATEWAY_KEYS: JSON.stringify({ [GATEWAY_KEY]: 'team-blk' }),
+      BUDGETS: JSON.stringify({ 'team-blk': { daily_usd: 0.001, action: 'block' } }),
       PRICES: JSON.stringify({ 'gpt-4o': { input: 1000, output: 1000 }, 'gpt-4o-mini': { input: 1000, output: 1000 } }),
     });
     const id = mockId('blk');
@@ -335,7 +353,7 @@ describe('deadlines and the client', () => {
     expect(first.headers.get('x-sla-attempts')).toBe('2');
     await first.text();
     await gw.settle();
-    const day = ((await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport).teams['team-r']?.day;
+    const day = ((await (await gw.fetch(`${GW}/budgets`)).json()) as BudgetReport).teams['team-blk']?.day;
     expect(day?.calls).toBe(1);
     const requests = (await mockRequests(id)).length;
     expect(requests).toBe(2);

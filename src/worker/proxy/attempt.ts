@@ -68,7 +68,7 @@ const failed = (failure: AttemptFailure, retryAfter: number | null, answered: bo
  */
 export class Attempt {
   readonly startedAt: number;
-  readonly facts = new ResponseFacts();
+  readonly facts: ResponseFacts;
   status = 0;
   headersAt: number | null = null;
   timedOut = false;
@@ -98,6 +98,8 @@ export class Attempt {
     private readonly now: () => number,
   ) {
     this.startedAt = now();
+    // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk, as on the plain path.
+    this.facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
     this.result = this.run()
       .catch((err: unknown) => {
         console.error('llm-sla-gateway: attempt failed unexpectedly', err instanceof Error ? err.message : String(err));

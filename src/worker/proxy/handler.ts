@@ -16,7 +16,7 @@ import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
 import { afterResponse, bodyKind, contentLengthOf, countLost, SMALL_JSON_BYTES } from './response';
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
-import { keepSla, type PolicyDeps } from './resilient';
+import { keepSla, policyActs, type PolicyDeps } from './resilient';
 import type { PolicyTable } from '../../config/in-force';
 import { withServerTiming } from './server-timing';
 
@@ -99,7 +99,7 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
   const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start, priced) : null;
   // A route with a policy (POLICIES): its attempt loop, access and budget checked once above. One branch otherwise.
   const policy = deps.policies ? deps.policies.for(call.route) : null;
-  if (policy !== null && deps.resilience) {
+  if (policy !== null && deps.resilience && policyActs(policy, provider, config)) {
     return keepSla({ req, ctx, call, rest, search: url.search, access, ticket }, policy, { config, recorder: deps.recorder, now, ...deps.resilience() });
   }
   // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk: no work per chunk without them.

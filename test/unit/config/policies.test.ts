@@ -73,6 +73,10 @@ describe('POLICIES', () => {
     const twice = parsePolicies(JSON.stringify({ routes: { a: { targets: [{ provider: 'backup' }, { provider: 'backup' }] } } }));
     expect(twice).toEqual({ ok: false, problems: ['routes.a.targets[1]: backup is listed twice'] });
     expect(parsePolicies('{not json')).toMatchObject({ ok: false, problems: [expect.stringMatching(/not valid JSON/)] });
+    // A target's model goes into a header and /metrics labels as it is: printable ASCII, no quotes.
+    const model = parsePolicies(JSON.stringify({ routes: { a: { targets: [{ provider: 'backup', model: 'gpt "4o"' }] } } }));
+    expect(model).toMatchObject({ ok: false, problems: [expect.stringMatching(/^routes\.a\.targets\[0\]\.model: a model name in printable ASCII/)] });
+    expect(parsePolicies(JSON.stringify({ routes: { a: { targets: [{ provider: 'backup', model: 'accounts/fw/models/llama-v3p1:free@2024' }] } } })).ok).toBe(true);
   });
 
   it('refuses a fallback to a provider without a managed key, naming the secret to set', () => {
