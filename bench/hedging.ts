@@ -70,6 +70,9 @@ async function read(gateway: string, route: string, expect: number): Promise<Rea
     if (stats.count >= expect) break;
     await new Promise((res) => setTimeout(res, 250));
   }
+  // A counter group first appears at 0 (the series budget's zero start), its counts from the next refresh on: the
+  // first read admits it, the second reads it.
+  await fetch(`${gateway}/metrics`);
   const metrics = await (await fetch(`${gateway}/metrics`)).text();
   const hedges = { won: 0, lost: 0 };
   for (const m of metrics.matchAll(/^llm_sla_hedges_total\{route="([^"]+)",result="(won|lost)"\} (\d+)/gm)) {
@@ -116,7 +119,7 @@ export async function hedgingBench(o: HedgingOptions) {
     },
     'gateway-tails',
   );
-  const results = {} as Record<Key, ReturnType<typeof summary> & { extraPer100: number; hedgesPer100: number; hedges: { won: number; lost: number }; servedB: number; cancelledUpstream: number; costPerCallUsd: number; counted: boolean }>;
+  const results = {} as Record<Key, ReturnType<typeof summary> & { extraPer100: number; hedgesPer100: number; hedges: { won: number; lost: number }; servedB: number; stalledA: number; cancelledUpstream: number; costPerCallUsd: number; counted: boolean }>;
   try {
     for (const [i, k] of KEYS.entries()) {
       const m = mocks.get(k) as { a: TailUpstream; b: TailUpstream };
@@ -132,7 +135,7 @@ export async function hedgingBench(o: HedgingOptions) {
       o.phase(`tails: ${LABELS[k]} (warm-up)`);
       await concurrent(warm, CONCURRENCY, one);
       const before = await read(gw.url, routeOf(k), warm);
-      const served = { a: m.a.state.served, b: m.b.state.served, cancelled: m.a.state.cancelled + m.b.state.cancelled };
+      const served = { a: m.a.state.served, b: m.b.state.served, cancelled: m.a.state.cancelled + m.b.state.cancelled, stalled: m.a.state.stalled };
       o.phase(`tails: ${LABELS[k]}`);
       const timings = await concurrent(calls, CONCURRENCY, one);
       const after = await read(gw.url, routeOf(k), warm + calls);
@@ -144,6 +147,7 @@ export async function hedgingBench(o: HedgingOptions) {
         hedgesPer100: round((100 * (hedges.won + hedges.lost)) / calls, 2),
         hedges,
         servedB: m.b.state.served - served.b,
+        stalledA: m.a.state.stalled - served.stalled,
         cancelledUpstream: m.a.state.cancelled + m.b.state.cancelled - served.cancelled,
         costPerCallUsd: (after.costUsd - before.costUsd) / calls,
         counted: after.count - before.count === calls,
@@ -194,10 +198,10 @@ export function printHedging(r: HedgingResult): void {
   console.log(
     `\ndecisions from the tails (issue 24): ${r.calls} streams per strategy, ${r.concurrency} connections; A: median ${r.targets.A.medianMs} ms, ${100 * r.targets.A.stallRate} % stall ${r.targets.A.stallMs} ms; B: median ${r.targets.B.medianMs} ms, light tail`,
   );
-  console.log(`    ${'strategy'.padEnd(44)} ${'TTFT p50'.padStart(9)} ${'p99'.padStart(7)} ${'p99.9'.padStart(7)}   p99 vs A   extra calls/100   hedges/100 (won/lost)   on B   extra cost`);
+  console.log(`    ${'strategy'.padEnd(44)} ${'TTFT p50'.padStart(9)} ${'p99'.padStart(7)} ${'p99.9'.padStart(7)}   p99 vs A   extra calls/100   hedges/100 (won/lost)   on B   A stalled   extra cost`);
   for (const s of Object.values(r.strategies)) {
     console.log(
-      `    ${s.label.padEnd(44)} ${f(s.p50).padStart(9)} ${f(s.p99).padStart(7)} ${f(s.p999).padStart(7)}   ${f(s.p99VsAOnly, 1).padStart(7)}x   ${f(s.extraPer100, 2).padStart(15)}   ${`${f(s.hedgesPer100, 2)} (${s.hedges.won}/${s.hedges.lost})`.padStart(21)}   ${f((100 * s.servedB) / r.calls, 1).padStart(4)} %   ${f(s.extraCostPct, 2).padStart(8)} %`,
+      `    ${s.label.padEnd(44)} ${f(s.p50).padStart(9)} ${f(s.p99).padStart(7)} ${f(s.p999).padStart(7)}   ${f(s.p99VsAOnly, 1).padStart(7)}x   ${f(s.extraPer100, 2).padStart(15)}   ${`${f(s.hedgesPer100, 2)} (${s.hedges.won}/${s.hedges.lost})`.padStart(21)}   ${f((100 * s.servedB) / r.calls, 1).padStart(4)} %   ${String(s.stalledA).padStart(9)}   ${f(s.extraCostPct, 2).padStart(8)} %`,
     );
   }
   for (const g of r.goals) console.log(`    ${g.met ? 'met   ' : 'MISSED'} ${g.what}: ${g.value} (goal ${g.goal})`);
