@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BudgetReport } from '../../src/core/budget/report';
 import type { CallRecord } from '../../src/core/record';
 import { gateway, GW, jsonPost, metricValue, MOCK, mockId, mockRequests, mockState, only, type HarnessOptions } from './helpers';
+import { collector } from './telemetry-support';
 
 /**
  * Hedged requests in the attempt loop (src/worker/proxy/resilient.ts): when an attempt has no first token (a
@@ -158,6 +159,29 @@ describe('a hedge', () => {
     ]);
     expect(quick?.resilience?.hedge).toBeUndefined();
     expect(await mockRequests(`${id}-f-b`)).toEqual([]);
+  });
+});
+
+describe('spans', () => {
+  it("a hedged call's span says the hedge's result; the hedge's attempt span says it is one, each with its first-token deadline", async () => {
+    const otlp = collector({ OTEL_TRACES_SAMPLER_ARG: '1' });
+    const gw = hedgeGateway({ hedge: { after: { ms: 60 }, max_ratio: 1 }, first_token_timeout_ms: 2000 }, otlp.vars);
+    const id = mockId('hs');
+    await (await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(stream, headers(id, { 'x-mock-fail': '/p1=hang-before-first-token' })))).text();
+    await gw.settle();
+    let spans = await otlp.spans();
+    for (let i = 0; i < 50 && spans.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      spans = await otlp.spans();
+    }
+    const call = spans.find((s) => s.attributes['llm_sla.served_by'] !== undefined);
+    expect(call?.attributes).toMatchObject({ 'llm_sla.served_by': 'backup', 'llm_sla.attempts': 2, 'llm_sla.hedge.result': 'won' });
+    const attempts = spans.filter((s) => s !== call);
+    expect(attempts.map((s) => [s.attributes['llm_sla.attempt.target'], s.attributes['llm_sla.attempt.hedge'] ?? false, s.attributes['llm_sla.attempt.reason'] ?? null])).toEqual([
+      ['primary', false, 'hedge_lost'],
+      ['backup', true, null],
+    ]);
+    expect(attempts.every((s) => s.attributes['llm_sla.attempt.first_token_timeout'] === 2 && s.attributes['llm_sla.attempt.first_token_timeout.source'] === 'fixed')).toBe(true);
   });
 });
 
