@@ -159,10 +159,15 @@ class AttemptLoop {
     const spec = policy.breaker;
     const breakerOf = (t: PlanTarget) => (spec === null ? null : health.breaker(call.route, t.label, spec));
     const planned = planOf(policy, call.provider.name, call.provider.format, config);
-    const labels = planned.targets.map((t) => t.label);
-    const order = orderTargets(policy.strategy, labels, this.tails, (i) => breakerOf(planned.targets[i] as PlanTarget)?.peek(at) ?? 'closed', policy.minSamples, deps.random);
-    this.targets = order.order.map((i) => planned.targets[i] as PlanTarget);
-    this.explored = order.explored === null ? null : (labels[order.explored] ?? null);
+    if (policy.strategy === 'ordered') {
+      this.targets = planned.targets;
+      this.explored = null;
+    } else {
+      const labels = planned.targets.map((t) => t.label);
+      const order = orderTargets(policy.strategy, labels, this.tails, (i) => breakerOf(planned.targets[i] as PlanTarget)?.peek(at) ?? 'closed', policy.minSamples, deps.random);
+      this.targets = order.order.map((i) => planned.targets[i] as PlanTarget);
+      this.explored = order.explored === null ? null : (labels[order.explored] ?? null);
+    }
     this.skipped = [...planned.skipped];
     this.plan = new AttemptPlan(this.targets, policy);
     this.deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
