@@ -1,10 +1,25 @@
 import { firstTokenDeadline, hedgeDelay, type DeadlineSource } from './deadline';
 import type { ResolvedPolicy } from './policy';
-import { RECENT_MS, type Tails } from './tails';
+import { RECENT_MS, type PercentilesRead, type Tails } from './tails';
 
 /** Whether a policy decides anything from the measured tails (else the route's tails are never read). */
 export function readsTails(p: ResolvedPolicy): boolean {
   return p.strategy !== 'ordered' || p.derivedFirstToken !== null || (p.hedge !== null && p.hedge.after.percentile !== undefined);
+}
+
+/** The percentiles of its targets' TTFT and latency a policy's decisions read (the strategy's p95, the deadline's, the hedge's). */
+export function percentilesRead(p: ResolvedPolicy): PercentilesRead {
+  const ttft = new Set<number>();
+  const latency = new Set<number>();
+  if (p.strategy === 'lowest_ttft_p95') ttft.add(95);
+  if (p.strategy === 'lowest_latency_p95') latency.add(95);
+  if (p.derivedFirstToken) ttft.add(p.derivedFirstToken.percentile);
+  const hedge = p.hedge?.after.percentile;
+  if (hedge !== undefined) {
+    ttft.add(hedge);
+    latency.add(hedge);
+  }
+  return { ttft: [...ttft].sort((a, b) => a - b), latency: [...latency].sort((a, b) => a - b) };
 }
 
 /** What a route's policy decides for one target from its measured tail, as `/sla/<route>` and `/metrics` show it. */
@@ -36,12 +51,8 @@ const round1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 1
  * the same functions the attempt loop calls (src/worker/proxy/resilient.ts), so what is shown is what is decided.
  */
 export function routeDecisions(policy: ResolvedPolicy, tails: Tails, listed: readonly string[] = []): RouteDecisions {
-  const wanted: ['ttft' | 'latency', number][] = [];
-  if (policy.strategy === 'lowest_ttft_p95') wanted.push(['ttft', 95]);
-  if (policy.strategy === 'lowest_latency_p95') wanted.push(['latency', 95]);
-  if (policy.derivedFirstToken) wanted.push(['ttft', policy.derivedFirstToken.percentile]);
-  const hedgeP = policy.hedge?.after.percentile;
-  if (hedgeP !== undefined) wanted.push(['ttft', hedgeP], ['latency', hedgeP]);
+  const read = percentilesRead(policy);
+  const wanted: ['ttft' | 'latency', number][] = [...read.ttft.map((p) => ['ttft', p] as ['ttft', number]), ...read.latency.map((p) => ['latency', p] as ['latency', number])];
   const targets: Record<string, TargetDecision> = {};
   for (const label of [...new Set([...listed, ...tails.keys()])].sort()) {
     const tail = tails.get(label);

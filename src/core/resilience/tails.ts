@@ -13,21 +13,34 @@ export const RECENT_MS = 5 * 60_000;
 /** Fewest samples a measured percentile needs before a decision uses it, unless `first_token_timeout.min_samples` says. */
 export const MIN_SAMPLES = 50;
 
-/** One measure of a target (its TTFT, or its latency): how many samples, and any percentile of them. */
+/**
+ * One measure of a target (its TTFT, or its latency): how many samples, and percentiles of them — any, from its
+ * sketch, or, once `compact`ed, the few a policy reads (a few numbers an isolate keeps per route instead of sketches).
+ */
 export class Measured {
-  private readonly memo = new Map<number, number | null>();
+  private constructor(
+    private readonly sketch: QuantileSketch | null,
+    readonly count: number,
+    private readonly memo: Map<number, number | null>,
+  ) {}
 
-  constructor(private readonly sketch: QuantileSketch) {}
-
-  get count(): number {
-    return this.sketch.count;
+  static of(sketch: QuantileSketch): Measured {
+    return new Measured(sketch, sketch.count, new Map());
   }
 
-  /** The `percentile` (0-100) of the samples, ms; null when there are none. Memoized: one read serves many calls. */
+  /** The `percentile` (0-100) of the samples, ms; null when there are none (or it was not kept). Memoized. */
   at(percentile: number): number | null {
     let v = this.memo.get(percentile);
-    if (v === undefined) this.memo.set(percentile, (v = this.sketch.quantile(percentile / 100)));
+    if (v === undefined) {
+      if (this.sketch === null) return null;
+      this.memo.set(percentile, (v = this.sketch.quantile(percentile / 100)));
+    }
     return v;
+  }
+
+  /** The same measure with only `percentiles` kept. */
+  compact(percentiles: readonly number[]): Measured {
+    return new Measured(null, this.count, new Map(percentiles.map((p) => [p, this.at(p)])));
   }
 }
 
@@ -64,7 +77,18 @@ export function tailsOf(shards: readonly Readonly<Record<string, WindowData>>[])
       }
     }
   }
-  return new Map([...merged].map(([target, s]) => [target, { ttft: new Measured(s.ttft), latency: new Measured(s.latency) }]));
+  return new Map([...merged].map(([target, s]) => [target, { ttft: Measured.of(s.ttft), latency: Measured.of(s.latency) }]));
+}
+
+/** The percentiles a route's policy reads, per measure (src/core/resilience/decisions.ts says which). */
+export interface PercentilesRead {
+  readonly ttft: readonly number[];
+  readonly latency: readonly number[];
+}
+
+/** The tails reduced to the percentiles read: what an isolate keeps between reads. */
+export function compactTails(tails: Tails, read: PercentilesRead): Tails {
+  return new Map([...tails].map(([target, t]) => [target, { ttft: t.ttft.compact(read.ttft), latency: t.latency.compact(read.latency) }]));
 }
 
 /** A tail from raw values (tests, the benchmark's reference): every value added to fresh sketches. */
@@ -73,5 +97,5 @@ export function tailFrom(ttftMs: readonly number[], latencyMs: readonly number[]
   const latency = new QuantileSketch();
   for (const v of ttftMs) ttft.add(v);
   for (const v of latencyMs) latency.add(v);
-  return { ttft: new Measured(ttft), latency: new Measured(latency) };
+  return { ttft: Measured.of(ttft), latency: Measured.of(latency) };
 }

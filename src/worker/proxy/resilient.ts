@@ -3,7 +3,7 @@ import type { Outcome } from '../../core/record';
 import type { AttemptRecord, CallRecord, CallResilience } from '../../core/record';
 import type { Breaker } from '../../core/resilience/breaker';
 import { firstTokenDeadline, HEDGE_LOST, hedgeDelay } from '../../core/resilience/deadline';
-import { readsTails } from '../../core/resilience/decisions';
+import { percentilesRead, readsTails } from '../../core/resilience/decisions';
 import type { HedgeBudget } from '../../core/resilience/hedge-budget';
 import { orderTargets } from '../../core/resilience/order';
 import { AttemptPlan, planTargets, type PlanTarget, type SkippedTarget, type Step, type StepContext } from '../../core/resilience/plan';
@@ -152,7 +152,7 @@ class AttemptLoop {
     const at = now();
     if (readsTails(policy)) {
       // The tails the decisions read: the route objects' last answer, read again in waitUntil every few seconds.
-      const reading = deps.tails.refresh(call.route, config.routeShards, at);
+      const reading = deps.tails.refresh(call.route, config.routeShards, at, () => percentilesRead(policy));
       if (reading) ctx.waitUntil(reading);
       this.tails = deps.tails.of(call.route);
     }

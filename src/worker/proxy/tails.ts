@@ -1,6 +1,6 @@
 import { routeStub, type RouteStatsNamespace } from '../../core/objects';
 import { HedgeBudget } from '../../core/resilience/hedge-budget';
-import { NO_TAILS, RECENT_MS, tailsOf, type Tails } from '../../core/resilience/tails';
+import { compactTails, NO_TAILS, RECENT_MS, tailsOf, type PercentilesRead, type Tails } from '../../core/resilience/tails';
 
 /** How often an isolate reads a route's targets' tails from its route objects (off the response path). */
 export const TAILS_REFRESH_MS = 5_000;
@@ -28,9 +28,10 @@ export class RouteTails {
 
   /**
    * Reads a route's tails again when the last read is older than `TAILS_REFRESH_MS` (the promise to wait for, else
-   * null). One read at a time per route; a failed read keeps the last tails and is tried again after the interval.
+   * null), keeping of each target only the percentiles its policy reads (`read`): a few numbers per route, not
+   * sketches. One read at a time per route; a failed read keeps the last tails and is tried again after the interval.
    */
-  refresh(route: string, shards: number, now: number): Promise<void> | null {
+  refresh(route: string, shards: number, now: number, read: () => PercentilesRead): Promise<void> | null {
     const last = this.tails.get(route);
     if ((last && now - last.at < TAILS_REFRESH_MS) || this.reading.has(route)) return null;
     if (!last && this.tails.size >= MAX_ROUTES) this.tails.delete(this.tails.keys().next().value as string);
@@ -39,7 +40,7 @@ export class RouteTails {
     return Promise.all(Array.from({ length: shards }, (_, i) => routeStub(this.ns, route, i).targetWindows(now - RECENT_MS, now + 1)))
       .then(
         (answers) => {
-          this.tails.set(route, { at: now, tails: tailsOf(answers) });
+          this.tails.set(route, { at: now, tails: compactTails(tailsOf(answers), read()) });
         },
         (err: unknown) => console.error('llm-sla-gateway: could not read the tails of the targets', err instanceof Error ? err.message : String(err)),
       )

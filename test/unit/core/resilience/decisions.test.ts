@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicies, resolvePolicy } from '../../../../src/config/policies';
-import { readsTails, routeDecisions } from '../../../../src/core/resilience/decisions';
+import { percentilesRead, readsTails, routeDecisions } from '../../../../src/core/resilience/decisions';
 import type { ResolvedPolicy } from '../../../../src/core/resilience/policy';
-import { tailFrom } from '../../../../src/core/resilience/tails';
+import { compactTails, tailFrom } from '../../../../src/core/resilience/tails';
 
 function policy(block: Record<string, unknown>): ResolvedPolicy {
   const parsed = parsePolicies(JSON.stringify({ routes: { r: { targets: [{ provider: 'openai' }, { provider: 'backup' }], ...block } } }));
@@ -35,5 +35,20 @@ describe('what a policy decides from the tails', () => {
     // Listed but never measured: the fixed deadline, no hedge by percentile.
     expect(d.targets['backup']).toMatchObject({ samples: { ttft: 0, latency: 0 }, first_token_timeout_ms: 2500, first_token_timeout_source: 'fixed', hedge_after_ms: { stream: null, other: null } });
     expect(d.targets['backup']?.percentiles['ttft_p95']).toBeNull();
+  });
+
+  it('an isolate keeps only the percentiles its policy reads, and decides the same from them as from the sketches', () => {
+    const p = policy({ strategy: 'lowest_latency_p95', first_token_timeout: { percentile: 99, min_samples: 20 }, hedge: { after: { percentile: 90 } } });
+    expect(percentilesRead(p)).toEqual({ ttft: [90, 99], latency: [90, 95] });
+    expect(percentilesRead(policy({ retries: 1 }))).toEqual({ ttft: [], latency: [] });
+    const full = new Map([
+      ['openai', tailFrom(ramp(2), ramp(10))],
+      ['backup', tailFrom(ramp(3, 10), ramp(4, 10))],
+    ]);
+    const kept = compactTails(full, percentilesRead(p));
+    expect(routeDecisions(p, kept)).toEqual(routeDecisions(p, full));
+    expect(kept.get('openai')?.ttft.count).toBe(100);
+    // What was not kept is not there.
+    expect(kept.get('openai')?.ttft.at(50)).toBeNull();
   });
 });
