@@ -66,9 +66,11 @@ export class RouteTargets {
         const ok = healthOf(a.outcome);
         if (ok !== null) this.buckets(target).add(s.ts + a.atMs + a.totalMs, !ok);
         this.bump(this.attempts, `${target}\u0000${a.outcome}`);
+        // A move to another target (a retry of the same one is an attempt, not a fallback).
         const next = attempts[i + 1];
+        const to = next === undefined ? null : this.name(next.target);
         // An attempt let go because the other attempt of a hedge answered first is counted as a hedge, not a fallback.
-        if (a.reason !== null && a.reason !== HEDGE_LOST && next) this.bump(this.fallbacks, `${target}\u0000${this.name(next.target)}\u0000${a.reason}`);
+        if (a.reason !== null && a.reason !== HEDGE_LOST && to !== null && to !== target) this.bump(this.fallbacks, `${target}\u0000${to}\u0000${a.reason}`);
       });
     }
     for (const [target, list] of byTarget) this.store(target).add(list, now);

@@ -32,8 +32,8 @@ export class Isolate {
   private keys: Promise<GatewayKeys | null> | null = null;
   private budget: BudgetCache | null = null;
   private spans: SpanRecorder | null | undefined;
-  private health: RouteHealth | null = null;
-  private tails: RouteTails | null = null;
+  /** What a policy's calls need of the isolate: its circuit breakers, its view of the targets' tails and hedge budgets, the jitter (made on the first such call). */
+  private policyDeps: { health: RouteHealth; tails: RouteTails; random: () => number } | null = null;
   /** The registry's route keys as last read (for the per-request limit on new ones in ingest), and when. */
   private routes: { names: Set<string>; at: number; loading: Promise<void> | null } = { names: new Set(), at: -Infinity, loading: null };
 
@@ -124,11 +124,8 @@ export class Isolate {
   }
 
   /** What the calls of a route with a policy need: this isolate's circuit breakers, its view of the targets' tails and hedge budgets, the jitter. */
-  readonly resilience = (): { health: RouteHealth; tails: RouteTails; random: () => number } => ({
-    health: (this.health ??= new RouteHealth(this.env)),
-    tails: (this.tails ??= new RouteTails(this.env.ROUTE_STATS)),
-    random: Math.random,
-  });
+  readonly resilience = (): { health: RouteHealth; tails: RouteTails; random: () => number } =>
+    (this.policyDeps ??= { health: new RouteHealth(this.env), tails: new RouteTails(this.env.ROUTE_STATS), random: Math.random });
 
   /** Sends this isolate's counts to the registry when they changed, at most once per `TELEMETRY_COUNTS_INTERVAL_MS`. */
   reportCounts(config: Pick<ResolvedConfig, 'countsIntervalMs'>): Promise<void> | void {

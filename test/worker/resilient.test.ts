@@ -387,7 +387,8 @@ describe('what is shown', () => {
         PROVIDERS: JSON.stringify(PROVIDERS),
         GATEWAY_KEYS: JSON.stringify({ [GATEWAY_KEY]: 'team-r' }),
         BACKUP_API_KEY: 'sk-backup-managed',
-        POLICIES: JSON.stringify({ routes: { [route]: BACKUP_MINI } }),
+        // One retry of the primary before the backup: a retry is an attempt, not a fallback.
+        POLICIES: JSON.stringify({ routes: { [route]: { ...BACKUP_MINI, retries: 1, backoff_ms: 0 } } }),
       },
       { durable: true },
     );
@@ -400,8 +401,8 @@ describe('what is shown', () => {
     const detail = (await (await gw.fetch(`${GW}/sla/${route}`)).json()) as RouteDetailReport;
     // The route: four calls, all answered.
     expect(detail.stats).toMatchObject({ count: 4, successes: 4, success_rate: 1 });
-    // Its targets: the primary failed three of its four, the backup answered three.
-    expect(detail.targets['primary']).toMatchObject({ count: 4, successes: 1, failures: 3, success_rate: 0.25, breaker: { state: 'closed' } });
+    // Its targets: the primary failed six of its seven attempts (three calls, each retried once), the backup answered three.
+    expect(detail.targets['primary']).toMatchObject({ count: 7, successes: 1, failures: 6, breaker: { state: 'closed' } });
     expect(detail.targets['backup:gpt-4o-mini']).toMatchObject({ count: 3, successes: 3 });
     expect(detail.targets['primary']?.latency?.p95).toBeGreaterThan(0);
     const { first, text: metrics } = await scrape(gw);
@@ -410,10 +411,11 @@ describe('what is shown', () => {
     expect(metricValue(first, `llm_sla_fallbacks_total{route="${route}",from="primary",to="backup:gpt-4o-mini",reason="status_503"}`)).toBe(0);
     // The client saw four successes.
     expect(metricValue(metrics, `llm_sla_requests_total{route="${route}",outcome="success"}`)).toBe(4);
-    expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(3);
+    expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="upstream_error"}`)).toBe(6);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="primary",outcome="success"}`)).toBe(1);
     expect(metricValue(metrics, `llm_sla_attempts_total{route="${route}",target="backup:gpt-4o-mini",outcome="success"}`)).toBe(3);
     expect(metricValue(metrics, `llm_sla_fallbacks_total{route="${route}",from="primary",to="backup:gpt-4o-mini",reason="status_503"}`)).toBe(3);
+    expect(metrics).not.toContain(`llm_sla_fallbacks_total{route="${route}",from="primary",to="primary"`);
   });
 
   it('exports the call span and one CLIENT span per attempt, children of it, by the GenAI conventions', async () => {

@@ -154,7 +154,7 @@ describe('span per call, GenAI attributes', () => {
     const client = new OpenAI({ baseURL: `${GW}/openai/v1`, apiKey: SECRETS.openaiKey, fetch: gw.fetch, maxRetries: 0 });
     const stream = await client.chat.completions.create(
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true },
-      { headers: { 'x-mock-chunks': '6', 'x-mock-chunk-delay-ms': '40' } },
+      { headers: { 'x-mock-chunks': '6', 'x-mock-chunk-delay-ms': '100' } },
     );
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -165,17 +165,18 @@ describe('span per call, GenAI attributes', () => {
     expect(s.name).toBe('chat gpt-4o-mini');
     expect(s.attributes['gen_ai.request.stream']).toBe(true);
     // The conventions' first chunk is the first event received (here a role-only delta); the first content token,
-    // what the SLAs judge, comes a chunk (40 ms) later and is exported under our own name.
+    // what the SLAs judge, comes a chunk (100 ms) later and is exported under our own name. (Half the wait is the bound:
+    // on a loaded machine the first chunk can be delivered late, shortening the gap seen.)
     expect(r.ttfcMs).not.toBeNull();
-    expect((r.ttftMs ?? 0) - (r.ttfcMs ?? Infinity)).toBeGreaterThanOrEqual(30);
+    expect((r.ttftMs ?? 0) - (r.ttfcMs ?? Infinity)).toBeGreaterThanOrEqual(50);
     expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBe((r.ttfcMs ?? NaN) / 1000);
     expect(s.attributes['llm_sla.time_to_first_token']).toBe((r.ttftMs ?? NaN) / 1000);
     expect(s.attributes['gen_ai.usage.output_tokens']).toBe(r.usage?.output);
     expect(s.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
-    // Five waits of 40 ms between six chunks: a span that ended at the headers would be far shorter.
-    expect(durationMs(s)).toBeGreaterThanOrEqual(200);
+    // Five waits of 100 ms between six chunks: a span that ended at the headers would be far shorter.
+    expect(durationMs(s)).toBeGreaterThanOrEqual(500);
     expect(durationMs(s)).toBeCloseTo(r.totalMs, 3);
-    expect(durationMs(s)).toBeGreaterThan((r.ttftMs ?? Infinity) + 150);
+    expect(durationMs(s)).toBeGreaterThan((r.ttftMs ?? Infinity) + 350);
   });
 
   it('Anthropic JSON and stream: provider, cache tokens, finish reasons, duration', async () => {

@@ -36,10 +36,10 @@ export interface AttemptSpec {
   /** Longest wait for the response headers, ms. */
   readonly waitMs: number;
   /**
-   * Whether an error answer with this status is read whole and kept (another attempt may replace it). Otherwise it
-   * is the client's answer, passed through as it comes.
+   * Error statuses read whole and kept (another attempt may replace them); null: none. Any other error answer is
+   * the client's, passed through as it comes.
    */
-  readonly keepError: (status: number) => boolean;
+  readonly keepStatuses: ReadonlySet<number> | null;
 }
 
 /** How an attempt stands once it is decided: the client's answer, a failure to move on from, or given up. */
@@ -82,8 +82,6 @@ export class Attempt {
   /** Its first-token deadline and where it came from (derived from the target's tail, or fixed), set by the loop. */
   firstToken: Deadline | null = null;
   givenUp: GiveUp | null = null;
-  /** When the attempt was decided: its headers (an answer passed through), its whole body, or its first token. */
-  decidedAt: number | null = null;
   readonly result: Promise<AttemptResult>;
   private readonly aborter = new AbortController();
   private upstream: Response | null = null;
@@ -100,16 +98,11 @@ export class Attempt {
     this.startedAt = now();
     // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk, as on the plain path.
     this.facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
-    this.result = this.run()
-      .catch((err: unknown) => {
-        console.error('llm-sla-gateway: attempt failed unexpectedly', err instanceof Error ? err.message : String(err));
-        this.end ??= { at: this.now(), kind: null, firstByteAt: null, capture: null };
-        return failed({ kind: 'network_error' }, null, false);
-      })
-      .then((r) => {
-        this.decidedAt = this.now();
-        return r;
-      });
+    this.result = this.run().catch((err: unknown) => {
+      console.error('llm-sla-gateway: attempt failed unexpectedly', err instanceof Error ? err.message : String(err));
+      this.end ??= { at: this.now(), kind: null, firstByteAt: null, capture: null };
+      return failed({ kind: 'network_error' }, null, false);
+    });
   }
 
   /** The answer is an event stream. */
@@ -139,7 +132,7 @@ export class Attempt {
     // An error answer another attempt may replace is read whole (the client gets it if none does), and so is a
     // small JSON body, as on the plain path: until its last byte is in, a failure can still be replaced. Any other
     // answer (the last attempt's error, a status retry_on does not list) is the client's, passed on as it comes.
-    const keep = res.status >= 400 && spec.keepError(res.status);
+    const keep = res.status >= 400 && spec.keepStatuses !== null && spec.keepStatuses.has(res.status);
     if (keep || (kind === 'json' && length !== null && length <= SMALL_JSON_BYTES && res.body !== null)) {
       const retryAfter = keep ? retryAfterMs((n) => res.headers.get(n), this.now()) : null;
       const whole = await this.readWhole(res);

@@ -55,6 +55,8 @@ export interface PolicyCall {
 /** How the attempt loop ended: the attempt the client gets (null: the gateway answers itself), and why. */
 interface LoopEnd {
   readonly delivered: Attempt | null;
+  /** When the loop had its answer (the attempt that is the client's, or the last one, was decided). */
+  readonly decidedAt: number;
   readonly attempts: readonly Attempt[];
   readonly skipped: readonly SkippedTarget[];
   readonly clientGone: boolean;
@@ -89,47 +91,47 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
   const loop = new AttemptLoop(c, policy, deps);
   const end = await loop.run();
   const { delivered, attempts } = end;
-  const decided = delivered ?? attempts.at(-1) ?? null;
   call.timing.fetchAt = attempts[0]?.startedAt ?? null;
-  call.timing.upstreamDoneAt = decided?.decidedAt ?? null;
-  for (const a of attempts) if (a !== delivered) a.discard();
-  const stamp = (res: Response) => {
-    if (delivered) res.headers.set('x-sla-served-by', delivered.spec.target.label);
-    res.headers.set('x-sla-attempts', String(attempts.length));
-    return res;
-  };
+  call.timing.upstreamDoneAt = attempts.length > 0 ? end.decidedAt : null;
+  if (attempts.length > 1) for (const a of attempts) if (a !== delivered) a.discard();
   ctx.waitUntil(
     ((delivered ?? attempts.at(-1))?.ended() ?? Promise.resolve(null))
       .then(async (deliveredEnd) => {
         loop.detach();
         await afterResponse();
         const record = await callRecord(c, policy, end, delivered ? deliveredEnd : null, deps);
-        const spend = c.ticket === null ? null : c.ticket.cache.spend({ ...record, estimatedUsd: estimatedCost(record) }, c.ticket.reservation);
+        if (c.ticket === null) return safeRecord(deps.recorder, record);
+        const spend = c.ticket.cache.spend({ ...record, estimatedUsd: estimatedCost(record) }, c.ticket.reservation);
         await Promise.all([safeRecord(deps.recorder, record), spend]);
       })
       .catch(countLost),
   );
-  if (delivered) return withServerTiming(stampBudget(c.ticket, stamp(delivered.deliver())), call.start, call.timing, deps.now());
-  return stamp(failure(c, attempts.at(-1) ?? null, end, policy).getResponse());
+  const res = delivered ? delivered.deliver() : failure(c, attempts.at(-1) ?? null, end, policy).getResponse();
+  if (delivered) res.headers.set('x-sla-served-by', delivered.spec.target.label);
+  res.headers.set('x-sla-attempts', String(attempts.length));
+  return delivered ? withServerTiming(stampBudget(c.ticket, res), call.start, call.timing, deps.now()) : res;
 }
 
 /**
  * One call's attempts. Each attempt is an object with its own abort controller (attempt.ts); the loop starts them
  * as the plan (src/core/resilience/plan.ts, pure) says, and waits for whichever running attempt is decided first
- * (`running`: one, or two while a hedge races the attempt it hedged).
+ * (`running`: one, or two while a hedge races the attempt it hedged). The loop is the plan's `StepContext` itself
+ * (no object per decision).
  */
-class AttemptLoop {
+class AttemptLoop implements StepContext {
   private readonly targets: readonly PlanTarget[];
   private readonly plan: AttemptPlan;
   private readonly skipped: SkippedTarget[];
-  private readonly deadlineAt: number | null;
+  readonly deadlineAt: number | null;
+  readonly random: () => number;
   private readonly breakers: readonly Breaker[] | null;
   /** The route's targets' tails as this isolate last read them (none when the policy decides nothing from them). */
   private readonly tails: Tails = NO_TAILS;
   private readonly explored: string | null;
   private readonly hedging: { readonly spec: NonNullable<ResolvedPolicy['hedge']>; readonly budget: HedgeBudget } | null;
   private hedge: LoopEnd['hedge'] = null;
-  private readonly requests = new Map<number, TargetRequest>();
+  /** Each target's request, made on its first attempt. */
+  private readonly requests: (TargetRequest | undefined)[] = [];
   /** A body that never names "stream" is not parsed for it (as on the plain path). */
   private readonly stream: boolean;
   private readonly attempts: Attempt[] = [];
@@ -168,7 +170,8 @@ class AttemptLoop {
       this.targets = order.order.map((i) => planned.targets[i] as PlanTarget);
       this.explored = order.explored === null ? null : (labels[order.explored] ?? null);
     }
-    this.skipped = [...planned.skipped];
+    this.skipped = planned.skipped.length === 0 ? [] : [...planned.skipped];
+    this.random = deps.random;
     this.plan = new AttemptPlan(this.targets, policy);
     this.deadlineAt = policy.timeoutMs === null ? null : call.start + policy.timeoutMs;
     this.breakers = spec === null ? null : this.targets.map((t) => breakerOf(t) as Breaker);
@@ -188,11 +191,26 @@ class AttemptLoop {
     this.c.req.signal.removeEventListener('abort', this.onAbort);
   }
 
+  /** The clock, read when the plan asks (`StepContext`). */
+  get now(): number {
+    return this.deps.now();
+  }
+
+  /** Whether the breaker of target `i` lets a call through now (asked only of the target about to be chosen). */
+  allow(i: number): boolean {
+    return this.breakers?.[i]?.allow(this.deps.now()) ?? true;
+  }
+
+  skip(i: number): void {
+    this.skipped.push({ target: this.targets[i]?.label ?? '', reason: 'breaker_open' });
+  }
+
   async run(): Promise<LoopEnd> {
-    let step: Step | null = this.plan.first(this.context());
+    let step: Step | null = this.plan.first(this);
     let delivered: Attempt | null = null;
     let lastAnswered: Attempt | null = null;
     let outOfTime = false;
+    let decidedAt = this.deps.now();
     while (step !== null && step.kind !== 'stop') {
       if (step.kind === 'retry' && step.delayMs > 0) await this.sleep(step.delayMs);
       if (this.clientGone) break;
@@ -201,6 +219,7 @@ class AttemptLoop {
         break;
       }
       const decided = await this.decide(this.start(step.target, step.kind === 'next' && step.forced));
+      decidedAt = this.deps.now();
       let next: Step | null = null;
       for (const [k, { attempt, result, slot }] of decided.entries()) {
         if (this.clientGone || result.kind === 'cancelled') continue;
@@ -216,7 +235,7 @@ class AttemptLoop {
           attempt.reason = failureReason(result.failure);
           continue;
         }
-        const after = this.plan.after(slot, result.failure, result.retryAfterMs, this.context());
+        const after = this.plan.after(slot, result.failure, result.retryAfterMs, this);
         if (after.kind === 'stop') {
           if (after.why === 'not_retryable' && result.answered) delivered = attempt;
           break;
@@ -229,7 +248,7 @@ class AttemptLoop {
     }
     // Out of attempts (or time): the last answer an upstream gave (a 503 with its body) is the client's.
     delivered ??= this.clientGone ? null : lastAnswered;
-    return { delivered, attempts: this.attempts, skipped: this.skipped, clientGone: this.clientGone, outOfTime, explored: this.explored, hedge: this.hedge };
+    return { delivered, decidedAt, attempts: this.attempts, skipped: this.skipped, clientGone: this.clientGone, outOfTime, explored: this.explored, hedge: this.hedge };
   }
 
   /**
@@ -297,8 +316,7 @@ class AttemptLoop {
     const { config, now } = this.deps;
     const at = now();
     const target = this.targets[index] as PlanTarget;
-    let base = this.requests.get(index);
-    if (!base) this.requests.set(index, (base = requestFor(this.c, target, config)));
+    const base = (this.requests[index] ??= requestFor(this.c, target, config));
     const left = this.deadlineAt === null ? Number.POSITIVE_INFINITY : this.deadlineAt - at;
     const firstToken = firstTokenDeadline(this.policy.derivedFirstToken, this.policy.firstTokenTimeoutMs, this.tails.get(target.label));
     const more = this.plan.more(index);
@@ -313,7 +331,7 @@ class AttemptLoop {
         deadlineAt: this.deadlineAt,
         waitMs: Math.min(config.upstreamTimeoutMs, left),
         // An error answer is read whole only when another attempt may replace it; the last one passes through.
-        keepError: (status) => (more || hedge || this.running.size > 1) && this.policy.retryOn.statuses.has(status),
+        keepStatuses: more || hedge ? this.policy.retryOn.statuses : null,
       },
       config,
       now,
@@ -327,7 +345,11 @@ class AttemptLoop {
   }
 
   /** The first running attempt to be decided. */
-  private settled(): Promise<{ attempt: Attempt; result: AttemptResult }> {
+  private async settled(): Promise<{ attempt: Attempt; result: AttemptResult }> {
+    if (this.running.size === 1) {
+      const attempt = this.running.values().next().value as Attempt;
+      return { attempt, result: await attempt.result };
+    }
     return Promise.race([...this.running].map((attempt) => attempt.result.then((result) => ({ attempt, result }))));
   }
 
@@ -338,17 +360,6 @@ class AttemptLoop {
       setTimeout(resolve, ms);
     });
     this.wake = null;
-  }
-
-  private context(): StepContext {
-    const at = this.deps.now();
-    return {
-      now: at,
-      deadlineAt: this.deadlineAt,
-      allow: (i) => this.breakers?.[i]?.allow(at) ?? true,
-      random: this.deps.random,
-      skip: (i) => this.skipped.push({ target: this.targets[i]?.label ?? '', reason: 'breaker_open' }),
-    };
   }
 }
 
@@ -392,7 +403,7 @@ function failure(c: PolicyCall, last: Attempt | null, how: Pick<LoopEnd, 'client
 }
 
 /** What one target gets: its URL, its headers (the client's key only for the path's own provider), its body. */
-type TargetRequest = Omit<AttemptSpec, 'index' | 'slot' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs' | 'keepError'>;
+type TargetRequest = Omit<AttemptSpec, 'index' | 'slot' | 'hold' | 'firstTokenBy' | 'deadlineAt' | 'waitMs' | 'keepStatuses'>;
 
 function requestFor(c: PolicyCall, target: PlanTarget, config: ResolvedConfig): TargetRequest {
   const provider = config.providers.get(target.provider);

@@ -100,8 +100,10 @@ export class SpanRecorder implements Recorder {
     // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
     if (tail === undefined) tail = head.probability === 1 || (head.keep && head.probability === null) ? null : tailReason(record, slowMs());
     const keptBy = head.keep ? 'head' : tail;
-    // A call a policy handled has one CLIENT span per attempt under its own (the HTTP requests it made): one fate for all.
-    const attempts = record.resilience && record.resilience.attempts.length > 0 ? record.resilience.attempts : null;
+    // A call a policy sent to more than one attempt has one CLIENT span per attempt under its own (each HTTP request
+    // it made, as the conventions ask of retried requests); one answered by its first attempt is that request, as on
+    // the plain path. One fate for all.
+    const attempts = record.resilience && record.resilience.attempts.length > 1 ? record.resilience.attempts : null;
     if (keptBy === null) {
       this.queue.count('spans_unsampled', 1 + (attempts?.length ?? 0));
       return;
