@@ -107,6 +107,7 @@ describe('the series budget and the zero start', () => {
     const tight = planExposition(withPolicy(1, 1, 380), new Map(), { budget: groupBytes('a', 'calls') + groupBytes('a', 'duration'), routeSlots: 1, modelsPerRoute: 5 });
     expect(tight.exposition.routes[0]).toMatchObject({ hedges: null, firstTokenTimeouts: [] });
     expect(tight.exposition.series.refused).toBeGreaterThanOrEqual(3);
+  });
 
   it("exposes a policy route's attempts per target and its fallbacks from 0, its breakers as they are, all within the budget", () => {
     const refresh = ledger({ budget: 2_000_000, routeSlots: 10, modelsPerRoute: 5 });
