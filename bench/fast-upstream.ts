@@ -13,6 +13,23 @@ export interface FastUpstreamOptions {
   latencyMs: number;
   chunks: number;
   spacingMs: number;
+  /**
+   * Faults drawn per request from a seeded generator (the same run of faults for the same seed), for the resilience
+   * scenarios (bench/resilience.ts): `rate503` of the calls answer 503; `stallRate` of the streams send their
+   * headers and role event at once, then nothing for `stallMs` before the first content event.
+   */
+  faults?: { rate503?: number; stallRate?: number; stallMs?: number; seed?: number };
+}
+
+/** mulberry32: a small seeded generator, so a scenario's faults are the same run after run. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const usage = { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 };
@@ -35,7 +52,7 @@ const anthropicBody = JSON.stringify({
   usage: { input_tokens: 12, output_tokens: 20 },
 });
 
-function chatEvents(chunks: number, includeUsage: boolean): string[] {
+export function chatEvents(chunks: number, includeUsage: boolean): string[] {
   const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini' };
   const extra = includeUsage ? { usage: null } : {};
   const events = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...extra }];
@@ -52,6 +69,7 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
   const state = { served: 0 };
   const withUsage = chatEvents(opts.chunks, true);
   const withoutUsage = chatEvents(opts.chunks, false);
+  const random = seeded(opts.faults?.seed ?? 1);
   const server = createServer((req, res) => {
     const body: Buffer[] = [];
     req.on('data', (c: Buffer) => body.push(c));
@@ -59,9 +77,11 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
       state.served++;
       const text = Buffer.concat(body).toString('utf8');
       const stream = text.includes('"stream":true');
-      const fault = req.headers['x-fault'];
+      const drawn = opts.faults?.rate503 && random() < opts.faults.rate503 ? '503' : undefined;
+      const fault = req.headers['x-fault'] ?? drawn;
+      const stall = stream && opts.faults?.stallRate && random() < opts.faults.stallRate ? (opts.faults.stallMs ?? 10_000) : 0;
       const respond = () => {
-        if (fault === '500' || fault === '429') {
+        if (fault === '500' || fault === '429' || fault === '503') {
           const status = Number(fault);
           const err = JSON.stringify({ error: { message: `injected ${status}`, type: status === 429 ? 'rate_limit_error' : 'server_error', code: null } });
           res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) });
@@ -95,7 +115,9 @@ export async function startFastUpstream(opts: FastUpstreamOptions): Promise<{ ur
           if (ev === undefined) return res.end();
           if (fault === 'reset' && i > 3) return res.socket?.destroy();
           res.write(ev);
-          if (opts.spacingMs > 0 && i > 1 && i <= opts.chunks + 1) setTimeout(next, opts.spacingMs);
+          // A stalled stream: its role event at once, its first content event `stall` ms later.
+          if (i === 1 && stall > 0) setTimeout(next, stall);
+          else if (opts.spacingMs > 0 && i > 1 && i <= opts.chunks + 1) setTimeout(next, opts.spacingMs);
           else setImmediate(next);
         };
         next();

@@ -1,4 +1,8 @@
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
+import type { BreakerStatus } from '../../src/core/resilience/breaker';
+import { routeDecisions } from '../../src/core/resilience/decisions';
+import { targetLabel, type ResolvedPolicy } from '../../src/core/resilience/policy';
+import { RECENT_MS, tailsOf } from '../../src/core/resilience/tails';
 import { detailMinutes, routeDetailReport, routeSeries, sloHours, slaReport, windowRange, SERIES_MINUTES, type RouteSeries, type RouteWindows } from '../../src/core/report';
 import type { RouteDetailReport, SlaReport } from '../../src/core/report-types';
 import { parseWindow, type SlaConfig } from '../../src/core/sla/config';
@@ -35,11 +39,34 @@ export async function readSlaReport(ns: RouteStatsNamespace, routes: readonly Ro
   return slaReport(windows, config, window, now);
 }
 
-/** `/sla/<route>`. */
-export async function readRouteDetail(ns: RouteStatsNamespace, entry: RouteEntry, config: SlaConfig, window: string, now: number): Promise<RouteDetailReport> {
+/** Each target's windows over [from, to), merged across the route's shards. */
+async function readTargetWindows(ns: RouteStatsNamespace, entry: RouteEntry, from: number, to: number): Promise<Map<string, WindowStats>> {
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).targetWindows(from, to)));
+  const byTarget = new Map<string, WindowStats[]>();
+  for (const shard of shards) for (const [target, data] of Object.entries(shard)) byTarget.set(target, [...(byTarget.get(target) ?? []), deserializeWindow(data)]);
+  return new Map([...byTarget].map(([target, ws]) => [target, mergeWindows(ws, from, to - from)]));
+}
+
+/** `/sla/<route>`: the route, its per-minute series, and each of its targets (with the breakers as last heard of). */
+export async function readRouteDetail(
+  ns: RouteStatsNamespace,
+  entry: RouteEntry,
+  config: SlaConfig,
+  window: string,
+  now: number,
+  breakers: readonly BreakerStatus[] = [],
+  policy: ResolvedPolicy | null = null,
+): Promise<RouteDetailReport> {
   const { from, to } = windowRange(now, parseWindow(window));
-  const [windows, minutes] = await Promise.all([readRouteWindows(ns, entry, config, from, to), readMinutes(ns, entry, now, detailMinutes(window))]);
-  return routeDetailReport(windows, minutes, config, window, now);
+  const [windows, minutes, targets, tails] = await Promise.all([
+    readRouteWindows(ns, entry, config, from, to),
+    readMinutes(ns, entry, now, detailMinutes(window)),
+    readTargetWindows(ns, entry, from, to),
+    // The decisions read the targets' recent tails whatever the report's window: the same read as an isolate's.
+    policy === null ? null : Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).targetWindows(now - RECENT_MS, now + 1))),
+  ]);
+  const detail = routeDetailReport(windows, minutes, config, window, now, { windows: targets, breakers });
+  return policy === null || tails === null ? detail : { ...detail, decisions: routeDecisions(policy, tailsOf(tails), policy.targets.map(targetLabel)) };
 }
 
 /** Each route's last hour per minute (the dashboard's charts). */

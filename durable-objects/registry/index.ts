@@ -1,13 +1,16 @@
 import { DurableObject } from 'cloudflare:workers';
-import { configFor, defaultWindow, type RuntimeSla, type SlaConfigResult } from '../../src/config/in-force';
+import { configFor, defaultWindow, type RuntimeOverrides, type RuntimeSla, type SlaConfigResult } from '../../src/config/in-force';
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
+import type { BreakerEvent, BreakerStatus } from '../../src/core/resilience/breaker';
+import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import { routeIdleLimitMs, type Admission } from '../../src/core/route-cap';
 import { sloFor } from '../../src/core/sla/config';
 import { MAX_PERIOD_HOURS } from '../../src/core/sla/slo';
 import type { RouteDetailReport } from '../../src/core/report-types';
 import { AlertLog, routesByWindow } from './alerts';
 import { AlertmanagerDelivery } from './alertmanager';
+import { BreakerBoard } from './breakers';
 import { readRouteDetail, readSlaReport } from './fan-out';
 import { BatchClaims } from './idempotency';
 import { IsolateTotals } from './isolate-totals';
@@ -19,9 +22,13 @@ import { METRICS_MAX_BYTES_DEFAULT, METRICS_MODELS_PER_ROUTE, type BudgetOptions
 
 export type { RegistryState, RouteEntry } from '../../src/core/objects';
 
-/** The `meta` keys of the runtime SLA config (`PUT /sla/config`) and OpenSLO documents (`PUT /sla/openslo`). */
+/**
+ * The `meta` keys of the runtime SLA config (`PUT /sla/config`), OpenSLO documents (`PUT /sla/openslo`) and
+ * policies (`PUT /policies`).
+ */
 const SLA_CONFIG_KEY = 'sla_config';
 const OPENSLO_KEY = 'openslo';
+const POLICIES_KEY = 'policies';
 
 /** What `/sla/<route>` gets: the route's report, or why there is none. */
 export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems: string[] } | { unknown: true };
@@ -30,7 +37,8 @@ export type RouteDetailAnswer = { detail: RouteDetailReport } | { configProblems
  * The one registry object, a thin shell over its jobs: route admission (`routes.ts`), the runtime SLA config and
  * the config in force every report is judged by (`src/config/in-force.ts`), the reports and their cache
  * (`summary.ts`, `fan-out.ts`), alerts and the per-minute evaluation alarm (`alerts.ts`), isolate totals for
- * /metrics (`isolate-totals.ts`), `/v1/timings` idempotency (`idempotency.ts`).
+ * /metrics (`isolate-totals.ts`), `/v1/timings` idempotency (`idempotency.ts`), the runtime policies and the circuit
+ * breakers as the isolates report them (`breakers.ts`).
  */
 export class SlaRegistry extends DurableObject<Env> {
   private readonly meta: Meta;
@@ -41,6 +49,7 @@ export class SlaRegistry extends DurableObject<Env> {
   private readonly claims: BatchClaims;
   private readonly summaries: Summaries;
   private readonly series: SeriesLedger;
+  private readonly breakers: BreakerBoard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,8 +62,10 @@ export class SlaRegistry extends DurableObject<Env> {
     this.claims = new BatchClaims(sql);
     this.summaries = new Summaries(env.ROUTE_STATS);
     this.series = new SeriesLedger(sql);
-    // The registry holds the runtime config: its copy is the truth, never stale.
+    this.breakers = new BreakerBoard(sql);
+    // The registry holds the runtime configs: its copies are the truth, never stale.
     configFor(env).setOverride(this.configOverride(), Date.now());
+    configFor(env).setPolicies(this.meta.get(POLICIES_KEY), Date.now());
   }
 
   /** The SLA config in force here: the runtime config, else the `SLA_CONFIG` var, else the default. */
@@ -97,13 +108,37 @@ export class SlaRegistry extends DurableObject<Env> {
     return { config: this.meta.get(SLA_CONFIG_KEY), openslo: this.meta.get(OPENSLO_KEY) };
   }
 
+  /** Every runtime config in one answer (what a worker isolate refreshes its copies from). */
+  overrides(): RuntimeOverrides {
+    return { sla: this.configOverride(), policies: this.meta.get(POLICIES_KEY) };
+  }
+
+  /**
+   * Sets the runtime policies (null: back to the `POLICIES` var), validated by the worker that took the `PUT`.
+   * Isolates read them within `SLA_OVERRIDE_MAX_AGE_MS` (the one that took the `PUT` at once).
+   */
+  setPolicies(json: string | null): void {
+    this.meta.set(POLICIES_KEY, json);
+    configFor(this.env).setPolicies(json, Date.now());
+    this.summaries.clear();
+  }
+
   /**
    * What /metrics, /sla and /dashboard/data need, in one RPC: the fan-out over every route runs here at most once
    * per `query.maxAgeMs` (shared by concurrent readers), so a read costs one RPC whatever the number of routes.
    */
   summary(query: SummaryQuery): Promise<RegistrySummary> {
     const series = { options: this.seriesBudget(), plan: this.series.plan.bind(this.series) };
-    const state = { routes: this.routes.list(), sla: this.sla(), configOverride: this.configOverride(), counters: this.counters(), alerts: (n: number) => this.log.list(n), series };
+    const state = {
+      routes: this.routes.list(),
+      sla: this.sla(),
+      configOverride: this.configOverride(),
+      counters: this.counters(),
+      alerts: (n: number) => this.log.list(n),
+      series,
+      breakers: this.breakers.list(),
+      policyFor: (route: string) => this.policyFor(route),
+    };
     return this.summaries.answer(query, state, Date.now());
   }
 
@@ -120,7 +155,13 @@ export class SlaRegistry extends DurableObject<Env> {
     if (!sla.ok) return { configProblems: sla.problems };
     const entry = this.routes.list().find((r) => r.route === route);
     if (!entry) return { unknown: true };
-    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now()) };
+    const breakers = this.breakers.list().filter((b) => b.route === route);
+    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now(), breakers, this.policyFor(route)) };
+  }
+
+  /** A route's policy in force here (the runtime policies, else the `POLICIES` var), or null. */
+  private policyFor(route: string): ResolvedPolicy | null {
+    return configFor(this.env).policies().table?.for(route) ?? null;
   }
 
   /** Fan-outs the summary has run since this object started (tests, the benchmark). */
@@ -163,7 +204,24 @@ export class SlaRegistry extends DurableObject<Env> {
       this.log.forget(r);
       // Its /metrics series go too (their room freed): a route listed again starts them at 0 again.
       this.series.forget(r);
+      this.breakers.forget(r);
     }
+  }
+
+  /**
+   * An isolate's circuit breaker opened or closed. The first isolate to say so changes the state kept here and
+   * raises the alert (delivered by the next evaluation alarm); the same news from others changes nothing.
+   */
+  async breakerChanged(e: BreakerEvent): Promise<void> {
+    const alert = this.breakers.change(e);
+    if (alert === null) return;
+    this.log.insert(e.at, e.route, alert);
+    await this.ensureAlarm(Date.now());
+  }
+
+  /** The breakers as last heard of (tests; /metrics reads them from the summary). */
+  breakerStates(): BreakerStatus[] {
+    return this.breakers.list();
   }
 
   /** Alerts raised elsewhere (team budgets), logged here and delivered by the next evaluation alarm. */

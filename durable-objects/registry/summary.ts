@@ -3,6 +3,8 @@ import { dashboardRoutes, type DashboardData } from '../../src/core/dashboard';
 import type { MetricsExposition, MetricsSnapshot } from '../../src/core/metrics';
 import type { BudgetOptions } from '../../src/core/series-budget';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
+import type { BreakerStatus } from '../../src/core/resilience/breaker';
+import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
@@ -50,6 +52,8 @@ export interface RegistrySummary {
   counters: Record<string, number>;
   /** The runtime SLA config the registry holds (null: none): the asking isolate refreshes its copy from it. */
   configOverride: RuntimeSla;
+  /** The circuit breakers as last heard of from the isolates. */
+  breakers: BreakerStatus[];
 }
 
 /** What the registry knows when it answers a summary. */
@@ -61,6 +65,9 @@ export interface SummaryState {
   alerts: (limit: number) => AlertRecord[];
   /** The /metrics series budget in force, and the ledger that plans the exposition within it. */
   series: { options: BudgetOptions; plan: (snapshot: MetricsSnapshot, options: BudgetOptions, now: number) => MetricsExposition };
+  breakers: BreakerStatus[];
+  /** The route's policy in force (its first-token deadlines in /metrics). */
+  policyFor: (route: string) => ResolvedPolicy | null;
 }
 
 /**
@@ -98,13 +105,15 @@ export class Summaries {
       dashboard: null,
       counters: state.counters,
       configOverride: state.configOverride,
+      breakers: state.breakers,
     };
     const metrics = query.metrics
       ? this.cache.metricsFor(now, query.maxAgeMs, async () => {
-          const snapshot = await collectMetrics(this.ns, routes);
+          const snapshot = await collectMetrics(this.ns, routes, state.policyFor, now);
           // The routes with an SLO in force (configured exact keys too): `llm_sla_slo_calls_total` has their series.
           const sloRoutes = sla.ok ? routesWithSlo(sla.config, routes.map((r) => r.route)) : [];
-          return state.series.plan({ ...snapshot, sloRoutes }, state.series.options, now);
+          const breakers = state.breakers.map((b) => ({ route: b.route, target: b.target, state: b.state }));
+          return state.series.plan({ ...snapshot, sloRoutes, breakers }, state.series.options, now);
         })
       : null;
     if ((query.sla || query.dashboard || query.budgets) && !sla.ok) out.configProblems = sla.problems;

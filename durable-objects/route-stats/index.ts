@@ -6,6 +6,10 @@ import type { RouteCounterData } from '../../src/core/metrics';
 import { SloJudge } from './slo-judge';
 import type { RuntimeSla } from '../../src/config/in-force';
 import type { SloWindowCounts } from '../../src/core/sla/slo';
+import { checkSample } from '../../src/core/sla/sample';
+import type { HealthBucket } from '../../src/core/resilience/health';
+import { RouteTargets } from './targets';
+import type { ResilienceCounts } from '../../src/core/metrics';
 import { addOverheads, extrasFromJSON, type RouteExtras } from '../../src/core/route-metrics';
 
 /** A batch from one isolate: samples of one route, the model of each, and records that isolate lost before. */
@@ -38,6 +42,8 @@ export interface RouteMetrics {
   droppedSamples: number;
   /** Calls judged under the route's SLO (null: no SLO in force, no series) and the gateway's overhead histogram. */
   extras: Omit<RouteExtras, 'sloEvents'> & { sloEvents: RouteExtras['sloEvents'] | null };
+  /** Attempts and fallbacks of the calls a policy handled (src/core/resilience/). */
+  resilience: ResilienceCounts;
 }
 
 /**
@@ -61,12 +67,13 @@ export class RouteStats extends DurableObject<Env> {
    * answer says so (`relist`), and the isolate that sent it lists the route again.
    */
   private unlisted: boolean;
+  /** Each target's own windows, health and counts, from the attempts of calls a policy handled (`targets.ts`). */
+  private targets: RouteTargets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, data TEXT NOT NULL)');
-    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.createTables();
     const rows = this.sql.exec<{ key: string; data: string }>('SELECT key, data FROM windows').toArray();
     this.store = WindowStore.fromRows(rows.map((r) => [r.key, JSON.parse(r.data) as unknown] as const), Date.now());
     this.counters = RouteCounters.fromJSON(this.meta('counters'));
@@ -74,6 +81,14 @@ export class RouteStats extends DurableObject<Env> {
     this.route = this.meta('route') as string | null;
     this.slo = SloJudge.load(this.sql, env, Date.now());
     this.unlisted = this.meta('unlisted') === true;
+    const targetRows = this.sql.exec<{ target: string; key: string; data: string }>('SELECT target, key, data FROM target_windows').toArray();
+    this.targets = RouteTargets.load(targetRows.map((r) => ({ target: r.target, key: r.key, data: JSON.parse(r.data) as unknown })), this.meta('resilience'), Date.now());
+  }
+
+  private createTables(): void {
+    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, data TEXT NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS target_windows (target TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (target, key))');
   }
 
   async ingest(batch: IngestBatch): Promise<IngestResult> {
@@ -87,6 +102,7 @@ export class RouteStats extends DurableObject<Env> {
     this.counters.setBounds(this.slo.bounds(this.route));
     addOverheads(this.extras, batch.overheadMs);
     this.counters.addBatch(batch.samples, batch.models, batch.droppedBefore, result.droppedLate + result.rejected);
+    this.addAttempts(batch.samples, now);
     this.slo.judge(batch.route, batch.samples, now);
     this.persist();
     await this.scheduleRollover(now);
@@ -106,6 +122,16 @@ export class RouteStats extends DurableObject<Env> {
     };
   }
 
+  /** Every target's health buckets from `from` on (what the isolates' circuit breakers read, off the response path). */
+  targetHealth(from: number): Record<string, HealthBucket[]> {
+    return this.targets.healthSince(from);
+  }
+
+  /** Every target's windows over [from, to) merged: `/sla/<route>`'s `targets`. */
+  targetWindows(from: number, to: number): Record<string, WindowData> {
+    return this.targets.windows(from, to);
+  }
+
   /** The minute windows over [from, to), oldest first, unmerged: the per-minute series of `/sla/<route>` and the dashboard. */
   minutes(from: number, to: number): WindowData[] {
     return this.store.windowsFor(from, to).filter((w) => w.durationMs === MINUTE_MS).map(serializeWindow);
@@ -119,7 +145,12 @@ export class RouteStats extends DurableObject<Env> {
   metrics(): RouteMetrics {
     // Boundaries follow the SLO in force even on a route with no call since it changed.
     if (this.counters.setBounds(this.slo.bounds(this.route))) this.setMeta('counters', this.counters.toJSON());
-    return { route: this.route, ...this.counters.snapshot(), extras: { overhead: this.extras.overhead, sloEvents: this.slo.eventsFor(this.route) } };
+    return {
+      route: this.route,
+      ...this.counters.snapshot(),
+      extras: { overhead: this.extras.overhead, sloEvents: this.slo.eventsFor(this.route) },
+      resilience: this.targets.counts(),
+    };
   }
 
   /** The registry's runtime SLA config, pushed when it changes: the next samples are judged by it. */
@@ -132,9 +163,9 @@ export class RouteStats extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
-    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, data TEXT NOT NULL)');
-    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.createTables();
     this.store = new WindowStore();
+    this.targets = new RouteTargets();
     this.counters = new RouteCounters();
     this.extras = extrasFromJSON(null);
     this.slo = SloJudge.load(this.sql, this.env, Date.now());
@@ -148,6 +179,7 @@ export class RouteStats extends DurableObject<Env> {
     const now = Date.now();
     this.alarmAt = null;
     this.store.rollover(now);
+    this.targets.rollover(now);
     this.slo.expire(now);
     this.persist();
     await this.scheduleRollover(now);
@@ -159,13 +191,34 @@ export class RouteStats extends DurableObject<Env> {
       this.sql.exec('INSERT OR REPLACE INTO windows (key, data) VALUES (?, ?)', row.key, JSON.stringify(row.data));
     }
     this.store.markClean();
+    const targets = this.targets.takeChanges();
+    for (const r of targets.remove) this.sql.exec('DELETE FROM target_windows WHERE target = ? AND key = ?', r.target, r.key);
+    for (const r of targets.write) {
+      this.sql.exec('INSERT OR REPLACE INTO target_windows (target, key, data) VALUES (?, ?, ?)', r.target, r.key, JSON.stringify(r.data));
+    }
+    if (targets.counts) this.setMeta('resilience', targets.counts);
     this.slo.persist();
     this.setMeta('counters', this.counters.toJSON());
     this.setMeta('extras', { overhead: this.extras.overhead });
   }
 
+  /** The attempts of the samples a policy handled, to their targets (a sample without attempts costs one check). */
+  private addAttempts(samples: readonly unknown[], now: number): void {
+    let checked: Sample[] | null = null;
+    for (const raw of samples) {
+      const r = raw as { attempts?: unknown; servedBy?: unknown } | null;
+      if (r?.attempts === undefined && r?.servedBy === undefined) continue;
+      try {
+        (checked ??= []).push(checkSample(raw));
+      } catch {
+        // counted as rejected by the window store
+      }
+    }
+    if (checked) this.targets.add(checked, now);
+  }
+
   private async scheduleRollover(now: number): Promise<void> {
-    const times = [this.store.nextRolloverAt(now), this.slo.nextExpiryAt(now)].filter((t): t is number => t !== null);
+    const times = [this.store.nextRolloverAt(now), this.targets.nextRolloverAt(now), this.slo.nextExpiryAt(now)].filter((t): t is number => t !== null);
     if (times.length === 0) return;
     const next = Math.min(...times);
     this.alarmAt ??= await this.ctx.storage.getAlarm();

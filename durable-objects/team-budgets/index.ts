@@ -45,7 +45,7 @@ export class TeamBudgets extends DurableObject<Env> {
           e.team,
           key,
           e.usd,
-          e.estimated ? e.usd : 0,
+          estimatedPart(e),
           e.priced ? 0 : 1,
         );
         if (limit === null) continue;
@@ -97,4 +97,11 @@ export class TeamBudgets extends DurableObject<Env> {
   private meta(key: string): string | null {
     return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
   }
+}
+
+/** The part of an entry's cost that rests on estimated tokens. */
+function estimatedPart(e: SpendEntry): number {
+  const part = e.estimatedUsd;
+  if (typeof part === 'number' && Number.isFinite(part) && part >= 0) return Math.min(part, e.usd);
+  return e.estimated ? e.usd : 0;
 }

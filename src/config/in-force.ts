@@ -1,6 +1,9 @@
 import { DEFAULT_SLA_CONFIG, parseSlaConfig, type SlaConfig } from '../core/sla/config';
 import { parseOpenSlo, withOpenSlo } from '../core/sla/openslo';
+import type { ResolvedPolicy } from '../core/resilience/policy';
+import { checkPolicies, hasPolicies, resolvePolicy, type Policies, type PoliciesResult } from './policies';
 import { parseConfig, type ConfigResult, type ResolvedConfig } from './resolve';
+import { OVERRIDE_MAX_AGE_MS, RuntimeCopy } from './runtime-copy';
 import type { ServiceConfig, SlaConfigResult } from './service';
 
 export type { SlaConfigResult } from './service';
@@ -16,21 +19,53 @@ export interface RuntimeSla {
 
 export const NO_RUNTIME_SLA: RuntimeSla = Object.freeze({ config: null, openslo: null });
 
+/** The one refresh rule of every runtime copy (src/config/runtime-copy.ts). */
+export const SLA_OVERRIDE_MAX_AGE_MS = OVERRIDE_MAX_AGE_MS;
+
+/** Everything the registry holds at runtime, as one RPC answers it (`SlaRegistry.overrides`). */
+export interface RuntimeOverrides {
+  sla: RuntimeSla;
+  /** `PUT /policies` (JSON), null: none set (the `POLICIES` var, if any, is in force). */
+  policies: string | null;
+}
+
+/** The policies in force: the runtime ones (`PUT /policies`), else the `POLICIES` var, else none. */
+export interface PoliciesInForce {
+  readonly source: 'runtime' | 'env' | 'none';
+  /** Null when no policy is in force (none set, or the ones set are invalid): no call looks a route up. */
+  readonly table: PolicyTable | null;
+  readonly policies: Policies | null;
+  /** Why the policies set are not in force (an invalid var, or a runtime text the current providers refuse). */
+  readonly problems: readonly string[];
+}
+
+const NO_POLICIES: PoliciesInForce = { source: 'none', table: null, policies: null, problems: [] };
+
 /**
- * How long a copy of the runtime SLA config (`PUT /sla/config`, kept by the registry) is used before it is read
- * again: the one refresh rule for every copy, a worker isolate's (span tail sampling, the `/sla*` routes' own check)
- * and a route object's (SLO judging) alike. The registry pushes a change to its route objects at once and every
- * `/sla*` answer carries the registry's current text, so this only bounds how late a copy can be when neither
- * reached it (docs/configuration.md: "within 30 s").
+ * Each route's resolved policy, resolved on first use and kept (bounded: route keys are the client's strings, so
+ * the memo starts over when full). A route whose policy changes nothing maps to null.
  */
-export const SLA_OVERRIDE_MAX_AGE_MS = 30_000;
+export class PolicyTable {
+  private readonly memo = new Map<string, ResolvedPolicy | null>();
+  constructor(readonly policies: Policies) {}
+
+  for(route: string): ResolvedPolicy | null {
+    let p = this.memo.get(route);
+    if (p === undefined) {
+      if (this.memo.size >= 1000) this.memo.clear();
+      this.memo.set(route, (p = resolvePolicy(this.policies, route)));
+    }
+    return p;
+  }
+}
 
 /**
  * The config in force for one env (one per isolate in production; the Durable Objects of a deployment read the same
- * vars): the vars resolved once (`parseConfig`), and this isolate's copy of the runtime SLA config under one refresh
- * rule. Every part of the gateway — the worker, the registry, the route objects — asks `configFor(env)` and judges
- * by `sla()`: the runtime config when one is set, else the `SLA_CONFIG` var, else the built-in default; with the
- * OpenSLO documents in force (runtime, else the `OPENSLO` var) written into it as route `slo` blocks.
+ * vars): the vars resolved once (`parseConfig`), and this isolate's copies of the configs set at runtime under one
+ * refresh rule (`SLA_OVERRIDE_MAX_AGE_MS`). Every part of the gateway — the worker, the registry, the route objects —
+ * asks `configFor(env)` and judges by `sla()`: the runtime config when one is set, else the `SLA_CONFIG` var, else
+ * the built-in default; with the OpenSLO documents in force (runtime, else the `OPENSLO` var) written into it as
+ * route `slo` blocks. The proxy asks `policies()`: the runtime policies, else `POLICIES`.
  */
 export class ConfigInForce {
   /** The vars as resolved: the whole config, or its problems plus the part that is valid anyway (`service`). */
@@ -39,10 +74,12 @@ export class ConfigInForce {
   /** When the copy of the override was last read or written here (-Infinity: never). */
   private overrideAt = Number.NEGATIVE_INFINITY;
   private parsed: { config: string | null; openslo: string | null; result: SlaConfigResult } | null = null;
+  private readonly runtimePolicies: RuntimeCopy<PoliciesInForce>;
 
   constructor(env: object) {
     this.result = parseConfig(env as Record<string, unknown>);
     if (!this.result.ok) console.error(`llm-sla-gateway: invalid configuration:\n  ${this.result.problems.join('\n  ')}`);
+    this.runtimePolicies = new RuntimeCopy((text) => this.policiesOf(text), 'policies');
   }
 
   /** The whole config, or null when the vars are invalid. */
@@ -115,6 +152,47 @@ export class ConfigInForce {
     } catch (err) {
       console.error('llm-sla-gateway: could not read the runtime SLA config, keeping the last one', err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** The policies in force, as this isolate last saw the runtime ones. */
+  policies(): PoliciesInForce {
+    return this.runtimePolicies.value();
+  }
+
+  /** The runtime policies text as last seen here (null: none, or never read yet). */
+  get policiesText(): string | null {
+    return this.runtimePolicies.current;
+  }
+
+  /** Records the runtime policies as just read from (or written to) the registry. */
+  setPolicies(text: string | null, now: number): void {
+    this.runtimePolicies.set(text, now);
+  }
+
+  /** Whether either runtime copy (SLA config, policies) is stale. */
+  overridesStale(now: number): boolean {
+    return this.overrideStale(now) || this.runtimePolicies.stale(now);
+  }
+
+  /** Reads every runtime config in one RPC (`read`: the registry's `overrides`) when either copy is stale. */
+  async refreshOverrides(read: () => Promise<RuntimeOverrides>, now: number): Promise<void> {
+    if (!this.overridesStale(now)) return;
+    const reading = read();
+    reading.catch(() => undefined); // each copy's refresh reports the failure
+    await Promise.all([this.refresh(() => reading.then((a) => a.sla), now), this.runtimePolicies.refresh(() => reading.then((a) => a.policies), now)]);
+  }
+
+  /** The policies a runtime text (null: none, so the var's) puts in force, checked against this env's providers. */
+  private policiesOf(text: string | null): PoliciesInForce {
+    const config = this.config;
+    if (config === null) return NO_POLICIES;
+    const result: PoliciesResult = text === null ? config.policies : checkPolicies(text, config.providers, config.managedKeys);
+    const source = text !== null ? 'runtime' : config.policiesText !== null ? 'env' : 'none';
+    if (!result.ok) {
+      if (text !== null) console.error(`llm-sla-gateway: the runtime policies are not valid here, none in force:\n  ${result.problems.join('\n  ')}`);
+      return { source, table: null, policies: null, problems: result.problems };
+    }
+    return { source, table: hasPolicies(result.policies) ? new PolicyTable(result.policies) : null, policies: result.policies, problems: [] };
   }
 }
 

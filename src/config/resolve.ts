@@ -6,6 +6,7 @@ import { baseUrl, envSchema, parseGatewayKeys } from './schema';
 import { resolveService, type ServiceConfig } from './service';
 import { parseBudgets, type BudgetConfig } from '../core/budget/config';
 import { otlpHeaderSecrets, resolveTelemetry, TELEMETRY_VARS, type TelemetryConfig } from './telemetry';
+import { checkPolicies, type PoliciesResult } from './policies';
 
 export type RecorderKind = 'durable' | 'log' | 'memory' | 'none';
 
@@ -50,6 +51,13 @@ export interface ResolvedConfig extends ServiceConfig {
   readonly budgets: BudgetConfig | null;
   /** Invalid telemetry settings do not stop the proxy (telemetry never reaches the client): /healthz lists them. */
   readonly telemetryProblems: readonly string[];
+  /**
+   * The `POLICIES` var, checked against the providers and managed keys above. Invalid policies do not stop the
+   * proxy either: calls go as they would with none, and /healthz and `GET /policies` list the problems.
+   */
+  readonly policies: PoliciesResult;
+  /** The `POLICIES` var's text, null when unset or blank. */
+  readonly policiesText: string | null;
 }
 
 /** When the config is invalid, `service` still holds the tokens, the SLA config and the webhook. */
@@ -129,6 +137,10 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
 
   const service = resolveService(asString);
   if (!parsed.success || problems.length > 0) return { ok: false, problems, service };
+  const policiesVar = asString('POLICIES');
+  const policiesText = policiesVar === undefined || policiesVar.trim() === '' ? null : policiesVar;
+  const policies = checkPolicies(policiesText, providers, managedKeys);
+  if (!policies.ok) console.error(`llm-sla-gateway: invalid POLICIES, no policy in force:\n  ${policies.problems.join('\n  ')}`);
   const env = parsed.data;
   const telemetry = resolveTelemetry(Object.fromEntries(TELEMETRY_VARS.map((k) => [k, asString(k)])));
   if (telemetry.problems.length > 0) {
@@ -163,6 +175,8 @@ export function parseConfig(raw: Record<string, unknown>): ConfigResult {
       telemetry: telemetry.config,
       telemetryProblems: telemetry.problems,
       budgets: budgets?.ok ? budgets.budgets : null,
+      policies,
+      policiesText,
     },
   };
 }

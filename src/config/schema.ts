@@ -4,7 +4,7 @@ import { INGEST_MAX_NEW_ROUTES } from '../core/route-cap';
 import { METRICS_MAX_BYTES_DEFAULT } from '../core/series-budget';
 
 /** Path segments the gateway answers itself; they can never name a provider. */
-export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets'] as const;
+export const RESERVED_NAMES = ['sla', 'metrics', 'dashboard', 'v1', 'healthz', 'favicon.ico', 'budgets', 'policies'] as const;
 
 const providerName = z
   .string()

@@ -33,6 +33,7 @@ interface Kind {
 
 const slaKey = (a: AlertPayload) => `sla:${a.route}`;
 const burnKey = (a: AlertPayload) => `slo.burn:${a.route}:${a.window}`;
+const breakerKey = (a: AlertPayload) => `breaker:${a.route}:${a.breaker?.target ?? ''}`;
 const budgetKey = (a: AlertPayload) => `budget:${a.budget?.team ?? a.route}:${a.budget?.period ?? a.window}:${a.budget?.key ?? ''}:${a.budget?.threshold ?? ''}`;
 
 const slaLabels = (a: AlertPayload) => ({ route: a.route, severity: 'page' });
@@ -45,6 +46,8 @@ const budgetLabels = (a: AlertPayload) => ({
   threshold: String(a.budget?.threshold ?? ''),
   severity: (a.budget?.threshold ?? 0) >= 1 ? 'page' : 'ticket',
 });
+/** A circuit breaker alert: the route and target whose calls are being skipped (the route still has its others). */
+const breakerLabels = (a: AlertPayload) => ({ route: a.route, target: a.breaker?.target ?? '', severity: 'ticket' });
 /** A team budget alert ends when its day or month does (UTC): the budget starts again. */
 const budgetEnds = (a: AlertPayload) => (a.budget ? periodEnd(a.budget.period, Date.parse(a.at)) : null);
 
@@ -53,6 +56,8 @@ export const ALERT_KINDS: Record<AlertType, Kind> = {
   'sla.recovered': { alertname: 'LlmSlaViolated', role: 'resolves', key: slaKey, labels: slaLabels },
   'slo.burn': { alertname: 'LlmSlaErrorBudgetBurn', role: 'opens', key: burnKey, labels: burnLabels },
   'slo.burn_resolved': { alertname: 'LlmSlaErrorBudgetBurn', role: 'resolves', key: burnKey, labels: burnLabels },
+  'breaker.opened': { alertname: 'LlmSlaBreakerOpen', role: 'opens', key: breakerKey, labels: breakerLabels },
+  'breaker.closed': { alertname: 'LlmSlaBreakerOpen', role: 'resolves', key: breakerKey, labels: breakerLabels },
   'budget.warning': { alertname: 'LlmSlaTeamBudget', role: 'opens', key: budgetKey, labels: budgetLabels, endsAt: budgetEnds },
   'budget.exhausted': { alertname: 'LlmSlaTeamBudget', role: 'opens', key: budgetKey, labels: budgetLabels, endsAt: budgetEnds },
 };

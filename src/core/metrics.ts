@@ -68,10 +68,37 @@ export interface RouteExtrasSnapshot {
   overhead: HistogramCounts;
 }
 
+/** Cumulative counts of the calls a policy handled, per route: attempts per target and outcome, fallbacks. */
+export interface ResilienceCounts {
+  attempts: { target: string; outcome: string; count: number }[];
+  fallbacks: { from: string; to: string; reason: string; count: number }[];
+  /** Calls that sent a hedge, by whether its answer was the client's (`won`) or not (`lost`). */
+  hedges?: { result: string; count: number }[];
+}
+
+/** A circuit breaker's state for /metrics (`llm_sla_breaker_state`). */
+export interface BreakerGauge {
+  route: string;
+  target: string;
+  state: 'open' | 'closed';
+}
+
 /** Every route's counters, shards added up, as the registry collects them. */
 export interface MetricsSnapshot {
-  /** Per route: its counters, and its SLO event counts and overhead histogram (`route-metrics.ts`; absent: none kept). */
-  routes: { route: string; counters: RouteCounterData; extras?: RouteExtrasSnapshot }[];
+  /**
+   * Per route: its counters, its SLO event counts and overhead histogram (`route-metrics.ts`; absent: none kept),
+   * and the attempts and fallbacks of the calls a policy handled (absent: none).
+   */
+  routes: {
+    route: string;
+    counters: RouteCounterData;
+    extras?: RouteExtrasSnapshot;
+    resilience?: ResilienceCounts;
+    /** A route whose policy derives first-token deadlines: each target's as an attempt gets it now, ms. */
+    firstTokenTimeouts?: { target: string; ms: number }[];
+  }[];
+  /** The circuit breakers of the routes' policies, as the registry last heard of them (absent: none). */
+  breakers?: readonly BreakerGauge[];
   /**
    * Routes with an SLO in force: the known ones and the exact keys of the config's route blocks, so a route
    * configured by name has its `llm_sla_slo_calls_total` from 0 before its first call (`route-metrics.ts`).
@@ -98,6 +125,16 @@ export interface ExposedRoute {
   slo: { good: number; bad: number } | null;
   /** `llm_sla_gateway_overhead_seconds{route}` (null: no proxied call yet, or no room). */
   overhead: HistogramCounts | null;
+  /** `llm_sla_attempts_total{route,target,outcome}`: per target, every outcome (targets with room). */
+  attempts: { target: string; outcomes: Record<Outcome, number> }[];
+  /** `llm_sla_fallbacks_total{route,from,to,reason}` (moves with room). */
+  fallbacks: { from: string; to: string; reason: string; count: number }[];
+  /** `llm_sla_breaker_state{route,target,state}` (a gauge: shown as it is, no zero start). */
+  breakers: { target: string; state: 'open' | 'closed' }[];
+  /** `llm_sla_hedges_total{route,result}` (null: the route never hedged, or no room). */
+  hedges: { won: number; lost: number } | null;
+  /** `llm_sla_first_token_timeout_ms{route,target}` (a gauge): the deadline an attempt at each target gets now. */
+  firstTokenTimeouts: { target: string; ms: number }[];
 }
 
 /** What /metrics renders of the routes, after the series budget. */
@@ -156,4 +193,16 @@ export function mergeCounters(into: RouteCounterData, from: RouteCounterData): v
       mine.pricedCount += m.pricedCount;
     }
   }
+}
+
+/** Adds `from`'s counts into `into` (shards of one route). */
+export function mergeResilience(into: ResilienceCounts, from: ResilienceCounts): void {
+  const add = <T extends { count: number }>(list: T[], item: T, same: (a: T) => boolean) => {
+    const hit = list.find(same);
+    if (hit) hit.count += item.count;
+    else list.push({ ...item });
+  };
+  for (const a of from.attempts) add(into.attempts, a, (x) => x.target === a.target && x.outcome === a.outcome);
+  for (const f of from.fallbacks) add(into.fallbacks, f, (x) => x.from === f.from && x.to === f.to && x.reason === f.reason);
+  for (const h of from.hedges ?? []) add((into.hedges ??= []), h, (x) => x.result === h.result);
 }

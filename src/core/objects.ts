@@ -39,3 +39,4 @@ export function routeStub(ns: RouteStatsNamespace, route: string, shard: number)
 export function teamBudgets(env: Pick<Env, 'TEAM_BUDGETS'>): TeamBudgetsStub {
   return env.TEAM_BUDGETS.get(env.TEAM_BUDGETS.idFromName('budgets'));
 }
+

@@ -68,6 +68,52 @@ export interface CallRecord {
    * (messages, system, input...) and the text the model produced (bounded). Never holds headers or keys.
    */
   readonly content: { readonly request: unknown; readonly outputText: string } | null;
+  /**
+   * Calls a route's policy (`POLICIES`) handled: every attempt and why the call moved on. The fields above are the
+   * call as the client saw it (its status, its times from the request's arrival, the answer's usage); `costUsd`
+   * is every attempt's cost. Absent (or null) on the plain path.
+   */
+  readonly resilience?: CallResilience | null;
+}
+
+/** What a policy did for one call. */
+export interface CallResilience {
+  /** The target whose answer the client got (`provider` or `provider:model`); null when the gateway answered itself. */
+  readonly servedBy: string | null;
+  readonly attempts: readonly AttemptRecord[];
+  /** Targets left out of this call, and why (an open breaker, no managed key, another wire format). */
+  readonly skipped: readonly { readonly target: string; readonly reason: string }[];
+  /** A route ordered by its targets' tails: the strategy, and the target sent first to explore (null: the best). */
+  readonly strategy?: 'lowest_ttft_p95' | 'lowest_latency_p95';
+  readonly explored?: string | null;
+  /** The hedge the call sent (at most one): its target, after how long, and whether its answer was the client's. */
+  readonly hedge?: { readonly target: string; readonly afterMs: number; readonly result: 'won' | 'lost' };
+}
+
+/** One attempt of a call, as its target saw it. */
+export interface AttemptRecord {
+  readonly target: string;
+  readonly provider: string;
+  readonly model: string | null;
+  readonly outcome: Outcome;
+  /** HTTP status the target answered; 0 when it never did. */
+  readonly status: number;
+  readonly errorType: string | null;
+  /** When the attempt started, ms after the call's `ts`. */
+  readonly atMs: number;
+  readonly totalMs: number;
+  /** From the attempt's start to its first content token; for one given up before it, how long it waited. */
+  readonly ttftMs: number | null;
+  readonly usage: Usage | null;
+  readonly usageSource: UsageSource;
+  readonly costUsd: number | null;
+  /** Why the call moved on after it (`status_503`, `network_error`, `timeout`, `first_token_timeout`...); null for the answer. */
+  readonly reason: string | null;
+  readonly server: { readonly address: string; readonly port: number };
+  /** The second attempt of a hedge. */
+  readonly hedge?: true;
+  /** Its first-token deadline: derived from the target's measured TTFT, or the fixed one. */
+  readonly firstTokenTimeout?: { readonly ms: number; readonly source: 'derived' | 'fixed' };
 }
 
 /** The provider name of records that did not pass through the proxy (stages from `/v1/traces` and `/v1/timings`). */

@@ -3,7 +3,8 @@ import { errorBudget, type SloWindowCounts } from './sla/slo';
 import { evaluateOverall, evaluateRoute, summarize } from './sla/evaluate';
 import { minuteSeries } from './sla/series';
 import { mergeWindows, type WindowStats } from './sla/window';
-import type { RouteReport, RouteDetailReport, SeriesPoint, SlaReport } from './report-types';
+import type { RouteReport, RouteDetailReport, SeriesPoint, SlaReport, TargetReport } from './report-types';
+import type { BreakerStatus } from './resilience/breaker';
 
 /**
  * The one SLA report: what the route objects hold (windows merged across shards, SLO counts) judged by one config
@@ -82,8 +83,37 @@ export function detailMinutes(window: string): number {
   return Math.min(parseWindow(window) / MINUTE, SERIES_MINUTES);
 }
 
-/** `GET /sla/<route>`: one route's report over the window and its per-minute series (the window's last hour at most). */
-export function routeDetailReport(r: RouteWindows, minuteWindows: Iterable<WindowStats>, config: SlaConfig, window: string, now: number): RouteDetailReport {
+/** What the route objects and the registry hold of a route's targets over a window. */
+export interface RouteTargetWindows {
+  windows: ReadonlyMap<string, WindowStats>;
+  breakers: readonly BreakerStatus[];
+}
+
+/**
+ * Each target of a route over the window, as the target saw its attempts (not judged: a route's SLA judges what
+ * the client saw), with its circuit breaker as last heard of. A target with a breaker but no attempt in the window
+ * is listed too.
+ */
+export function targetReports(t: RouteTargetWindows, windowMs: number, countClientErrors: boolean, from: number): Record<string, TargetReport> {
+  const out: Record<string, TargetReport> = {};
+  const names = new Set([...t.windows.keys(), ...t.breakers.map((b) => b.target)]);
+  for (const name of [...names].sort()) {
+    const { exact: _exact, ...stats } = summarize(t.windows.get(name) ?? mergeWindows([], from, windowMs), windowMs, countClientErrors);
+    const b = t.breakers.find((x) => x.target === name);
+    out[name] = { ...stats, breaker: b ? { state: b.state, since: new Date(b.since).toISOString() } : { state: 'closed', since: null } };
+  }
+  return out;
+}
+
+/** `GET /sla/<route>`: one route's report over the window, its per-minute series (the window's last hour at most), its targets. */
+export function routeDetailReport(
+  r: RouteWindows,
+  minuteWindows: Iterable<WindowStats>,
+  config: SlaConfig,
+  window: string,
+  now: number,
+  targets: RouteTargetWindows = { windows: new Map(), breakers: [] },
+): RouteDetailReport {
   const windowMs = parseWindow(window);
   return {
     route: r.route,
@@ -92,5 +122,6 @@ export function routeDetailReport(r: RouteWindows, minuteWindows: Iterable<Windo
     generated_at: new Date(now).toISOString(),
     stats: routeReport(r.route, r.merged, windowMs, config, r.slo, now),
     series: routeSeries(r.route, minuteWindows, config, now, detailMinutes(window)),
+    targets: targetReports(targets, windowMs, targetsFor(config, r.route).count_client_errors, windowRange(now, windowMs).from),
   };
 }

@@ -1,4 +1,16 @@
-import { DEFAULT_BOUNDS, DURATION_BUCKETS_S, emptyHistogram, emptyOutcomes, OVERHEAD_BUCKETS_S, TTFT_BUCKETS_S, type ExposedRoute, type MetricsExposition, type MetricsSnapshot, type ModelCounters } from './metrics';
+import {
+  DEFAULT_BOUNDS,
+  DURATION_BUCKETS_S,
+  emptyHistogram,
+  emptyOutcomes,
+  OVERHEAD_BUCKETS_S,
+  TTFT_BUCKETS_S,
+  type ExposedRoute,
+  type MetricsExposition,
+  type MetricsSnapshot,
+  type ModelCounters,
+  type ResilienceCounts,
+} from './metrics';
 import { OUTCOMES } from './sla/sample';
 
 /**
@@ -11,6 +23,11 @@ import { OUTCOMES } from './sla/sample';
  * up to 51; their boundaries include the route's SLO thresholds: `SLO_BOUNDS` more buckets at most), `overhead`
  * (`llm_sla_gateway_overhead_seconds`, proxied routes), and one `model:<name>` group per model (tokens and cost: where
  * the model matters, its price) for the route's first `modelsPerRoute` models, the rest under `model:other`.
+ * Routes with a policy (`POLICIES`) add one `attempts:<target>` group per target (`llm_sla_attempts_total`, one
+ * series per outcome), one `fallback:<from>␟<to>␟<reason>` group per move seen (`llm_sla_fallbacks_total`) and one
+ * `breaker:<target>` group per target with a breaker (`llm_sla_breaker_state`, a gauge: never started at 0); routes
+ * that hedge add a `hedges` group (`llm_sla_hedges_total{result}`, won and lost), and routes whose policy derives
+ * first-token deadlines one `deadline:<target>` group per target (`llm_sla_first_token_timeout_ms`, a gauge).
  *
  * - **Budget**: a group is exported only once admitted, and admitted only while the bytes its series take in the
  *   exposition (`groupBytes`: their lines, labels included) stay within `budget` (`METRICS_MAX_BYTES`, about 2 MB),
@@ -39,7 +56,19 @@ export const GROUP_SERIES = {
   overhead: OVERHEAD_BUCKETS_S.length + 3,
   /** Input and output tokens, cost. */
   model: 3,
+  attempts: OUTCOMES.length,
+  fallback: 1,
+  /** closed, open. */
+  breaker: 2,
+  /** won, lost. */
+  hedges: 2,
+  deadline: 1,
 } as const;
+
+/** Separates the parts of a `fallback:` group's name (a character no target label or reason holds). */
+export const FALLBACK_SEP = '\u001f';
+const BREAKER_STATES = ['closed', 'open'] as const;
+const HEDGE_RESULTS = ['won', 'lost'] as const;
 
 /** `METRICS_MAX_BYTES` by default: what the routes' series may take of /metrics (the rest of it is a few KB). */
 export const METRICS_MAX_BYTES_DEFAULT = 2_000_000;
@@ -75,8 +104,9 @@ const SLO_LE = '0.000000001';
 
 /** Series of a group. */
 export function groupSeries(group: string): number {
-  if (group === 'calls' || group === 'slo' || group === 'duration' || group === 'ttft' || group === 'overhead') return GROUP_SERIES[group];
-  return GROUP_SERIES.model;
+  if (group === 'calls' || group === 'slo' || group === 'duration' || group === 'ttft' || group === 'overhead' || group === 'hedges') return GROUP_SERIES[group];
+  const kind = group.slice(0, group.indexOf(':'));
+  return kind === 'attempts' || kind === 'fallback' || kind === 'breaker' || kind === 'deadline' ? GROUP_SERIES[kind] : GROUP_SERIES.model;
 }
 
 /**
@@ -92,6 +122,21 @@ export function groupBytes(route: string, group: string): number {
     const les = [...HISTOGRAM_BOUNDS[group].map(String), ...(group === 'overhead' ? [] : Array.from({ length: SLO_BOUNDS }, () => SLO_LE)), '+Inf'];
     const buckets = les.reduce((n, le) => n + `${name}_bucket{route="",le=""} `.length + r + le.length + VALUE_BYTES, 0);
     return buckets + `${name}_sum{route=""} `.length + `${name}_count{route=""} `.length + 2 * (r + VALUE_BYTES);
+  }
+  if (group.startsWith('attempts:')) {
+    const target = group.length - 'attempts:'.length;
+    return OUTCOMES.reduce((n, o) => n + 'llm_sla_attempts_total{route="",target="",outcome=""} '.length + r + target + o.length + VALUE_BYTES, 0);
+  }
+  if (group === 'hedges') return HEDGE_RESULTS.reduce((n, res) => n + 'llm_sla_hedges_total{route="",result=""} '.length + r + res.length + VALUE_BYTES, 0);
+  if (group.startsWith('deadline:')) return 'llm_sla_first_token_timeout_ms{route="",target=""} '.length + r + group.length - 'deadline:'.length + VALUE_BYTES;
+  if (group.startsWith('breaker:')) {
+    const target = group.length - 'breaker:'.length;
+    return BREAKER_STATES.reduce((n, st) => n + 'llm_sla_breaker_state{route="",target="",state=""} '.length + r + target + st.length + VALUE_BYTES, 0);
+  }
+  if (group.startsWith('fallback:')) {
+    // from, to and reason, without the two separators.
+    const parts = group.length - 'fallback:'.length - 2;
+    return 'llm_sla_fallbacks_total{route="",from="",to="",reason=""} '.length + r + parts + VALUE_BYTES;
   }
   const model = group.slice('model:'.length).length;
   const tokens = 'llm_sla_tokens_total{route="",model="",type="output"} '.length + r + model + VALUE_BYTES;
@@ -150,12 +195,31 @@ export function planExposition(
   for (const r of routes) if (r.counters.duration.count > 0) take(r.route, 'duration', limit);
   for (const r of routes) if (r.counters.ttft.count > 0) take(r.route, 'ttft', limit);
   for (const r of routes) if ((r.extras?.overhead.count ?? 0) > 0) take(r.route, 'overhead', limit);
+  // Policies: attempts per target (busiest first), the moves between targets, the breakers.
+  const attemptTotals = (c: ResilienceCounts | undefined) => {
+    const byTarget = new Map<string, number>();
+    for (const a of c?.attempts ?? []) byTarget.set(a.target, (byTarget.get(a.target) ?? 0) + a.count);
+    return [...byTarget].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([t]) => t);
+  };
+  for (const r of routes) for (const t of attemptTotals(r.resilience)) take(r.route, `attempts:${t}`, limit);
+  for (const r of routes) for (const f of r.resilience?.fallbacks ?? []) take(r.route, fallbackGroup(f), limit);
+  const breakers = new Map<string, { target: string; state: 'open' | 'closed' }[]>();
+  for (const b of snapshot.breakers ?? []) {
+    if (!take(b.route, `breaker:${b.target}`, limit)) continue;
+    let list = breakers.get(b.route);
+    if (!list) breakers.set(b.route, (list = []));
+    list.push({ target: b.target, state: b.state });
+  }
+  for (const r of routes) if ((r.resilience?.hedges ?? []).some((h) => h.count > 0)) take(r.route, 'hedges', limit);
+  for (const r of routes) for (const t of r.firstTokenTimeouts ?? []) take(r.route, `deadline:${t.target}`, limit);
   const models = new Map<string, ModelCounters[]>();
   for (const r of routes) models.set(r.route, exposedModels(r.route, r.counters.models, has, take, limit, opts.modelsPerRoute));
 
   const zero = (route: string, group: string) => opts.zeroStart !== false && fresh.has(groupKey(route, group));
   const out: ExposedRoute[] = [];
-  const all = [...snapshot.routes, ...uncalled.map((route) => ({ route, counters: null, extras: undefined }))];
+  // Routes known only by their breakers (the registry heard of them before any of their calls was filed).
+  const breakerOnly = [...breakers.keys()].filter((r) => !known.has(r) && !sloRoutes.has(r)).sort();
+  const all = [...snapshot.routes, ...[...uncalled, ...breakerOnly].map((route) => ({ route, counters: null, extras: undefined, resilience: undefined }))];
   for (const r of all.sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0))) {
     const c = r.counters;
     const route = r.route;
@@ -171,13 +235,52 @@ export function planExposition(
       models: (models.get(route) ?? []).map((m) => (zero(route, `model:${m.model}`) ? { ...m, calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 } : m)),
       slo: !sloRoutes.has(route) || !has(route, 'slo') ? null : zero(route, 'slo') ? { good: 0, bad: 0 } : slo,
       overhead: !has(route, 'overhead') ? null : zero(route, 'overhead') ? emptyHistogram(OVERHEAD_BUCKETS_S) : overhead,
+      attempts: exposedAttempts(route, r.resilience, has, zero),
+      fallbacks: (r.resilience?.fallbacks ?? [])
+        .filter((f) => has(route, fallbackGroup(f)))
+        .map((f) => ({ ...f, count: zero(route, fallbackGroup(f)) ? 0 : f.count }))
+        .sort((a, b) => (fallbackGroup(a) < fallbackGroup(b) ? -1 : 1)),
+      breakers: (breakers.get(route) ?? []).sort((a, b) => (a.target < b.target ? -1 : 1)),
+      hedges: !has(route, 'hedges') ? null : zero(route, 'hedges') ? { won: 0, lost: 0 } : hedgeCounts(r.resilience),
+      firstTokenTimeouts: ('firstTokenTimeouts' in r ? (r.firstTokenTimeouts ?? []) : []).filter((t) => has(route, `deadline:${t.target}`)).sort((a, b) => (a.target < b.target ? -1 : 1)),
     };
-    if (exposed.outcomes || exposed.duration || exposed.ttft || exposed.models.length > 0 || exposed.slo || exposed.overhead) out.push(exposed);
+    const any = exposed.outcomes || exposed.duration || exposed.ttft || exposed.models.length > 0 || exposed.slo || exposed.overhead;
+    const policy = exposed.attempts.length > 0 || exposed.fallbacks.length > 0 || exposed.breakers.length > 0 || exposed.hedges !== null || exposed.firstTokenTimeouts.length > 0;
+    if (any || policy) out.push(exposed);
   }
   return {
     exposition: { routes: out, droppedRecords: snapshot.droppedRecords, droppedSamples: snapshot.droppedSamples, series: { exported: series, bytes: total, budget: opts.budget, refused } },
     admit,
   };
+}
+
+/** A route's hedges by result. */
+function hedgeCounts(c: ResilienceCounts | undefined): { won: number; lost: number } {
+  const out = { won: 0, lost: 0 };
+  for (const h of c?.hedges ?? []) if (h.result === 'won' || h.result === 'lost') out[h.result] += h.count;
+  return out;
+}
+
+/** The group of one move between targets. */
+function fallbackGroup(f: { from: string; to: string; reason: string }): string {
+  return `fallback:${f.from}${FALLBACK_SEP}${f.to}${FALLBACK_SEP}${f.reason}`;
+}
+
+/** A route's attempts per target as exposed: every outcome of each target with room (at 0 when just admitted). */
+function exposedAttempts(
+  route: string,
+  counts: ResilienceCounts | undefined,
+  has: (route: string, group: string) => boolean,
+  zero: (route: string, group: string) => boolean,
+): ExposedRoute['attempts'] {
+  const byTarget = new Map<string, ReturnType<typeof emptyOutcomes>>();
+  for (const a of counts?.attempts ?? []) {
+    if (!has(route, `attempts:${a.target}`)) continue;
+    let outcomes = byTarget.get(a.target);
+    if (!outcomes) byTarget.set(a.target, (outcomes = emptyOutcomes()));
+    if (!zero(route, `attempts:${a.target}`) && a.outcome in outcomes) outcomes[a.outcome as keyof typeof outcomes] += a.count;
+  }
+  return [...byTarget].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([target, outcomes]) => ({ target, outcomes }));
 }
 
 /**

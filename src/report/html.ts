@@ -45,6 +45,16 @@ export function renderRouteHtml(d: RouteDetailReport): string {
     .join('');
   return page(
     `Route ${d.route}`,
-    `<h1>Route ${esc(d.route)} ${badge(d.stats.sla.status)}</h1><p>Window ${esc(d.window)} · generated ${esc(d.generated_at)}</p><table>${HEAD}${row(d.route, d.stats)}</table>${errorBudgetHtml({ [d.route]: d.stats }, esc)}${violations(d.stats.sla.violations.map((v) => v.message))}<h2>Per minute</h2><table><tr><th>Minute</th><th>Calls</th><th>Success</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>TTFT p95 ms</th></tr>${series}</table>`,
+    `<h1>Route ${esc(d.route)} ${badge(d.stats.sla.status)}</h1><p>Window ${esc(d.window)} · generated ${esc(d.generated_at)}</p><table>${HEAD}${row(d.route, d.stats)}</table>${errorBudgetHtml({ [d.route]: d.stats }, esc)}${violations(d.stats.sla.violations.map((v) => v.message))}${targetsHtml(d)}<h2>Per minute</h2><table><tr><th>Minute</th><th>Calls</th><th>Success</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>TTFT p95 ms</th></tr>${series}</table>`,
   );
+}
+
+/** The route's targets (a policy's attempts, each as its target saw them), when it has any. */
+function targetsHtml(d: RouteDetailReport): string {
+  const targets = Object.entries(d.targets ?? {});
+  if (targets.length === 0) return '';
+  const rows = targets
+    .map(([name, t]) => `<tr><td>${esc(name)}</td>${[t.breaker.state, t.count, pct(t.success_rate), ms(t.latency?.p95), ms(t.ttft?.p95)].map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`)
+    .join('');
+  return `<h2>Targets</h2><table><tr><th>Target</th><th>Breaker</th><th>Attempts</th><th>Success</th><th>p95 ms</th><th>TTFT p95 ms</th></tr>${rows}</table>`;
 }

@@ -50,6 +50,7 @@ export function renderRouteMarkdown(d: RouteDetailReport): string {
     '## Violations',
     '',
     ...(d.stats.sla.violations.length ? d.stats.sla.violations.map((v) => `- ${v.message}`) : ['None']),
+    ...targetsMarkdown(d),
     '',
     '## Per minute',
     '',
@@ -58,4 +59,18 @@ export function renderRouteMarkdown(d: RouteDetailReport): string {
     ...d.series.map((p) => `| ${p.start} | ${p.count} | ${pct(p.success_rate)} | ${p.throughput_rps.toFixed(2)} | ${ms(p.p50)} | ${ms(p.p95)} | ${ms(p.p99)} | ${ms(p.ttft_p95)} |`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The route's targets (a policy's attempts, each as its target saw them), when it has any. */
+function targetsMarkdown(d: RouteDetailReport): string[] {
+  const targets = Object.entries(d.targets ?? {});
+  if (targets.length === 0) return [];
+  return [
+    '',
+    '## Targets',
+    '',
+    '| Target | Breaker | Attempts | Success | p95 ms | TTFT p95 ms | Cost USD |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...targets.map(([name, t]) => `| ${cell(name)} | ${t.breaker.state} | ${t.count} | ${pct(t.success_rate)} | ${ms(t.latency?.p95)} | ${ms(t.ttft?.p95)} | ${t.cost_usd === null ? dash : formatUsd(t.cost_usd)} |`),
+  ];
 }

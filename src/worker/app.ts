@@ -13,6 +13,7 @@ import { ingestRoutes } from './routes/ingest';
 import { dashboardRoutes } from './routes/dashboard';
 import { slaRoutes } from './routes/sla';
 import { budgetRoutes } from './routes/budgets';
+import { policyRoutes } from './routes/policies';
 
 export { defaultRecorder };
 
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   /** Where call records go; by default chosen by the `RECORDER` var. */
   recorder?: (config: ResolvedConfig, env: Env) => Recorder;
   now?: () => number;
+  /** Backoff jitter and the strategies' exploration draws (tests pass a seeded or fixed one); `Math.random` by default. */
+  random?: () => number;
 }
 
 /** The worker's fetch handler. */
@@ -35,18 +38,21 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const pickRecorder = options.recorder ?? defaultRecorder;
   const now = options.now ?? Date.now;
+  const random = options.random;
   const app = new Hono<AppEnv>();
   app.use(withConfig);
 
   app.get('/', (c) => c.json({ name: 'llm-sla-gateway', providers: providerNames(c.env) }));
   app.get('/healthz', (c) => {
     const result = c.get('configResult');
-    const problems = result.ok ? result.config.telemetryProblems : result.problems;
+    const policies = c.get('isolate').config.policies().problems.map((p) => `policies: ${p}`);
+    const problems = result.ok ? [...result.config.telemetryProblems, ...policies] : result.problems;
     return c.json(problems.length === 0 ? { ok: true } : { ok: false, problems }, problems.length === 0 ? 200 : 500);
   });
 
   app.route('/', slaRoutes);
   app.route('/', budgetRoutes({ now }));
+  app.route('/', policyRoutes);
   app.route('/', dashboardRoutes);
   // Stages the gateway does not proxy (OTLP spans, timings): same recorder, no span export of spans a tracer sent.
   app.route('/', ingestRoutes({ recorder: pickRecorder, now }));
@@ -86,18 +92,24 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       if (!result.ok || !provider) return app.fetch(request, env, ctx);
       const config = result.config;
       const recorder = isolate.recorder(config, pickRecorder);
-      // Span tail sampling judges slow calls by the SLA config in force: keep this isolate's copy of a runtime one fresh.
-      if (config.telemetry) {
-        const refresh = isolate.refreshSla(now());
-        if (refresh) ctx.waitUntil(refresh);
-      }
+      // The runtime SLA config (span tail sampling judges slow calls by it) and policies: this isolate's copies kept fresh.
+      const refresh = isolate.refreshOverrides(now());
+      if (refresh) ctx.waitUntil(refresh);
       const rest = path.slice(name.length + 1);
       const mistake = missingV1(provider, rest, url);
       if (mistake) return mistake.getResponse();
       const warning = routeHeaderWarning(request.headers);
       let res: Promise<Response>;
       try {
-        const deps = { config, recorder, now, budget: isolate.budgets(config), keys: () => isolate.gatewayKeys(config) };
+        const deps = {
+          config,
+          recorder,
+          now,
+          budget: isolate.budgets(config),
+          keys: () => isolate.gatewayKeys(config),
+          policies: isolate.config.policies().table,
+          resilience: random === undefined ? isolate.resilience : () => ({ ...isolate.resilience(), random }),
+        };
         res = proxy(request, ctx, provider, url, rest, deps).catch((err: unknown) => failure(err, name));
       } catch (err) {
         res = Promise.resolve(failure(err, name));

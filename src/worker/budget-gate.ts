@@ -158,12 +158,14 @@ export class BudgetCache {
    * Replaces a finished call's reservation with its cost, counted here at once and sent to the store in the next
    * batch. Never rejects.
    */
-  spend(record: Pick<CallRecord, 'team' | 'ts' | 'costUsd' | 'usageSource'>, reservation = 0): Promise<void> | undefined {
+  spend(record: Pick<CallRecord, 'team' | 'ts' | 'costUsd' | 'usageSource'> & { estimatedUsd?: number }, reservation = 0): Promise<void> | undefined {
     if (reservation !== 0) this.release(reservation);
     const team = record.team;
     const budget = team === null ? undefined : this.budgets().get(team);
     if (team === null || budget === undefined) return undefined;
     const entry: SpendEntry = { team, budget, ts: record.ts, usd: record.costUsd ?? 0, estimated: record.usageSource === 'estimated', priced: record.costUsd !== null };
+    // A call with several attempts (src/worker/proxy/resilient.ts) says which part of its cost rests on estimates.
+    if (record.estimatedUsd !== undefined) entry.estimatedUsd = record.estimatedUsd;
     this.pending.push(entry);
     this.addLocal(entry, 1);
     if (entry.priced) {

@@ -14,9 +14,19 @@
  *   x-mock-latency-ms     wait before the response headers; x-mock-chunk-delay-ms: wait between SSE events
  *   x-mock-split: N       write streams in N-byte pieces, cutting events anywhere
  *   x-mock-status: code   answer with that error status and the provider's error body
+ *   x-mock-retry-after    `retry-after` on an error answer (429s carry `2` by default); x-mock-retry-after-ms: `retry-after-ms`
  *   x-mock-fail           reset-mid-stream | reset-mid-body (JSON with its length) | malformed | hang | close-before-headers
+ *                         | reset-before-headers (a TCP reset, no response) | hang-before-first-token (a stream's headers
+ *                         and first, role-only event, then silence) | stall-mid-stream (the first content event, then
+ *                         silence) | error-event (a stream whose first event after the role is an overload error)
+ *   x-mock-times: N       the faults above (status, fail, latency, retry-after) apply to the first N requests of the
+ *                         id at this path only; later ones are answered normally
  *   x-mock-extra-header   echoed back as response header `x-mock-extra`
  *   x-mock-server-timing  answered as the upstream's own `server-timing` header
+ *
+ * Scoped values: any `x-mock-*` header may be `/<prefix>=<value>[, /<prefix2>=<value2>]`; a request whose path starts
+ * with a prefix gets that value, others none. Fallback tests send one request's headers to several targets (base URLs
+ * `<mock>/p1`, `<mock>/p2`) and fail only some of them.
  *
  * Introspection: GET /__mock/requests?id=X, GET /__mock/state?id=X, POST /__mock/reset.
  */
@@ -75,10 +85,11 @@ type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' 
 /**
  * The base paths the mock answers under, as the real APIs do: none (api.openai.com, api.anthropic.com,
  * api.mistral.ai: `/v1/...`), `/openai` (api.groq.com/openai: `/openai/v1/...`), and `/prefix` (the custom provider
- * of config.test.ts). A path is a base plus exactly one of ROUTES; anything else (`/openai/openai/v1/...`) is a 404,
- * as the real hosts answer it.
+ * of config.test.ts), and `/p1`..`/p3`, `/a1`, `/a2` (the several providers of one wire format that policy tests fall
+ * back between, each failed on its own with scoped `x-mock-*` values). A path is a base plus exactly one of ROUTES;
+ * anything else (`/openai/openai/v1/...`) is a 404, as the real hosts answer it.
  */
-const BASES: readonly string[] = ['/openai', '/prefix', ''];
+const BASES: readonly string[] = ['/openai', '/prefix', '/p1', '/p2', '/p3', '/a1', '/a2', ''];
 
 /** The API path after the base (`/openai/v1/models` -> `/v1/models`). */
 function apiPath(path: string): string {
@@ -165,9 +176,23 @@ function sendJson(res: ServerResponse, status: number, headers: Headers, body: u
   res.end(bytes);
 }
 
+/** A header's value for a request path: as sent, or the value of the first `/<prefix>=` scope the path starts with. */
+function scoped(value: string | undefined, path: string): string | undefined {
+  if (value === undefined || !value.trimStart().startsWith('/')) return value;
+  for (const part of value.split(',')) {
+    const m = /^\s*(\/[^=\s]*)=(.*)$/.exec(part);
+    if (m && path.startsWith(m[1] as string)) return (m[2] as string).trim();
+  }
+  return undefined;
+}
+
+const FAULT_HEADERS = new Set(['x-mock-status', 'x-mock-fail', 'x-mock-latency-ms', 'x-mock-retry-after', 'x-mock-retry-after-ms']);
+
 class Mock {
   private readonly records = new Map<string, RecordedRequest[]>();
   private readonly states = new Map<string, StreamState>();
+  /** Requests seen per id and path (`x-mock-times`). */
+  private readonly seen = new Map<string, number>();
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.sendDate = false;
@@ -180,11 +205,17 @@ class Mock {
     const raw = await readBody(req);
     if (path.startsWith('/__mock/')) return this.introspect(res, path, query);
 
-    const get: HeaderGetter = (name) => {
+    const raw_: HeaderGetter = (name) => {
       const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
+      return scoped(Array.isArray(v) ? v[0] : v, path);
     };
-    const id = get('x-mock-id') ?? 'default';
+    const id = raw_('x-mock-id') ?? 'default';
+    // x-mock-times: the faults apply to the first N requests of this id at this path only.
+    const times = intHeader(raw_, 'x-mock-times', -1);
+    const n = this.seen.get(`${id}\u0000${path}`) ?? 0;
+    this.seen.set(`${id}\u0000${path}`, n + 1);
+    const faulty = times < 0 || n < times;
+    const get: HeaderGetter = (name) => (!faulty && FAULT_HEADERS.has(name) ? undefined : raw_(name));
     const list = this.records.get(id) ?? [];
     list.push({ method, path, query, headers: headerObject(req), bodyBase64: raw.toString('base64') });
     if (list.length > MAX_RECORDS_PER_ID) list.shift();
@@ -207,7 +238,12 @@ class Mock {
     if (serverTiming !== undefined) headers['server-timing'] = serverTiming;
     const error = (status: number, override?: { message: string; code: string | null }) => {
       const body = provider === 'anthropic' ? anthropicError(status, override?.message) : openaiError(status, override);
-      sendJson(res, status, status === 429 ? { ...headers, 'retry-after': '2' } : headers, body);
+      const wait: Headers = status === 429 ? { 'retry-after': '2' } : {};
+      const after = get('x-mock-retry-after');
+      const afterMs = get('x-mock-retry-after-ms');
+      if (after !== undefined) wait['retry-after'] = after;
+      if (afterMs !== undefined) wait['retry-after-ms'] = afterMs;
+      sendJson(res, status, { ...headers, ...wait }, body);
     };
 
     await sleep(intHeader(get, 'x-mock-latency-ms', 0), gone.signal);
@@ -215,6 +251,10 @@ class Mock {
     const fail = get('x-mock-fail');
     if (fail === 'close-before-headers') {
       req.socket.destroy();
+      return;
+    }
+    if (fail === 'reset-before-headers') {
+      req.socket.resetAndDestroy();
       return;
     }
     if (fail === 'hang') return; // the socket stays open until the client gives up or the mock closes
@@ -243,8 +283,10 @@ class Mock {
     if (fail === 'malformed') opts.usage = null;
 
     if (body['stream'] === true && STREAMING.has(route.op)) {
-      const events = streamEvents(route.op, opts);
-      return this.stream(req, res, id, headers, fail === 'malformed' ? malformEvents(events) : events, get, gone.signal);
+      let events = streamEvents(route.op, opts);
+      if (fail === 'malformed') events = malformEvents(events);
+      if (fail === 'error-event') events = [...events.slice(0, 1), overloadEvent(provider)];
+      return this.stream(req, res, id, headers, events, get, gone.signal);
     }
     const dims = intHeader(get, 'x-mock-embedding-dims', typeof body['dimensions'] === 'number' ? body['dimensions'] : 8);
     const reply = jsonReply(route.op, opts, body, dims, provider);
@@ -288,7 +330,10 @@ class Mock {
 
     const delay = intHeader(get, 'x-mock-chunk-delay-ms', 0);
     const split = intHeader(get, 'x-mock-split', 0);
-    const resetAfter = get('x-mock-fail') === 'reset-mid-stream' ? 2 : Infinity;
+    const fail = get('x-mock-fail');
+    const resetAfter = fail === 'reset-mid-stream' ? 2 : Infinity;
+    // The first event of every mock stream carries no content (a role, or message_start), the second the first token.
+    const silentAfter = fail === 'hang-before-first-token' ? 1 : fail === 'stall-mid-stream' ? 2 : Infinity;
     let first = true;
     let completedEvent = false;
     for (const piece of streamPieces(events, split)) {
@@ -307,6 +352,11 @@ class Mock {
       res.write(piece.bytes);
       completedEvent = piece.eventsAfter > state.eventsSent;
       state.eventsSent = piece.eventsAfter;
+      if (piece.eventsAfter >= silentAfter) {
+        // Silence, until the client gives up (the state says whether it cancelled) or the mock closes.
+        await new Promise<void>((resolve) => (gone.aborted ? resolve() : gone.addEventListener('abort', () => resolve(), { once: true })));
+        return;
+      }
     }
     state.finished = true;
     res.end();
@@ -322,10 +372,17 @@ class Mock {
     if (path === '/__mock/reset') {
       this.records.clear();
       this.states.clear();
+      this.seen.clear();
       return sendJson(res, 200, headers, { ok: true });
     }
     sendJson(res, 404, headers, openaiError(404, { message: `Unknown mock endpoint ${path}`, code: 'unknown_url' }));
   }
+}
+
+/** A provider's overload announced inside a 200 stream (`x-mock-fail: error-event`). */
+function overloadEvent(provider: Provider): SseEvent {
+  if (provider === 'anthropic') return { event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }) };
+  return { event: null, data: JSON.stringify({ error: { message: 'The server is overloaded.', type: 'server_error', param: null, code: null } }) };
 }
 
 function streamEvents(op: Operation, o: ReplyOptions): SseEvent[] {

@@ -81,4 +81,26 @@ describe('alerts to Alertmanager (API v2)', () => {
     expect(sent[0]?.endsAt).toBe(new Date(endOfDay).toISOString());
     expect(sent[0]?.generatorURL).toBe('http://gateway.test/budgets');
   });
+
+  it('posts a circuit breaker opening with its route and target, and its closing as the resolve of that alert', async () => {
+    await fetch(`${env.WEBHOOK_BASE}/clear`, { method: 'POST' });
+    const route = `am.breaker.${Date.now()}`;
+    const reg = registry(env);
+    const change = { route, target: 'backup:gpt-4o-mini', calls: 12, windowS: 60, cooldownS: 30 } as const;
+    const opened = Date.now();
+    await reg.breakerChanged({ ...change, state: 'open', at: opened, failureRate: 0.75, source: 'local' });
+    expect(await runDurableObjectAlarm(reg)).toBe(true);
+    const ofRoute = async () => (await posts()).flat().filter((a) => a.labels['route'] === route);
+    const [firing] = await ofRoute();
+    expect(firing?.labels).toEqual({ alertname: 'LlmSlaBreakerOpen', route, target: 'backup:gpt-4o-mini', severity: 'ticket' });
+    expect(firing?.endsAt).toBeUndefined();
+    expect(firing?.annotations['summary']).toContain(`Circuit breaker opened on route '${route}', target 'backup:gpt-4o-mini'`);
+
+    await reg.breakerChanged({ ...change, state: 'closed', at: opened + 31_000, calls: 1, failureRate: 0, source: 'probe' });
+    expect(await runDurableObjectAlarm(reg)).toBe(true);
+    const sent = await ofRoute();
+    const resolved = sent.at(-1);
+    expect(resolved?.labels).toEqual(firing?.labels);
+    expect(resolved?.endsAt).toBe(new Date(opened + 31_000).toISOString());
+  });
 });

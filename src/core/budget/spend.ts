@@ -43,6 +43,8 @@ export interface SpendEntry {
   usd: number;
   estimated: boolean;
   priced: boolean;
+  /** Of `usd`, what rests on estimated tokens, when only part of it does (a call whose attempts differ); else `estimated` says. */
+  estimatedUsd?: number;
 }
 
 export interface BudgetDecision {

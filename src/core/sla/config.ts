@@ -44,7 +44,7 @@ const targets = z.strictObject({
 });
 
 /** Route keys as the gateway accepts them (x-sla-route), plus `*` for "any run of characters". */
-const routePattern = z.string().regex(/^[\w.:/*-]{1,128}$/, 'route patterns are 1-128 chars of letters, digits, . _ : / - and *');
+export const routePattern = z.string().regex(/^[\w.:/*-]{1,128}$/, 'route patterns are 1-128 chars of letters, digits, . _ : / - and *');
 
 const slaConfig = z.strictObject({
   default: targets.optional(),
@@ -109,7 +109,7 @@ function globMatches(pattern: string, route: string): boolean {
  * The most specific `routes` key for a route: the exact key, else the longest matching glob (ties: fewer `*`,
  * then alphabetical, so the choice never depends on key order).
  */
-export function matchRoute(config: SlaConfig, route: string): string | null {
+export function matchRoute(config: { readonly routes?: Readonly<Record<string, unknown>> | undefined }, route: string): string | null {
   const routes = config.routes ?? {};
   if (Object.hasOwn(routes, route) && !route.includes('*')) return route;
   const stars = (p: string) => p.split('*').length - 1;

@@ -56,6 +56,10 @@ export async function checkAccess(
     throw new GatewayError(401, 'unauthorized', why, provider.format);
   }
   if (managedKey === undefined || hasProviderKey(headers, provider)) return { team, addHeaders: [] };
-  const header: [string, string] = provider.format === 'anthropic' ? ['x-api-key', managedKey] : ['authorization', `Bearer ${managedKey}`];
-  return { team, addHeaders: [header] };
+  return { team, addHeaders: [managedKeyHeader(provider, managedKey)] };
+}
+
+/** The header that carries a managed provider key, in the provider's own way. */
+export function managedKeyHeader(provider: Provider, key: string): [string, string] {
+  return provider.format === 'anthropic' ? ['x-api-key', key] : ['authorization', `Bearer ${key}`];
 }

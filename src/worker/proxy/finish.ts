@@ -52,6 +52,7 @@ export async function buildRecord(
   end: CallEnd,
   facts: ResponseFacts,
   config: ResolvedConfig,
+  options: { content?: boolean } = {},
 ): Promise<CallRecord> {
   if (end.capture) readCapturedBody(end.capture, call.provider.format, facts);
   const json = call.body.json();
@@ -107,7 +108,7 @@ export async function buildRecord(
     server: { address: call.upstream.hostname, port },
     trace: traceContext(call.trace.traceparent, call.trace.tracestate, config.secrets),
     priority: call.priority,
-    content: config.captureContent ? maskedContent(json, facts.outputText.toString(), config) : null,
+    content: config.captureContent && options.content !== false ? maskedContent(json, facts.outputText.toString(), config) : null,
   };
 }
 

@@ -1,6 +1,5 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import { GatewayError } from '../errors';
-import { isolateCounts } from '../counts';
 import { ResponseFacts } from '../formats/facts';
 import { stampBudget, type BudgetCache, type BudgetTicket } from '../budget-gate';
 import { injectIncludeUsage } from '../formats/openai';
@@ -10,12 +9,15 @@ import { ROUTE_KEY } from '../../core/labels';
 import { recordLabel } from '../mask';
 import { safeRecord, type Recorder } from '../recorder/recorder';
 import { BodyCapture } from '../stream/capture';
-import { observeBody, type BodyKind } from '../stream/observe';
+import { observeBody } from '../stream/observe';
 import { hasPrice } from '../pricing';
 import { buildRecord, type CallEnd, type CallState } from './finish';
 import { checkAccess, GatewayKeys, type Access } from './access';
 import { acceptsStreamOptions, readBody } from './request';
+import { afterResponse, bodyKind, contentLengthOf, countLost, SMALL_JSON_BYTES } from './response';
 import { clientResponse, upstreamRequestHeaders, upstreamUrl } from './upstream';
+import { keepSla, policyActs, type PolicyDeps } from './resilient';
+import type { PolicyTable } from '../../config/in-force';
 import { withServerTiming } from './server-timing';
 
 /** What the proxy needs of the invocation: somewhere to put the record's work. */
@@ -31,6 +33,10 @@ export interface ProxyDeps {
   readonly budget?: BudgetCache | null;
   /** `GATEWAY_KEYS` as digests, computed once per isolate (src/worker/isolate.ts); asked only when keys are set. */
   readonly keys: () => Promise<GatewayKeys | null>;
+  /** The routes' policies in force (`POLICIES`), or null when there are none: then no route is looked up. */
+  readonly policies?: PolicyTable | null;
+  /** What a policy's calls need of the isolate (its breakers, tails and hedge budgets, the jitter); asked only for those calls. */
+  readonly resilience?: () => Pick<PolicyDeps, 'health' | 'tails' | 'random'>;
 }
 
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });
@@ -91,6 +97,11 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
     return { model: name, priced: await hasPrice(config.prices, provider.name, name, start) };
   };
   const ticket: BudgetTicket | null = deps.budget && call.team !== null ? await deps.budget.gate(call.team, format, ctx, start, priced) : null;
+  // A route with a policy (POLICIES): its attempt loop, access and budget checked once above. One branch otherwise.
+  const policy = deps.policies ? deps.policies.for(call.route) : null;
+  if (policy !== null && deps.resilience && policyActs(policy, provider, config)) {
+    return keepSla({ req, ctx, call, rest, search: url.search, access, ticket }, policy, { config, recorder: deps.recorder, now, ...deps.resilience() });
+  }
   // Chunk gaps are kept only for the GenAI metrics' time_per_output_chunk: no work per chunk without them.
   const facts = new ResponseFacts({ chunkGaps: config.telemetry?.metricsUrl != null });
   const aborter = new AbortController();
@@ -169,18 +180,6 @@ export async function proxy(req: Request, ctx: CallContext, provider: Provider, 
 }
 
 /**
- * Resolves on a later turn of the event loop. The record's work (body parsing, the span, the batches) is all
- * synchronous JavaScript: started at once, it would run in the same microtask checkpoint as the handler's return,
- * before the runtime sends the response. After a timer turn, the response has gone.
- */
-function afterResponse(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** JSON bodies up to this declared size are read whole before they are handed on (see `smallJson`). */
-const SMALL_JSON_BYTES = 64 * 1024;
-
-/**
  * A non-streamed JSON body of small declared length (a chat completion, an error): read natively in one go, then
  * handed to the client whole. The wait is the upstream's own transfer time for a few kilobytes — usually the
  * packet the headers came in — and it spares a tee and a second read of the body on every call. A body that
@@ -213,25 +212,8 @@ async function smallJson(
   return clientResponse(body, upstream, false);
 }
 
-function contentLengthOf(headers: Headers): number | null {
-  const n = Number(headers.get('content-length') ?? NaN);
-  return Number.isInteger(n) && n >= 0 && !headers.has('content-encoding') ? n : null;
-}
-
 const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'normal', 'low']);
 function priorityOf(header: string | null): CallState['priority'] {
   const p = header?.trim().toLowerCase() ?? 'normal';
   return PRIORITIES.has(p) ? (p as CallState['priority']) : 'normal';
-}
-
-function bodyKind(contentType: string | null): BodyKind {
-  const ct = contentType?.toLowerCase() ?? '';
-  if (ct.startsWith('text/event-stream')) return 'sse';
-  if (ct.includes('json')) return 'json';
-  return 'opaque';
-}
-
-function countLost(err: unknown): void {
-  isolateCounts.add('gateway_records_lost');
-  console.error('llm-sla-gateway: call record lost', err instanceof Error ? err.message : String(err));
 }

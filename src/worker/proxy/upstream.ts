@@ -74,6 +74,20 @@ export function upstreamRequestHeaders(incoming: Headers, add: readonly [string,
   return out;
 }
 
+/** Headers that carry the client's own credentials: they go to the provider its path names, never anywhere else. */
+const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'openai-organization', 'openai-project'];
+
+/**
+ * Request headers for a target on another provider than the one the path names: the client's, less its
+ * credentials, with the target's managed key.
+ */
+export function fallbackRequestHeaders(incoming: Headers, key: readonly [string, string]): Headers {
+  const out = upstreamRequestHeaders(incoming);
+  for (const name of CLIENT_CREDENTIALS) out.delete(name);
+  out.set(key[0], key[1]);
+  return out;
+}
+
 /**
  * The client's response: the upstream's status and headers, less hop-by-hop, around `body`. `content-length` goes
  * when the body's length may differ from it (the runtime decoded a compressed body, or the gateway removed its

@@ -20,6 +20,11 @@ export interface ObserveOptions {
   readonly contentLength: number | null;
 }
 
+/** `observeBody` for an attempt of a call under a policy: the body can be read ahead (`prime`) or given up (`abandon`). */
+export interface HoldableOptions extends ObserveOptions {
+  readonly holdable: true;
+}
+
 /** How the body ended: read to its end, failed (upstream reset, timeout), or cancelled by the client. */
 export interface BodyEnd {
   readonly kind: 'complete' | 'error' | 'cancelled';
@@ -32,6 +37,28 @@ export interface BodyEnd {
 
 const encoder = new TextEncoder();
 
+/** How a held stream's read-ahead stopped (`prime`). */
+export type PrimeResult = 'token' | 'error_event' | 'end' | 'failed' | 'stopped';
+
+/** A body handed on as it comes (the plain path). */
+export interface PassedBody {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly ended: Promise<BodyEnd>;
+}
+
+/** A body an attempt holds until the attempt loop picks it (src/worker/proxy/attempt.ts). */
+export interface ObservedBody extends PassedBody {
+  /**
+   * Streams only: reads ahead, holding what it read, until the first content event (`token`), an error event
+   * before it (`error_event`), the end (`end`), a failed read (`failed`) or `stop` (`stopped`). Nothing reaches the
+   * client meanwhile; its first pull then gets everything held at once. The attempt loop's first-token deadline and
+   * hedging stand on this (src/worker/proxy/attempt.ts); without it, streams are never held.
+   */
+  prime(stop: Promise<void>): Promise<PrimeResult>;
+  /** Gives the body up before the client has it: the upstream read is cancelled, `ended` settles as cancelled. */
+  abandon(reason: unknown): Promise<void>;
+}
+
 /**
  * Hands an upstream body to the client chunk by chunk, as each arrives, while learning from it. A chunk is
  * enqueued before it is parsed, so parsing never delays it; only when injected usage must be hidden are whole
@@ -40,12 +67,13 @@ const encoder = new TextEncoder();
  * read no faster than the client takes, one chunk ahead. (Measured against pulling on demand with the order of the
  * targets rotating, the TTFB difference is within the machine's noise: keep or drop it on a quieter machine.)
  * `ended` settles when the last byte has been read.
+ *
+ * With `holdable` (an attempt of a call under a policy), the body is made when first asked for, and can be read
+ * ahead (`prime`) or given up (`abandon`) before: none of that exists on the plain path, which allocates nothing for it.
  */
-export function observeBody(
-  upstream: ReadableStream<Uint8Array>,
-  facts: ResponseFacts,
-  opts: ObserveOptions,
-): { body: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+export function observeBody(upstream: ReadableStream<Uint8Array>, facts: ResponseFacts, opts: HoldableOptions): ObservedBody;
+export function observeBody(upstream: ReadableStream<Uint8Array>, facts: ResponseFacts, opts: ObserveOptions): PassedBody;
+export function observeBody(upstream: ReadableStream<Uint8Array>, facts: ResponseFacts, opts: ObserveOptions & { holdable?: boolean }): PassedBody | ObservedBody {
   const strip = opts.stripInjectedUsage && opts.kind === 'sse';
   // JSON and other bodies: the client gets one branch of a native tee, untouched by JavaScript, and the gateway
   // reads the other as it arrives (a client that leaves is seen through request.signal). Streams go through the
@@ -105,8 +133,14 @@ export function observeBody(
     const passthrough = client;
     const known = opts.contentLength;
     // A body of known, modest length is read natively in one go; otherwise chunk by chunk, bounded.
-    if (capture && known !== null && known <= capture.maxWhole) return { body: passthrough, ended: readWhole(capture) };
-    return { body: passthrough, ended: drain() };
+    const whole = capture && known !== null && known <= capture.maxWhole;
+    const out = { body: passthrough, ended: whole ? readWhole(capture) : drain() };
+    if (!opts.holdable) return out;
+    const abandon = async (reason: unknown): Promise<void> => {
+      finish('cancelled');
+      await Promise.all([passthrough.cancel(reason), reader().cancel(reason)]).catch(() => undefined);
+    };
+    return { ...out, prime: async (): Promise<PrimeResult> => 'token', abandon };
   }
 
   async function readWhole(into: BodyCapture): Promise<BodyEnd> {
@@ -146,51 +180,115 @@ export function observeBody(
     }
   }
 
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
-        // held back) would never be called again.
-        for (;;) {
-          let result: ReadableStreamReadResult<Uint8Array>;
-          try {
-            result = await read();
-          } catch (err) {
-            finish('error');
-            controller.error(err);
-            return;
-          }
-          const at = opts.now();
-          if (result.done) {
-            const rest = splitter?.finish();
-            if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) controller.enqueue(b);
-            finish('complete');
-            controller.close();
-            return;
-          }
-          const chunk = result.value;
-          firstByteAt ??= at;
-          bytes += chunk.byteLength;
-          if (!splitter) {
-            controller.enqueue(chunk);
-            capture?.add(chunk);
-            return;
-          }
-          if (!strip) controller.enqueue(chunk);
-          const out = handle(splitter.push(chunk), at);
-          if (!out) return;
-          for (const b of out) controller.enqueue(b);
-          if (out.length > 0) return;
+  /** Held streams: what was read ahead and not yet handed on (`prime`), and whether the upstream ended meanwhile. */
+  let held: Uint8Array[] | null = null;
+  let heldEnd = false;
+
+  const source = {
+    async pull(controller: ReadableStreamDefaultController<Uint8Array>) {
+      if (held !== null && (held.length > 0 || heldEnd)) {
+        firstByteAt ??= opts.now();
+        for (const b of held.splice(0)) controller.enqueue(b);
+        if (heldEnd) {
+          finish('complete');
+          controller.close();
         }
-      },
-      cancel(reason) {
-        finish('cancelled');
-        return reader().cancel(reason).catch(() => undefined);
-      },
+        return;
+      }
+      // Read until something was handed on: a pull that enqueues nothing (a dropped usage chunk, half an event
+      // held back) would never be called again.
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await read();
+        } catch (err) {
+          finish('error');
+          controller.error(err);
+          return;
+        }
+        const at = opts.now();
+        if (result.done) {
+          const rest = splitter?.finish();
+          if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) controller.enqueue(b);
+          finish('complete');
+          controller.close();
+          return;
+        }
+        const chunk = result.value;
+        firstByteAt ??= at;
+        bytes += chunk.byteLength;
+        if (!splitter) {
+          controller.enqueue(chunk);
+          capture?.add(chunk);
+          return;
+        }
+        if (!strip) controller.enqueue(chunk);
+        const out = handle(splitter.push(chunk), at);
+        if (!out) return;
+        for (const b of out) controller.enqueue(b);
+        if (out.length > 0) return;
+      }
     },
-    { highWaterMark: 1 },
-  );
-  return { body, ended };
+    cancel(reason: unknown) {
+      finish('cancelled');
+      return reader().cancel(reason).catch(() => undefined);
+    },
+  };
+  if (!opts.holdable) return { body: new ReadableStream<Uint8Array>(source, { highWaterMark: 1 }), ended };
+
+  // Held streams. The body is made when the caller first asks for it: a stream starts pulling at once (one chunk
+  // ahead), which must not happen while `prime` reads ahead.
+  const ahead: Uint8Array[] = (held = []);
+  /** Takes one upstream chunk read ahead: what to hand on later, and its facts learnt now. */
+  const take = (chunk: Uint8Array, at: number): void => {
+    bytes += chunk.byteLength;
+    if (!splitter) {
+      ahead.push(chunk);
+      capture?.add(chunk);
+      return;
+    }
+    if (!strip) ahead.push(chunk);
+    const out = handle(splitter.push(chunk), at);
+    if (out) for (const b of out) ahead.push(b);
+  };
+  const prime = async (stop: Promise<void>): Promise<PrimeResult> => {
+    const stopped = stop.then(() => 'stopped' as const);
+    for (;;) {
+      if (facts.firstTokenAt !== null) return 'token';
+      if (facts.streamErrorType !== null) return 'error_event';
+      let result: ReadableStreamReadResult<Uint8Array> | 'stopped';
+      try {
+        const reading = read();
+        reading.catch(() => undefined); // an abandoned read fails when the body is cancelled
+        result = await Promise.race([reading, stopped]);
+      } catch {
+        finish('error');
+        return 'failed';
+      }
+      if (result === 'stopped') return 'stopped';
+      const at = opts.now();
+      if (result.done) {
+        const rest = splitter?.finish();
+        if (rest) for (const b of handle([{ bytes: rest, whole: true }], at) ?? []) ahead.push(b);
+        heldEnd = true;
+        return 'end';
+      }
+      take(result.value, at);
+    }
+  };
+  const abandon = async (reason: unknown): Promise<void> => {
+    finish('cancelled');
+    await reader().cancel(reason).catch(() => undefined);
+  };
+  let body: ReadableStream<Uint8Array> | null = null;
+  return {
+    get body() {
+      return (body ??= new ReadableStream<Uint8Array>(source, { highWaterMark: 1 }));
+    },
+    ended,
+    prime,
+    abandon,
+  };
 }
 
 /**

@@ -29,6 +29,8 @@ export const ATTR = {
   SERVER_PORT: 'server.port',
   HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
   ERROR_TYPE: 'error.type',
+  /** Attempt spans: how many times the call was sent before this attempt (HTTP conventions' resend count). */
+  HTTP_REQUEST_RESEND_COUNT: 'http.request.resend_count',
   /** Metrics only: `input` or `output` on `gen_ai.client.token.usage`. */
   GEN_AI_TOKEN_TYPE: 'gen_ai.token.type',
 
@@ -43,6 +45,18 @@ export const ATTR = {
   SLA_PRIORITY: 'llm_sla.priority',
   /** Seconds from the request's arrival to the first body byte handed on. */
   SLA_TIME_TO_FIRST_BYTE: 'llm_sla.time_to_first_byte',
+  /** Calls a policy handled: the target that answered (`provider` or `provider:model`), and how many attempts it took. */
+  SLA_SERVED_BY: 'llm_sla.served_by',
+  SLA_ATTEMPTS: 'llm_sla.attempts',
+  /** Attempt spans: the attempt's target, and why the call moved on after it (`status_503`, `first_token_timeout`...). */
+  SLA_ATTEMPT_TARGET: 'llm_sla.attempt.target',
+  SLA_ATTEMPT_REASON: 'llm_sla.attempt.reason',
+  /** The second attempt of a hedge (attempt spans), and on the call's span whether the hedge won or lost. */
+  SLA_ATTEMPT_HEDGE: 'llm_sla.attempt.hedge',
+  SLA_HEDGE_RESULT: 'llm_sla.hedge.result',
+  /** Attempt spans: the first-token deadline the attempt had (seconds), and whether it was `derived` or `fixed`. */
+  SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT: 'llm_sla.attempt.first_token_timeout',
+  SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT_SOURCE: 'llm_sla.attempt.first_token_timeout.source',
   /**
    * Streams: seconds from the request's arrival to the first content token (text, tool-call or refusal delta), what
    * the SLAs' TTFT judges. `gen_ai.response.time_to_first_chunk` is the first chunk of any kind.
@@ -72,6 +86,7 @@ export const DOUBLE_KEYS: ReadonlySet<string> = new Set([
   'llm_sla.time_to_first_byte',
   'llm_sla.time_to_first_token',
   'llm_sla.sampling.probability',
+  'llm_sla.attempt.first_token_timeout',
 ]);
 
 /** `gen_ai.provider.name` well-known values where ours differ from the conventions'. */

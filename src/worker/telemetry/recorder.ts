@@ -3,7 +3,7 @@ import { createTraceState, SpanKind, SpanStatusCode, TraceFlags } from '@opentel
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResolvedConfig } from '../../config/resolve';
 import type { TelemetryConfig } from '../../config/telemetry';
-import type { CallRecord } from '../../core/record';
+import type { AttemptRecord, CallRecord } from '../../core/record';
 import type { Recorder } from '../recorder/recorder';
 import { isolateCounts, type IsolateCounts } from '../counts';
 import { AdaptiveRate } from './adaptive';
@@ -11,7 +11,7 @@ import { otlpSender, SpanQueue, type SendSpans } from './exporter';
 import { ATTR } from './keys';
 import { MetricsExporter, type PostOtlp } from './metrics-export';
 import { headDecision, parseTraceparent, tailReason, thresholdFor } from './sampling';
-import { spanAttributes, spanName } from './span';
+import { attemptAttributes, attemptSpanName, spanAttributes, spanName } from './span';
 
 const VERSION = '0.1.0';
 
@@ -100,15 +100,42 @@ export class SpanRecorder implements Recorder {
     // Errors and slow calls are always kept, so their probability is 1 whatever the head said.
     if (tail === undefined) tail = head.probability === 1 || (head.keep && head.probability === null) ? null : tailReason(record, slowMs());
     const keptBy = head.keep ? 'head' : tail;
+    // A call a policy sent to more than one attempt has one CLIENT span per attempt under its own (each HTTP request
+    // it made, as the conventions ask of retried requests); one answered by its first attempt is that request, as on
+    // the plain path. One fate for all.
+    const attempts = record.resilience && record.resilience.attempts.length > 1 ? record.resilience.attempts : null;
     if (keptBy === null) {
-      this.queue.count('spans_unsampled');
+      this.queue.count('spans_unsampled', 1 + (attempts?.length ?? 0));
       return;
     }
     const probability = keptBy !== 'head' || tail !== null ? 1 : head.probability;
-    return this.queue.add(this.span(record, traceId, parent?.spanId ?? null, keptBy, probability));
+    const spanId = randomHex(8);
+    const call = this.queue.add(this.span(record, traceId, spanId, parent?.spanId ?? null, keptBy, probability));
+    if (!attempts) return call;
+    const added = attempts.map((a, i) => this.queue.add(this.attemptSpan(record, a, i, traceId, spanId)));
+    return Promise.all([call, ...added]).then(noop);
   }
 
-  private span(record: CallRecord, traceId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {
+  private attemptSpan(record: CallRecord, attempt: AttemptRecord, index: number, traceId: string, parentSpanId: string): SpanImpl {
+    const start = record.ts + attempt.atMs;
+    const span = new SpanImpl({
+      name: attemptSpanName(record, attempt),
+      attributes: attemptAttributes(record, attempt, index, this.telemetry),
+      onEnd: () => {},
+      resource: this.resource,
+      spanContext: { traceId, spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED },
+      parentSpanId,
+      parentSpanContext: { traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED },
+      spanKind: SpanKind.CLIENT,
+      startTime: start,
+    });
+    span.instrumentationScope = { name: 'llm-sla-gateway', version: VERSION };
+    if (attempt.errorType !== null && attempt.outcome !== 'aborted') span.setStatus({ code: SpanStatusCode.ERROR, message: attempt.errorType });
+    span.end(start + attempt.totalMs);
+    return span;
+  }
+
+  private span(record: CallRecord, traceId: string, spanId: string, parentSpanId: string | null, keptBy: string, probability: number | null): SpanImpl {
     const { attributes, dropped } = spanAttributes(record, this.telemetry, this.secrets);
     attributes[ATTR.SLA_SAMPLED_BY] = keptBy;
     let traceState = record.trace.tracestate ? safeTraceState(record.trace.tracestate) : undefined;
@@ -121,7 +148,7 @@ export class SpanRecorder implements Recorder {
       attributes,
       onEnd: () => {},
       resource: this.resource,
-      spanContext: { traceId, spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED, ...(traceState ? { traceState } : {}) },
+      spanContext: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, ...(traceState ? { traceState } : {}) },
       ...(parentSpanId ? { parentSpanId, parentSpanContext: { traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } } : {}),
       spanKind: SpanKind.CLIENT,
       startTime: record.ts,

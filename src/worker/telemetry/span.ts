@@ -1,5 +1,5 @@
 import { redact } from '../mask';
-import type { CallRecord } from '../../core/record';
+import type { AttemptRecord, CallRecord } from '../../core/record';
 import { ATTR, OPERATION_NAMES, PROVIDER_NAMES } from './keys';
 import { inputMessages, outputMessages, systemInstructions, type Message } from './messages';
 
@@ -77,6 +77,11 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
   put(ATTR.SLA_TEAM, record.team);
   put(ATTR.SLA_PRIORITY, record.priority);
   if (record.ttfbMs !== null) put(ATTR.SLA_TIME_TO_FIRST_BYTE, record.ttfbMs / 1000);
+  if (record.resilience) {
+    put(ATTR.SLA_SERVED_BY, record.resilience.servedBy);
+    put(ATTR.SLA_ATTEMPTS, record.resilience.attempts.length);
+    if (record.resilience.hedge) put(ATTR.SLA_HEDGE_RESULT, record.resilience.hedge.result);
+  }
   if (record.ttftMs !== null) put(ATTR.SLA_TIME_TO_FIRST_TOKEN, record.ttftMs / 1000);
   if (record.gatewayMs !== undefined && record.gatewayMs !== null) put(ATTR.SLA_GATEWAY_OVERHEAD, record.gatewayMs / 1000);
 
@@ -116,4 +121,50 @@ function fitJson(messages: Message[], limit: number, shape: (m: Message[]) => un
 
 function cut(s: string, limit: number): string {
   return s.length > limit ? s.slice(0, limit) : s;
+}
+
+/** An attempt span's name: the operation and the model it asked for. */
+export function attemptSpanName(record: CallRecord, attempt: AttemptRecord): string {
+  const op = OPERATION_NAMES[record.operation] ?? record.operation;
+  const model = attempt.model ?? record.requestModel ?? record.responseModel;
+  return model ? `${op} ${model}` : op;
+}
+
+/**
+ * The attributes of one attempt's CLIENT span (a child of the call's span, which covers the logical operation with
+ * all its attempts, as the GenAI conventions ask of retried calls): what this upstream request was and what it got.
+ */
+export function attemptAttributes(record: CallRecord, attempt: AttemptRecord, index: number, limits: SpanLimits): Attributes {
+  const a: Attributes = {};
+  const put = (key: string, value: AttributeValue | null | undefined) => {
+    if (value === null || value === undefined || Object.keys(a).length >= limits.attributeCountLimit) return;
+    a[key] = typeof value === 'string' ? cut(value, limits.valueLengthLimit) : value;
+  };
+  put(ATTR.GEN_AI_OPERATION_NAME, OPERATION_NAMES[record.operation] ?? record.operation);
+  put(ATTR.GEN_AI_PROVIDER_NAME, PROVIDER_NAMES[attempt.provider] ?? attempt.provider);
+  put(ATTR.GEN_AI_REQUEST_MODEL, attempt.model ?? record.requestModel);
+  put(ATTR.GEN_AI_REQUEST_STREAM, record.stream);
+  if (attempt.ttftMs !== null && attempt.reason === null) put(ATTR.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, attempt.ttftMs / 1000);
+  if (attempt.usage) {
+    put(ATTR.GEN_AI_USAGE_INPUT_TOKENS, attempt.usage.input);
+    put(ATTR.GEN_AI_USAGE_OUTPUT_TOKENS, attempt.usage.output);
+  }
+  put(ATTR.SERVER_ADDRESS, attempt.server.address);
+  put(ATTR.SERVER_PORT, attempt.server.port);
+  if (attempt.status > 0) put(ATTR.HTTP_RESPONSE_STATUS_CODE, attempt.status);
+  put(ATTR.ERROR_TYPE, attempt.errorType);
+  // Set on retries only, as the HTTP conventions ask (the first request is not a resend).
+  if (index > 0) put(ATTR.HTTP_REQUEST_RESEND_COUNT, index);
+  put(ATTR.SLA_ROUTE, record.route);
+  put(ATTR.SLA_OUTCOME, attempt.outcome);
+  put(ATTR.SLA_ATTEMPT_TARGET, attempt.target);
+  put(ATTR.SLA_ATTEMPT_REASON, attempt.reason);
+  if (attempt.hedge) put(ATTR.SLA_ATTEMPT_HEDGE, true);
+  if (attempt.firstTokenTimeout) {
+    put(ATTR.SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT, attempt.firstTokenTimeout.ms / 1000);
+    put(ATTR.SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT_SOURCE, attempt.firstTokenTimeout.source);
+  }
+  put(ATTR.SLA_USAGE_SOURCE, attempt.usageSource);
+  put(ATTR.SLA_COST_USD, attempt.costUsd);
+  return a;
 }

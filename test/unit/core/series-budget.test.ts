@@ -82,4 +82,87 @@ describe('the series budget and the zero start', () => {
     expect(lines('calls')).toBeLessThan(7 * 210);
     expect(lines('duration')).toBeGreaterThan(lines('calls'));
   });
+
+  it("a route's hedges start at 0 like any counter; its derived deadlines are gauges, shown as they are, within the budget", () => {
+    const refresh = ledger({ budget: 2_000_000, routeSlots: 10, modelsPerRoute: 5 });
+    const withPolicy = (won: number, lost: number, ms: number): MetricsSnapshot => ({
+      routes: [
+        {
+          route: 'a',
+          counters: counters(3, []),
+          resilience: { attempts: [{ target: 'primary', outcome: 'success', count: 3 }], fallbacks: [], hedges: [{ result: 'won', count: won }, { result: 'lost', count: lost }] },
+          firstTokenTimeouts: [{ target: 'primary', ms }],
+        },
+      ],
+      droppedRecords: 0,
+      droppedSamples: 0,
+    });
+    const first = refresh(withPolicy(2, 1, 380));
+    expect(first.admit.map((g) => g.group)).toEqual(expect.arrayContaining(['hedges', 'deadline:primary']));
+    expect(first.exposition.routes[0]).toMatchObject({ hedges: { won: 0, lost: 0 }, firstTokenTimeouts: [{ target: 'primary', ms: 380 }] });
+    const second = refresh(withPolicy(3, 4, 420));
+    expect(second.exposition.routes[0]).toMatchObject({ hedges: { won: 3, lost: 4 }, firstTokenTimeouts: [{ target: 'primary', ms: 420 }] });
+    expect(groupBytes('a', 'hedges')).toBeGreaterThan(2 * 'llm_sla_hedges_total{route="a",result="lost"} '.length);
+    // No room: neither is exported, and the series refused say so.
+    const tight = planExposition(withPolicy(1, 1, 380), new Map(), { budget: groupBytes('a', 'calls') + groupBytes('a', 'duration'), routeSlots: 1, modelsPerRoute: 5 });
+    expect(tight.exposition.routes[0]).toMatchObject({ hedges: null, firstTokenTimeouts: [] });
+    expect(tight.exposition.series.refused).toBeGreaterThanOrEqual(3);
+  });
+
+  it("exposes a policy route's attempts per target and its fallbacks from 0, its breakers as they are, all within the budget", () => {
+    const refresh = ledger({ budget: 2_000_000, routeSlots: 10, modelsPerRoute: 5 });
+    const resilience = (n: number) => ({
+      attempts: [
+        { target: 'openai', outcome: 'upstream_error', count: 3 * n },
+        { target: 'openai', outcome: 'success', count: n },
+        { target: 'backup:gpt-4o-mini', outcome: 'success', count: 3 * n },
+      ],
+      fallbacks: [{ from: 'openai', to: 'backup:gpt-4o-mini', reason: 'status_503', count: 3 * n }],
+    });
+    const with_ = (n: number): MetricsSnapshot => ({
+      ...snapshot([['rag', counters(4 * n, ['m'])]]),
+      routes: [{ route: 'rag', counters: counters(4 * n, ['m']), resilience: resilience(n) }],
+      breakers: [{ route: 'rag', target: 'openai', state: 'open' }],
+    });
+    const first = refresh(with_(1));
+    expect(first.admit.map((g) => g.group).filter((g) => !/^(calls|duration|model:)/.test(g)).sort()).toEqual([
+      'attempts:backup:gpt-4o-mini',
+      'attempts:openai',
+      'breaker:openai',
+      'fallback:openai\u001fbackup:gpt-4o-mini\u001fstatus_503',
+    ]);
+    const r1 = first.exposition.routes[0];
+    expect(r1?.attempts.map((a) => [a.target, a.outcomes.success, a.outcomes.upstream_error])).toEqual([
+      ['backup:gpt-4o-mini', 0, 0],
+      ['openai', 0, 0],
+    ]);
+    expect(r1?.fallbacks).toEqual([{ from: 'openai', to: 'backup:gpt-4o-mini', reason: 'status_503', count: 0 }]);
+    // A gauge: its state at once, never a zero start.
+    expect(r1?.breakers).toEqual([{ target: 'openai', state: 'open' }]);
+    const r2 = refresh(with_(2)).exposition.routes[0];
+    expect(r2?.attempts.map((a) => [a.target, a.outcomes.success, a.outcomes.upstream_error])).toEqual([
+      ['backup:gpt-4o-mini', 6, 0],
+      ['openai', 2, 6],
+    ]);
+    expect(r2?.fallbacks[0]?.count).toBe(6);
+    // Each group is counted in the budget by the bytes of its lines.
+    expect(first.admit.find((g) => g.group === 'attempts:openai')?.bytes).toBe(groupBytes('rag', 'attempts:openai'));
+    expect(groupBytes('rag', 'breaker:openai')).toBe(
+      'llm_sla_breaker_state{route="rag",target="openai",state="closed"} '.length + 20 + 'llm_sla_breaker_state{route="rag",target="openai",state="open"} '.length + 20,
+    );
+  });
+
+  it("refuses a policy route's groups that do not fit, counting their series", () => {
+    const plan = planExposition(
+      {
+        ...snapshot([['rag', counters(1, [])]]),
+        routes: [{ route: 'rag', counters: counters(1, []), resilience: { attempts: [{ target: 'openai', outcome: 'success', count: 1 }], fallbacks: [] } }],
+      },
+      new Map(),
+      { budget: groupBytes('rag', 'calls') + groupBytes('rag', 'duration'), routeSlots: 1, modelsPerRoute: 5 },
+    );
+    expect(plan.admit.map((g) => g.group)).toEqual(['calls', 'duration']);
+    expect(plan.exposition.routes[0]?.attempts).toEqual([]);
+    expect(plan.exposition.series.refused).toBeGreaterThanOrEqual(7);
+  });
 });

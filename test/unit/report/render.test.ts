@@ -42,7 +42,7 @@ describe('Markdown and HTML reports', () => {
     expect(html).toContain('rag.&#60;script&#62;alert(1)&#60;/script&#62;|x');
     expect(html).not.toMatch(/https?:\/\/|src=/);
     expect(html).toContain('<meta charset="utf-8">');
-    const detail = renderRouteHtml({ route: evil, window: '5m', window_ms: 300_000, generated_at: 'now', stats: report.routes[evil] as RouteReport, series: [] });
+    const detail = renderRouteHtml({ route: evil, window: '5m', window_ms: 300_000, generated_at: 'now', stats: report.routes[evil] as RouteReport, series: [], targets: {} });
     expect(detail).not.toContain('<script>');
   });
 });
@@ -85,6 +85,11 @@ describe('Prometheus exposition', () => {
           models: [{ model: weird, calls: 6, inputTokens: 60, outputTokens: 5, costUsd: 0.25, pricedCount: 6 }],
           slo: null,
           overhead: null,
+          attempts: [],
+          fallbacks: [],
+          breakers: [],
+          hedges: { won: 2, lost: 5 },
+          firstTokenTimeouts: [{ target: weird, ms: 380 }],
         },
       ],
       droppedRecords: 3,
@@ -110,5 +115,10 @@ describe('Prometheus exposition', () => {
     expect(samples.find((s) => s.name === 'llm_sla_dropped_records_total')?.value).toBe(5);
     expect(samples.find((s) => s.name === 'llm_sla_tokens_total' && s.labels['type'] === 'input')).toMatchObject({ labels: { route: weird, model: weird }, value: 60 });
     expect(samples.find((s) => s.name === 'llm_sla_metrics_series')?.value).toBe(27);
+    expect(samples.filter((s) => s.name === 'llm_sla_hedges_total').map((s) => [s.labels['result'], s.value])).toEqual([
+      ['won', 2],
+      ['lost', 5],
+    ]);
+    expect(samples.find((s) => s.name === 'llm_sla_first_token_timeout_ms')).toMatchObject({ labels: { route: weird, target: weird }, value: 380 });
   });
 });
