@@ -52,7 +52,7 @@ const anthropicBody = JSON.stringify({
   usage: { input_tokens: 12, output_tokens: 20 },
 });
 
-function chatEvents(chunks: number, includeUsage: boolean): string[] {
+export function chatEvents(chunks: number, includeUsage: boolean): string[] {
   const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini' };
   const extra = includeUsage ? { usage: null } : {};
   const events = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...extra }];

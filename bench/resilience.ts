@@ -27,7 +27,7 @@ export interface ResilienceOptions {
 const KEY = 'gk_bench_resilience_0001';
 const AUTH = { 'x-gateway-key': KEY };
 
-interface StreamTiming {
+export interface StreamTiming {
   status: number;
   /** Until the first content token as the client reads it (the bench's events carry `"content":"tok..."`). */
   ttftMs: number;
@@ -35,7 +35,7 @@ interface StreamTiming {
 }
 
 /** One streamed call, timed to its first content token and to its end. */
-function streamCall(agent: http.Agent, base: string, path: string, headers: Record<string, string>): Promise<StreamTiming> {
+export function streamCall(agent: http.Agent, base: string, path: string, headers: Record<string, string>): Promise<StreamTiming> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     let ttft = 0n;
@@ -75,7 +75,7 @@ function jsonCall(agent: http.Agent, base: string, path: string, headers: Record
 }
 
 /** `n` calls over `concurrency` connections. */
-async function concurrent<T>(n: number, concurrency: number, call: (agent: http.Agent) => Promise<T>): Promise<T[]> {
+export async function concurrent<T>(n: number, concurrency: number, call: (agent: http.Agent) => Promise<T>): Promise<T[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const out: T[] = [];
   let next = 0;

@@ -14,6 +14,7 @@ import { printResult } from './print';
 import { startFloor, startGateway, startWorker, type Target } from './runtime';
 import { telemetryVolume } from './telemetry-volume';
 import { printResilience, resilienceBench } from './resilience';
+import { hedgingBench, printHedging } from './hedging';
 
 /**
  * `npm run bench`: the gateway as a user runs it (Durable Objects and span export on) against the mock directly, a
@@ -199,6 +200,8 @@ async function main(): Promise<void> {
     // Issue 23: what a route's policy costs when nothing fails, and what it saves when the primary fails.
     const resilienceSink = await startOtlpSink();
     const resilience = await resilienceBench({ startGateway, bundle, otlpEndpoint: resilienceSink.url, quick, phase }).finally(() => resilienceSink.close());
+    // Issue 24: deadlines, hedges and order from the measured tails, each strategy against A alone.
+    const hedging = await hedgingBench({ startGateway, bundle, quick, phase });
 
     phase('nothing lost');
     // Nothing lost: every call a gateway made (its own mock counted them) is counted in /sla, and each one's span is
@@ -222,6 +225,9 @@ async function main(): Promise<void> {
     // Issue 23's ratios and goals beside the others (bench:check gates them).
     Object.assign(ratios, resilience.ratios);
     goals.push(...resilience.goals);
+    // Issue 24's: hedging against A alone.
+    Object.assign(ratios, hedging.ratios);
+    goals.push(...hedging.goals);
 
     const over = (name: string, q: 'p50' | 'p99') => (aMed[name]?.[q] ?? NaN) - (aMed['direct']?.[q] ?? NaN);
     const result = {
@@ -245,6 +251,7 @@ async function main(): Promise<void> {
       telemetry: { exportRequests: sink.state.requests, spansReceived: sink.state.spans },
       telemetryVolume: tv,
       resilience,
+      hedging,
       accounting,
       slaCount: accounting[0]?.slaCount ?? NaN,
       gatewayCalls: accounting[0]?.calls ?? NaN,
@@ -256,6 +263,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     printResult(result);
     printResilience(resilience);
+    printHedging(hedging);
     console.log(`\ntelemetry volume: ${JSON.stringify(tv)}`);
     console.log(`\nwritten ${file}`);
   } finally {

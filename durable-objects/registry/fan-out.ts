@@ -1,5 +1,8 @@
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
 import type { BreakerStatus } from '../../src/core/resilience/breaker';
+import { routeDecisions } from '../../src/core/resilience/decisions';
+import { targetLabel, type ResolvedPolicy } from '../../src/core/resilience/policy';
+import { RECENT_MS, tailsOf } from '../../src/core/resilience/tails';
 import { detailMinutes, routeDetailReport, routeSeries, sloHours, slaReport, windowRange, SERIES_MINUTES, type RouteSeries, type RouteWindows } from '../../src/core/report';
 import type { RouteDetailReport, SlaReport } from '../../src/core/report-types';
 import { parseWindow, type SlaConfig } from '../../src/core/sla/config';
@@ -52,14 +55,18 @@ export async function readRouteDetail(
   window: string,
   now: number,
   breakers: readonly BreakerStatus[] = [],
+  policy: ResolvedPolicy | null = null,
 ): Promise<RouteDetailReport> {
   const { from, to } = windowRange(now, parseWindow(window));
-  const [windows, minutes, targets] = await Promise.all([
+  const [windows, minutes, targets, tails] = await Promise.all([
     readRouteWindows(ns, entry, config, from, to),
     readMinutes(ns, entry, now, detailMinutes(window)),
     readTargetWindows(ns, entry, from, to),
+    // The decisions read the targets' recent tails whatever the report's window: the same read as an isolate's.
+    policy === null ? null : Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).targetWindows(now - RECENT_MS, now + 1))),
   ]);
-  return routeDetailReport(windows, minutes, config, window, now, { windows: targets, breakers });
+  const detail = routeDetailReport(windows, minutes, config, window, now, { windows: targets, breakers });
+  return policy === null || tails === null ? detail : { ...detail, decisions: routeDecisions(policy, tailsOf(tails), policy.targets.map(targetLabel)) };
 }
 
 /** Each route's last hour per minute (the dashboard's charts). */

@@ -3,6 +3,7 @@ import { configFor, defaultWindow, type RuntimeOverrides, type RuntimeSla, type 
 import type { AlertPayload, AlertRecord } from '../../src/core/alerts';
 import { routeStub, type RegistryState, type RouteEntry } from '../../src/core/objects';
 import type { BreakerEvent, BreakerStatus } from '../../src/core/resilience/breaker';
+import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import { routeIdleLimitMs, type Admission } from '../../src/core/route-cap';
 import { sloFor } from '../../src/core/sla/config';
 import { MAX_PERIOD_HOURS } from '../../src/core/sla/slo';
@@ -136,6 +137,7 @@ export class SlaRegistry extends DurableObject<Env> {
       alerts: (n: number) => this.log.list(n),
       series,
       breakers: this.breakers.list(),
+      policyFor: (route: string) => this.policyFor(route),
     };
     return this.summaries.answer(query, state, Date.now());
   }
@@ -154,7 +156,12 @@ export class SlaRegistry extends DurableObject<Env> {
     const entry = this.routes.list().find((r) => r.route === route);
     if (!entry) return { unknown: true };
     const breakers = this.breakers.list().filter((b) => b.route === route);
-    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now(), breakers) };
+    return { detail: await readRouteDetail(this.env.ROUTE_STATS, entry, sla.config, window ?? defaultWindow(sla.config), Date.now(), breakers, this.policyFor(route)) };
+  }
+
+  /** A route's policy in force here (the runtime policies, else the `POLICIES` var), or null. */
+  private policyFor(route: string): ResolvedPolicy | null {
+    return configFor(this.env).policies().table?.for(route) ?? null;
   }
 
   /** Fan-outs the summary has run since this object started (tests, the benchmark). */

@@ -12,13 +12,27 @@ import {
 } from '../../src/core/metrics';
 import { rebucket, unionBounds } from '../../src/core/metrics-buckets';
 import { routeStub, type RouteEntry, type RouteStatsNamespace } from '../../src/core/objects';
+import { routeDecisions } from '../../src/core/resilience/decisions';
+import { targetLabel, type ResolvedPolicy } from '../../src/core/resilience/policy';
+import { RECENT_MS, tailsOf } from '../../src/core/resilience/tails';
 import { emptyExtras, mergeExtras } from '../../src/core/route-metrics';
 
-/** The routes' cumulative counters for /metrics, shards of one route added up: one RPC per route shard. */
-export async function collectMetrics(ns: RouteStatsNamespace, routes: readonly RouteEntry[]): Promise<MetricsSnapshot> {
-  const parts = await Promise.all(
-    routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(ns, r.route, i).metrics().then((m) => ({ ...m, route: r.route })))),
-  );
+/**
+ * The routes' cumulative counters for /metrics, shards of one route added up: one RPC per route shard; and for the
+ * routes whose policy derives its first-token deadlines from the targets' tails, each target's deadline as an attempt
+ * gets it now (one more RPC per shard of those routes).
+ */
+export async function collectMetrics(
+  ns: RouteStatsNamespace,
+  routes: readonly RouteEntry[],
+  policyFor: (route: string) => ResolvedPolicy | null = () => null,
+  now = Date.now(),
+): Promise<MetricsSnapshot> {
+  const [parts, deadlines] = await Promise.all([
+    Promise.all(routes.flatMap((r) => Array.from({ length: r.shards }, (_, i) => routeStub(ns, r.route, i).metrics().then((m) => ({ ...m, route: r.route }))))),
+    Promise.all(routes.map((r) => firstTokenTimeouts(ns, r, policyFor(r.route), now))),
+  ]);
+  const timeouts = new Map(routes.map((r, i) => [r.route, deadlines[i] ?? null]));
   // Shards of one route between two SLO configs may hold different boundaries: every shard onto all of them.
   const bounds = new Map<string, HistogramBounds>();
   for (const p of parts) {
@@ -54,7 +68,8 @@ export async function collectMetrics(ns: RouteStatsNamespace, routes: readonly R
     routes: [...byRoute].map(([route, counters]) => {
       const out = { route, counters, extras: extras.get(route) ?? { ...emptyExtras(), sloEvents: null } };
       const r = resilience.get(route);
-      return r ? { ...out, resilience: r } : out;
+      const t = timeouts.get(route);
+      return { ...out, ...(r ? { resilience: r } : {}), ...(t ? { firstTokenTimeouts: t } : {}) };
     }),
     droppedRecords,
     droppedSamples,
@@ -67,4 +82,12 @@ function addExtras(into: RouteExtrasSnapshot | undefined, from: RouteExtrasSnaps
   if (into) mergeExtras(out, { ...into, sloEvents: into.sloEvents ?? { good: 0, bad: 0 } });
   mergeExtras(out, { ...from, sloEvents: from.sloEvents ?? { good: 0, bad: 0 } });
   return { ...out, sloEvents: into?.sloEvents || from.sloEvents ? out.sloEvents : null };
+}
+
+/** Each target's first-token deadline under a policy that derives it (null for the other routes). */
+async function firstTokenTimeouts(ns: RouteStatsNamespace, entry: RouteEntry, policy: ResolvedPolicy | null, now: number): Promise<{ target: string; ms: number }[] | null> {
+  if (policy?.derivedFirstToken == null) return null;
+  const shards = await Promise.all(Array.from({ length: entry.shards }, (_, i) => routeStub(ns, entry.route, i).targetWindows(now - RECENT_MS, now + 1)));
+  const decided = routeDecisions(policy, tailsOf(shards), policy.targets.map(targetLabel)).targets;
+  return Object.entries(decided).flatMap(([target, d]) => (d.first_token_timeout_ms === null ? [] : [{ target, ms: d.first_token_timeout_ms }]));
 }

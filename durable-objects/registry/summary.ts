@@ -4,6 +4,7 @@ import type { MetricsExposition, MetricsSnapshot } from '../../src/core/metrics'
 import type { BudgetOptions } from '../../src/core/series-budget';
 import type { RouteEntry, RouteStatsNamespace } from '../../src/core/objects';
 import type { BreakerStatus } from '../../src/core/resilience/breaker';
+import type { ResolvedPolicy } from '../../src/core/resilience/policy';
 import type { SlaReport } from '../../src/core/report-types';
 import { sloFor } from '../../src/core/sla/config';
 import type { ErrorBudget } from '../../src/core/sla/slo';
@@ -65,6 +66,8 @@ export interface SummaryState {
   /** The /metrics series budget in force, and the ledger that plans the exposition within it. */
   series: { options: BudgetOptions; plan: (snapshot: MetricsSnapshot, options: BudgetOptions, now: number) => MetricsExposition };
   breakers: BreakerStatus[];
+  /** The route's policy in force (its first-token deadlines in /metrics). */
+  policyFor: (route: string) => ResolvedPolicy | null;
 }
 
 /**
@@ -106,7 +109,7 @@ export class Summaries {
     };
     const metrics = query.metrics
       ? this.cache.metricsFor(now, query.maxAgeMs, async () => {
-          const snapshot = await collectMetrics(this.ns, routes);
+          const snapshot = await collectMetrics(this.ns, routes, state.policyFor, now);
           // The routes with an SLO in force (configured exact keys too): `llm_sla_slo_calls_total` has their series.
           const sloRoutes = sla.ok ? routesWithSlo(sla.config, routes.map((r) => r.route)) : [];
           const breakers = state.breakers.map((b) => ({ route: b.route, target: b.target, state: b.state }));

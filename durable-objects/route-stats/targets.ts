@@ -1,4 +1,5 @@
 import type { ResilienceCounts } from '../../src/core/metrics';
+import { HEDGE_LOST } from '../../src/core/resilience/deadline';
 import { HealthBuckets, healthOf, type HealthBucket } from '../../src/core/resilience/health';
 import type { AttemptSample, Sample } from '../../src/core/sla/sample';
 import { mergeWindows, serializeWindow, type WindowData } from '../../src/core/sla/window';
@@ -23,6 +24,7 @@ export class RouteTargets {
   private readonly health = new Map<string, HealthBuckets>();
   private readonly attempts = new Map<string, number>();
   private readonly fallbacks = new Map<string, number>();
+  private readonly hedges = new Map<string, number>();
   private countsDirty = false;
 
   /** Rebuilds from storage rows (`target`, window key, data) and the saved counts. */
@@ -34,6 +36,7 @@ export class RouteTargets {
     const c = counts as Partial<ResilienceCounts> | null;
     for (const a of c?.attempts ?? []) t.attempts.set(`${a.target}\u0000${a.outcome}`, a.count);
     for (const f of c?.fallbacks ?? []) t.fallbacks.set(`${f.from}\u0000${f.to}\u0000${f.reason}`, f.count);
+    for (const h of c?.hedges ?? []) t.hedges.set(h.result, h.count);
     return t;
   }
 
@@ -41,6 +44,7 @@ export class RouteTargets {
   add(samples: readonly Sample[], now: number): void {
     const byTarget = new Map<string, Sample[]>();
     for (const s of samples) {
+      if (s.hedge !== undefined) this.bump(this.hedges, s.hedge);
       if (s.servedBy !== undefined) {
         // Answered by its first attempt: the call's own sample is its target's.
         const target = this.name(s.servedBy);
@@ -65,7 +69,8 @@ export class RouteTargets {
         // A move to another target (a retry of the same one is an attempt, not a fallback).
         const next = attempts[i + 1];
         const to = next === undefined ? null : this.name(next.target);
-        if (a.reason !== null && to !== null && to !== target) this.bump(this.fallbacks, `${target}\u0000${to}\u0000${a.reason}`);
+        // An attempt let go because the other attempt of a hedge answered first is counted as a hedge, not a fallback.
+        if (a.reason !== null && a.reason !== HEDGE_LOST && to !== null && to !== target) this.bump(this.fallbacks, `${target}\u0000${to}\u0000${a.reason}`);
       });
     }
     for (const [target, list] of byTarget) this.store(target).add(list, now);
@@ -96,6 +101,7 @@ export class RouteTargets {
         const [from = '', to = '', reason = ''] = k.split('\u0000');
         return { from, to, reason, count };
       }),
+      hedges: [...this.hedges].map(([result, count]) => ({ result, count })),
     };
   }
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { Provider } from '../core/providers/types';
+import type { DerivedDeadlineSpec, HedgeSpec } from '../core/resilience/deadline';
+import { STRATEGIES } from '../core/resilience/order';
 import { targetLabel, type BreakerSpec, type ResolvedPolicy } from '../core/resilience/policy';
+import { MIN_SAMPLES } from '../core/resilience/tails';
 import { matchRoute, routePattern } from '../core/sla/config';
 import { describeIssues } from '../core/sla/issues';
 
@@ -32,6 +35,35 @@ const breaker = z.strictObject({
   cooldown_s: z.number().int().min(1).max(3600).optional(),
 });
 
+const percentile = z.number().gt(0, 'a percentile above 0').lt(100, 'a percentile below 100');
+
+/** `first_token_timeout`: the deadline from the target's measured TTFT (every key optional, defaults below). */
+const firstTokenTimeout = z
+  .strictObject({
+    percentile: percentile.optional(),
+    factor: z.number().min(1, 'a factor of at least 1 (the deadline is never below the percentile)').max(100).optional(),
+    min_ms: deadline.optional(),
+    max_ms: deadline.optional(),
+    min_samples: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const min = f.min_ms ?? DERIVED_DEFAULTS.min_ms;
+    const max = f.max_ms ?? DERIVED_DEFAULTS.max_ms;
+    if (min > max) ctx.addIssue({ code: 'custom', path: ['max_ms'], message: `max_ms (${max}) is below min_ms (${min})` });
+  });
+
+/** `hedge.after`: a percentile of the target's measured tail, or a fixed delay in ms — one of the two. */
+const hedgeAfter = z
+  .strictObject({ percentile: percentile.optional(), ms: deadline.optional() })
+  .superRefine((a, ctx) => {
+    if ((a.percentile === undefined) === (a.ms === undefined)) ctx.addIssue({ code: 'custom', message: 'give either percentile or ms (one of the two)' });
+  });
+
+const hedge = z.strictObject({
+  after: hedgeAfter.optional(),
+  max_ratio: z.number().gt(0, 'a share of the calls above 0').max(1, 'a share of the calls, at most 1').optional(),
+});
+
 const retryOnItem = z.union([z.number().int().min(400).max(599), z.enum(['network_error', 'timeout'])]);
 
 export const policyBlock = z
@@ -45,6 +77,9 @@ export const policyBlock = z
     first_token_timeout_ms: deadline.nullable().optional(),
     timeout_ms: deadline.nullable().optional(),
     breaker: breaker.nullable().optional(),
+    strategy: z.enum(STRATEGIES).optional(),
+    first_token_timeout: firstTokenTimeout.nullable().optional(),
+    hedge: hedge.nullable().optional(),
   })
   .superRefine((b, ctx) => {
     const seen = new Set<string>();
@@ -66,6 +101,9 @@ export type Policies = z.infer<typeof policiesSchema>;
 /** Rate limits, server errors (529: Anthropic's overload), network errors and timeouts. */
 export const DEFAULT_RETRY_ON: readonly (number | 'network_error' | 'timeout')[] = [429, 500, 502, 503, 504, 529, 'network_error', 'timeout'];
 export const DEFAULTS = { retries: 0, backoff_ms: 200, max_backoff_ms: 10_000, retry_after_max_ms: 10_000 } as const;
+/** `first_token_timeout`'s defaults (the issue's example). */
+export const DERIVED_DEFAULTS = { percentile: 95, factor: 2, min_ms: 300, max_ms: 10_000, min_samples: MIN_SAMPLES } as const;
+export const HEDGE_DEFAULTS = { after: { percentile: 95 }, max_ratio: 0.05 } as const;
 export const BREAKER_DEFAULTS = { failure_rate: 0.5, min_calls: 10, window_s: 60, cooldown_s: 30 } as const;
 
 export type PoliciesResult = { ok: true; policies: Policies } | { ok: false; problems: string[] };
@@ -143,10 +181,27 @@ function breakerOf(b: PolicyBlock['breaker']): BreakerSpec | null {
   };
 }
 
+function derivedOf(f: PolicyBlock['first_token_timeout']): DerivedDeadlineSpec | null {
+  if (!f) return null;
+  return {
+    percentile: f.percentile ?? DERIVED_DEFAULTS.percentile,
+    factor: f.factor ?? DERIVED_DEFAULTS.factor,
+    minMs: f.min_ms ?? DERIVED_DEFAULTS.min_ms,
+    maxMs: f.max_ms ?? DERIVED_DEFAULTS.max_ms,
+    minSamples: f.min_samples ?? DERIVED_DEFAULTS.min_samples,
+  };
+}
+
+function hedgeOf(h: PolicyBlock['hedge'], minSamples: number): HedgeSpec | null {
+  if (!h) return null;
+  const after = h.after?.ms !== undefined ? { ms: h.after.ms } : { percentile: h.after?.percentile ?? HEDGE_DEFAULTS.after.percentile };
+  return { after, maxRatio: h.max_ratio ?? HEDGE_DEFAULTS.max_ratio, minSamples };
+}
+
 /**
  * The policy in force for a route: its most specific `routes` block merged over `default` (a block's keys replace
- * the default's whole; `null` switches a default's deadline or breaker off). Null when the policy changes nothing a
- * call does — no targets, no retries, no deadline — so the call takes the plain path.
+ * the default's whole; `null` switches a default's deadline, breaker or hedge off). Null when the policy changes
+ * nothing a call does — no targets, no retries, no deadline, no strategy, no hedge — so the call takes the plain path.
  */
 export function resolvePolicy(policies: Policies, route: string): ResolvedPolicy | null {
   const matched = matchRoute(policies, route);
@@ -154,7 +209,11 @@ export function resolvePolicy(policies: Policies, route: string): ResolvedPolicy
   const retries = merged.retries ?? DEFAULTS.retries;
   const firstToken = merged.first_token_timeout_ms ?? null;
   const timeout = merged.timeout_ms ?? null;
-  if (merged.targets === undefined && retries === 0 && firstToken === null && timeout === null) return null;
+  const strategy = merged.strategy ?? 'ordered';
+  const derived = derivedOf(merged.first_token_timeout);
+  const minSamples = derived?.minSamples ?? MIN_SAMPLES;
+  const hedgeSpec = hedgeOf(merged.hedge, minSamples);
+  if (merged.targets === undefined && retries === 0 && firstToken === null && timeout === null && strategy === 'ordered' && derived === null && hedgeSpec === null) return null;
   const on = merged.retry_on ?? DEFAULT_RETRY_ON;
   return {
     matched,
@@ -171,6 +230,10 @@ export function resolvePolicy(policies: Policies, route: string): ResolvedPolicy
     firstTokenTimeoutMs: firstToken,
     timeoutMs: timeout,
     breaker: breakerOf(merged.breaker),
+    strategy,
+    derivedFirstToken: derived,
+    hedge: hedgeSpec,
+    minSamples,
   };
 }
 

@@ -72,6 +72,8 @@ export interface RouteExtrasSnapshot {
 export interface ResilienceCounts {
   attempts: { target: string; outcome: string; count: number }[];
   fallbacks: { from: string; to: string; reason: string; count: number }[];
+  /** Calls that sent a hedge, by whether its answer was the client's (`won`) or not (`lost`). */
+  hedges?: { result: string; count: number }[];
 }
 
 /** A circuit breaker's state for /metrics (`llm_sla_breaker_state`). */
@@ -87,7 +89,14 @@ export interface MetricsSnapshot {
    * Per route: its counters, its SLO event counts and overhead histogram (`route-metrics.ts`; absent: none kept),
    * and the attempts and fallbacks of the calls a policy handled (absent: none).
    */
-  routes: { route: string; counters: RouteCounterData; extras?: RouteExtrasSnapshot; resilience?: ResilienceCounts }[];
+  routes: {
+    route: string;
+    counters: RouteCounterData;
+    extras?: RouteExtrasSnapshot;
+    resilience?: ResilienceCounts;
+    /** A route whose policy derives first-token deadlines: each target's as an attempt gets it now, ms. */
+    firstTokenTimeouts?: { target: string; ms: number }[];
+  }[];
   /** The circuit breakers of the routes' policies, as the registry last heard of them (absent: none). */
   breakers?: readonly BreakerGauge[];
   /**
@@ -122,6 +131,10 @@ export interface ExposedRoute {
   fallbacks: { from: string; to: string; reason: string; count: number }[];
   /** `llm_sla_breaker_state{route,target,state}` (a gauge: shown as it is, no zero start). */
   breakers: { target: string; state: 'open' | 'closed' }[];
+  /** `llm_sla_hedges_total{route,result}` (null: the route never hedged, or no room). */
+  hedges: { won: number; lost: number } | null;
+  /** `llm_sla_first_token_timeout_ms{route,target}` (a gauge): the deadline an attempt at each target gets now. */
+  firstTokenTimeouts: { target: string; ms: number }[];
 }
 
 /** What /metrics renders of the routes, after the series budget. */
@@ -191,4 +204,5 @@ export function mergeResilience(into: ResilienceCounts, from: ResilienceCounts):
   };
   for (const a of from.attempts) add(into.attempts, a, (x) => x.target === a.target && x.outcome === a.outcome);
   for (const f of from.fallbacks) add(into.fallbacks, f, (x) => x.from === f.from && x.to === f.to && x.reason === f.reason);
+  for (const h of from.hedges ?? []) add((into.hedges ??= []), h, (x) => x.result === h.result);
 }

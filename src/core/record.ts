@@ -83,6 +83,11 @@ export interface CallResilience {
   readonly attempts: readonly AttemptRecord[];
   /** Targets left out of this call, and why (an open breaker, no managed key, another wire format). */
   readonly skipped: readonly { readonly target: string; readonly reason: string }[];
+  /** A route ordered by its targets' tails: the strategy, and the target sent first to explore (null: the best). */
+  readonly strategy?: 'lowest_ttft_p95' | 'lowest_latency_p95';
+  readonly explored?: string | null;
+  /** The hedge the call sent (at most one): its target, after how long, and whether its answer was the client's. */
+  readonly hedge?: { readonly target: string; readonly afterMs: number; readonly result: 'won' | 'lost' };
 }
 
 /** One attempt of a call, as its target saw it. */
@@ -105,6 +110,10 @@ export interface AttemptRecord {
   /** Why the call moved on after it (`status_503`, `network_error`, `timeout`, `first_token_timeout`...); null for the answer. */
   readonly reason: string | null;
   readonly server: { readonly address: string; readonly port: number };
+  /** The second attempt of a hedge. */
+  readonly hedge?: true;
+  /** Its first-token deadline: derived from the target's measured TTFT, or the fixed one. */
+  readonly firstTokenTimeout?: { readonly ms: number; readonly source: 'derived' | 'fixed' };
 }
 
 /** The provider name of records that did not pass through the proxy (stages from `/v1/traces` and `/v1/timings`). */

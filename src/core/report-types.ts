@@ -1,5 +1,6 @@
 import type { RouteStats, Verdict, Violation } from './sla/evaluate';
 import type { ErrorBudget } from './sla/slo';
+import type { RouteDecisions } from './resilience/decisions';
 
 /** One route (or the overall line) in a report: its stats, its verdict, and its error budget (null without an SLO). */
 export type RouteReport = Omit<RouteStats, 'exact'> & { sla: Verdict; error_budget?: ErrorBudget | null };
@@ -38,4 +39,9 @@ export interface RouteDetailReport {
   series: SeriesPoint[];
   /** The route's targets, when a policy (`POLICIES`) sent its calls to any: each as it saw its own attempts. */
   targets: Record<string, TargetReport>;
+  /**
+   * A route with a policy: per target, the measured percentiles its decisions read over the recent windows and what
+   * they decide now (first-token deadline, hedge delay; the strategy's order reads the same figures).
+   */
+  decisions?: RouteDecisions;
 }

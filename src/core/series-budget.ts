@@ -25,7 +25,9 @@ import { OUTCOMES } from './sla/sample';
  * the model matters, its price) for the route's first `modelsPerRoute` models, the rest under `model:other`.
  * Routes with a policy (`POLICIES`) add one `attempts:<target>` group per target (`llm_sla_attempts_total`, one
  * series per outcome), one `fallback:<from>␟<to>␟<reason>` group per move seen (`llm_sla_fallbacks_total`) and one
- * `breaker:<target>` group per target with a breaker (`llm_sla_breaker_state`, a gauge: never started at 0).
+ * `breaker:<target>` group per target with a breaker (`llm_sla_breaker_state`, a gauge: never started at 0); routes
+ * that hedge add a `hedges` group (`llm_sla_hedges_total{result}`, won and lost), and routes whose policy derives
+ * first-token deadlines one `deadline:<target>` group per target (`llm_sla_first_token_timeout_ms`, a gauge).
  *
  * - **Budget**: a group is exported only once admitted, and admitted only while the bytes its series take in the
  *   exposition (`groupBytes`: their lines, labels included) stay within `budget` (`METRICS_MAX_BYTES`, about 2 MB),
@@ -58,11 +60,15 @@ export const GROUP_SERIES = {
   fallback: 1,
   /** closed, open. */
   breaker: 2,
+  /** won, lost. */
+  hedges: 2,
+  deadline: 1,
 } as const;
 
 /** Separates the parts of a `fallback:` group's name (a character no target label or reason holds). */
 export const FALLBACK_SEP = '\u001f';
 const BREAKER_STATES = ['closed', 'open'] as const;
+const HEDGE_RESULTS = ['won', 'lost'] as const;
 
 /** `METRICS_MAX_BYTES` by default: what the routes' series may take of /metrics (the rest of it is a few KB). */
 export const METRICS_MAX_BYTES_DEFAULT = 2_000_000;
@@ -98,9 +104,9 @@ const SLO_LE = '0.000000001';
 
 /** Series of a group. */
 export function groupSeries(group: string): number {
-  if (group === 'calls' || group === 'slo' || group === 'duration' || group === 'ttft' || group === 'overhead') return GROUP_SERIES[group];
+  if (group === 'calls' || group === 'slo' || group === 'duration' || group === 'ttft' || group === 'overhead' || group === 'hedges') return GROUP_SERIES[group];
   const kind = group.slice(0, group.indexOf(':'));
-  return kind === 'attempts' || kind === 'fallback' || kind === 'breaker' ? GROUP_SERIES[kind] : GROUP_SERIES.model;
+  return kind === 'attempts' || kind === 'fallback' || kind === 'breaker' || kind === 'deadline' ? GROUP_SERIES[kind] : GROUP_SERIES.model;
 }
 
 /**
@@ -121,6 +127,8 @@ export function groupBytes(route: string, group: string): number {
     const target = group.length - 'attempts:'.length;
     return OUTCOMES.reduce((n, o) => n + 'llm_sla_attempts_total{route="",target="",outcome=""} '.length + r + target + o.length + VALUE_BYTES, 0);
   }
+  if (group === 'hedges') return HEDGE_RESULTS.reduce((n, res) => n + 'llm_sla_hedges_total{route="",result=""} '.length + r + res.length + VALUE_BYTES, 0);
+  if (group.startsWith('deadline:')) return 'llm_sla_first_token_timeout_ms{route="",target=""} '.length + r + group.length - 'deadline:'.length + VALUE_BYTES;
   if (group.startsWith('breaker:')) {
     const target = group.length - 'breaker:'.length;
     return BREAKER_STATES.reduce((n, st) => n + 'llm_sla_breaker_state{route="",target="",state=""} '.length + r + target + st.length + VALUE_BYTES, 0);
@@ -202,6 +210,8 @@ export function planExposition(
     if (!list) breakers.set(b.route, (list = []));
     list.push({ target: b.target, state: b.state });
   }
+  for (const r of routes) if ((r.resilience?.hedges ?? []).some((h) => h.count > 0)) take(r.route, 'hedges', limit);
+  for (const r of routes) for (const t of r.firstTokenTimeouts ?? []) take(r.route, `deadline:${t.target}`, limit);
   const models = new Map<string, ModelCounters[]>();
   for (const r of routes) models.set(r.route, exposedModels(r.route, r.counters.models, has, take, limit, opts.modelsPerRoute));
 
@@ -231,14 +241,24 @@ export function planExposition(
         .map((f) => ({ ...f, count: zero(route, fallbackGroup(f)) ? 0 : f.count }))
         .sort((a, b) => (fallbackGroup(a) < fallbackGroup(b) ? -1 : 1)),
       breakers: (breakers.get(route) ?? []).sort((a, b) => (a.target < b.target ? -1 : 1)),
+      hedges: !has(route, 'hedges') ? null : zero(route, 'hedges') ? { won: 0, lost: 0 } : hedgeCounts(r.resilience),
+      firstTokenTimeouts: ('firstTokenTimeouts' in r ? (r.firstTokenTimeouts ?? []) : []).filter((t) => has(route, `deadline:${t.target}`)).sort((a, b) => (a.target < b.target ? -1 : 1)),
     };
     const any = exposed.outcomes || exposed.duration || exposed.ttft || exposed.models.length > 0 || exposed.slo || exposed.overhead;
-    if (any || exposed.attempts.length > 0 || exposed.fallbacks.length > 0 || exposed.breakers.length > 0) out.push(exposed);
+    const policy = exposed.attempts.length > 0 || exposed.fallbacks.length > 0 || exposed.breakers.length > 0 || exposed.hedges !== null || exposed.firstTokenTimeouts.length > 0;
+    if (any || policy) out.push(exposed);
   }
   return {
     exposition: { routes: out, droppedRecords: snapshot.droppedRecords, droppedSamples: snapshot.droppedSamples, series: { exported: series, bytes: total, budget: opts.budget, refused } },
     admit,
   };
+}
+
+/** A route's hedges by result. */
+function hedgeCounts(c: ResilienceCounts | undefined): { won: number; lost: number } {
+  const out = { won: 0, lost: 0 };
+  for (const h of c?.hedges ?? []) if (h.result === 'won' || h.result === 'lost') out[h.result] += h.count;
+  return out;
 }
 
 /** The group of one move between targets. */

@@ -119,14 +119,18 @@ export function renderPrometheus(exposition: MetricsExposition, counters: Readon
 
 /**
  * What the routes' policies did (POLICIES), as the series budget exposes it: every attempt by target and outcome,
- * every move from one target to another and why, and each circuit breaker's state (one series per state, 1 for the
- * current one).
+ * every move from one target to another and why, the hedges won and lost, each target's derived first-token deadline,
+ * and each circuit breaker's state (one series per state, 1 for the current one).
  */
 function renderResilience(out: Exposition, routes: MetricsExposition['routes']): void {
   out.family('llm_sla_attempts_total', 'counter', 'Upstream attempts of the calls a policy handled, by route, target and outcome (a call counts once per attempt).');
   for (const r of routes) for (const a of r.attempts) for (const outcome of OUTCOMES) out.sample('llm_sla_attempts_total', { route: r.route, target: a.target, outcome }, a.outcomes[outcome]);
   out.family('llm_sla_fallbacks_total', 'counter', 'Calls that moved from one target to another, by route, from, to and reason (status_503, network_error, timeout, first_token_timeout...).');
   for (const r of routes) for (const f of r.fallbacks) out.sample('llm_sla_fallbacks_total', { route: r.route, from: f.from, to: f.to, reason: f.reason }, f.count);
+  out.family('llm_sla_hedges_total', 'counter', "Calls that sent a hedge (a second concurrent attempt), by route and result: won (the hedge's answer was the client's) or lost.");
+  for (const r of routes) if (r.hedges) for (const result of ['won', 'lost'] as const) out.sample('llm_sla_hedges_total', { route: r.route, result }, r.hedges[result]);
+  out.family('llm_sla_first_token_timeout_ms', 'gauge', "First-token deadline an attempt at each target gets now, on routes whose policy derives it from the target's measured TTFT (the fixed one below min_samples).");
+  for (const r of routes) for (const t of r.firstTokenTimeouts) out.sample('llm_sla_first_token_timeout_ms', { route: r.route, target: t.target }, t.ms);
   out.family('llm_sla_breaker_state', 'gauge', 'Circuit breaker of each route and target as the isolates last reported it: 1 for its current state.');
   for (const r of routes) for (const b of r.breakers) for (const state of ['closed', 'open'] as const) out.sample('llm_sla_breaker_state', { route: r.route, target: b.target, state }, b.state === state ? 1 : 0);
 }

@@ -21,6 +21,8 @@ export interface GatewayOptions {
   /** Where call records go; by default chosen by the `RECORDER` var. */
   recorder?: (config: ResolvedConfig, env: Env) => Recorder;
   now?: () => number;
+  /** Backoff jitter and the strategies' exploration draws (tests pass a seeded or fixed one); `Math.random` by default. */
+  random?: () => number;
 }
 
 /** The worker's fetch handler. */
@@ -36,6 +38,7 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const pickRecorder = options.recorder ?? defaultRecorder;
   const now = options.now ?? Date.now;
+  const random = options.random;
   const app = new Hono<AppEnv>();
   app.use(withConfig);
 
@@ -105,7 +108,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           budget: isolate.budgets(config),
           keys: () => isolate.gatewayKeys(config),
           policies: isolate.config.policies().table,
-          resilience: isolate.resilience,
+          resilience: random === undefined ? isolate.resilience : () => ({ ...isolate.resilience(), random }),
         };
         res = proxy(request, ctx, provider, url, rest, deps).catch((err: unknown) => failure(err, name));
       } catch (err) {

@@ -26,6 +26,8 @@ export interface HarnessOptions {
   recorder?: Recorder | 'env';
   /** The gateway's clock (budgets' UTC days, adaptive sampling); the runtime's own by default. */
   now?: () => number;
+  /** The gateway's random draws (backoff jitter, exploration); `Math.random` by default. */
+  random?: () => number;
   /**
    * Bindings replaced in the worker's env, or removed (`undefined`): a failing object; or added, as a deployment adds
    * an Analytics Engine dataset (`SLA_ANALYTICS`, left out of wrangler.toml).
@@ -53,6 +55,7 @@ export function gateway(vars: Record<string, string> = {}, options: HarnessOptio
       return parts.length === 1 ? recorder : new TeeRecorder(parts);
     },
     ...(options.now ? { now: options.now } : {}),
+    ...(options.random ? { random: options.random } : {}),
   });
   const testEnv = { ...env, ...vars } as Env;
   for (const [name, value] of Object.entries(options.bindings ?? {})) {

@@ -47,6 +47,16 @@ export class Breaker {
   }
 
   /**
+   * What `allow(now)` would answer, without taking the probe: `closed` (calls go), `probe` (the next call is the
+   * probe), `open` (skipped). What a strategy orders by and a hedge asks: a hedge only ever goes to a closed breaker.
+   */
+  peek(now: number): 'closed' | 'probe' | 'open' {
+    if (this.current === 'closed') return 'closed';
+    if (this.current === 'half_open') return this.probeAt !== null && now - this.probeAt < this.spec.cooldownMs ? 'open' : 'probe';
+    return now < this.openedAt + this.spec.cooldownMs ? 'open' : 'probe';
+  }
+
+  /**
    * Whether a call may go to the target now. Asked only for the target about to be tried: in the open state, the
    * first call after the cooldown is let through as the probe and the state becomes half-open.
    */

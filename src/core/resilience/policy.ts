@@ -1,3 +1,6 @@
+import type { DerivedDeadlineSpec, HedgeSpec } from './deadline';
+import type { Strategy } from './order';
+
 /**
  * A route's resilience policy as the request path applies it: every default filled in, every value checked
  * (`src/config/policies.ts` validates `POLICIES` into it). Pure data.
@@ -46,6 +49,14 @@ export interface ResolvedPolicy {
   /** The whole call, every attempt and wait included, until the client gets its answer. */
   readonly timeoutMs: number | null;
   readonly breaker: BreakerSpec | null;
+  /** The order a call tries the targets in: as listed, or by their measured tail (src/core/resilience/order.ts). */
+  readonly strategy: Strategy;
+  /** `first_token_timeout`: each target's first-token deadline from its measured TTFT (`firstTokenTimeoutMs` below `minSamples`). */
+  readonly derivedFirstToken: DerivedDeadlineSpec | null;
+  /** `hedge`: a second concurrent attempt at the next healthy target when the first is slow. */
+  readonly hedge: HedgeSpec | null;
+  /** Fewest samples a measured percentile needs before a decision (deadline, hedge delay, order) uses it. */
+  readonly minSamples: number;
 }
 
 /** A target's label in records, headers and metrics: `provider`, or `provider:model` when the model is set. */

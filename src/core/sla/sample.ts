@@ -31,6 +31,8 @@ export interface Sample {
   attempts?: AttemptSample[];
   /** A call a policy handled that its first attempt answered: that target (its sample is the call's own). */
   servedBy?: string;
+  /** A call that sent a hedge: whether the hedge's answer was the client's (`won`) or not (`lost`). */
+  hedge?: 'won' | 'lost';
 }
 
 /** One attempt of a call, as its target saw it. */
@@ -79,6 +81,8 @@ export function sampleOf(record: CallRecord): Sample {
       reason: a.reason,
     }));
   }
+  const hedge = record.resilience?.hedge;
+  if (hedge) s.hedge = hedge.result;
   return s;
 }
 
@@ -107,10 +111,12 @@ export const sampleSchema = z.strictObject({
   costUsd: z.number().finite().nonnegative().nullable(),
   attempts: z.array(attemptSchema).max(MAX_ATTEMPTS).optional(),
   servedBy: z.string().min(1).max(200).optional(),
+  hedge: z.enum(['won', 'lost']).optional(),
 });
 
 const OUTCOME_SET: ReadonlySet<unknown> = new Set(OUTCOMES);
-const SAMPLE_KEYS = Object.keys(sampleSchema.shape).length - 2;
+/** The plain sample's keys: the schema's but the optional ones (attempts, servedBy, hedge). */
+const SAMPLE_KEYS = Object.keys(sampleSchema.shape).length - 3;
 const ATTEMPT_KEYS = Object.keys(attemptSchema.shape).length;
 const nonNegative = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -125,14 +131,17 @@ const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as numb
 export function checkSample(s: unknown): Sample {
   if (typeof s === 'object' && s !== null && Object.getPrototypeOf(s) === Object.prototype) {
     const keys = Object.keys(s).length;
-    const { ts, outcome, totalMs, ttftMs, inputTokens, outputTokens, costUsd, attempts, servedBy } = s as Record<keyof Sample, unknown>;
-    // One key more than the plain sample's: its attempts, or the target that answered it.
-    const extra = keys === SAMPLE_KEYS + 1;
-    const checkedAttempts = keys === SAMPLE_KEYS || (extra && attempts === undefined) ? undefined : extra ? attemptsByHand(attempts) : null;
+    const { ts, outcome, totalMs, ttftMs, inputTokens, outputTokens, costUsd, attempts, servedBy, hedge } = s as Record<keyof Sample, unknown>;
+    // Up to two keys more than the plain sample's: its attempts, or the target that answered it; whether it hedged.
+    const hedged = hedge === undefined ? undefined : hedge === 'won' || hedge === 'lost' ? hedge : null;
+    const extra = keys - SAMPLE_KEYS - (hedge === undefined ? 0 : 1) === 1;
+    const plain = keys - SAMPLE_KEYS - (hedge === undefined ? 0 : 1) === 0;
+    const checkedAttempts = plain || (extra && attempts === undefined) ? undefined : extra ? attemptsByHand(attempts) : null;
     const served = extra && attempts === undefined ? (typeof servedBy === 'string' && servedBy.length >= 1 && servedBy.length <= 200 ? servedBy : null) : undefined;
     if (
       checkedAttempts !== null &&
       served !== null &&
+      hedged !== null &&
       nonNegative(ts) &&
       OUTCOME_SET.has(outcome) &&
       nonNegative(totalMs) &&
@@ -144,6 +153,7 @@ export function checkSample(s: unknown): Sample {
       const out: Sample = { ts, outcome: outcome as Outcome, totalMs, ttftMs, inputTokens, outputTokens, costUsd };
       if (checkedAttempts !== undefined) out.attempts = checkedAttempts;
       if (served !== undefined) out.servedBy = served;
+      if (hedged !== undefined) out.hedge = hedged;
       return out;
     }
   }

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../../config/resolve';
 import type { Provider } from '../../core/providers/types';
+import type { Deadline } from '../../core/resilience/deadline';
 import type { PlanTarget } from '../../core/resilience/plan';
 import { retryAfterMs, type AttemptFailure } from '../../core/resilience/retry';
 import { ResponseFacts } from '../formats/facts';
@@ -76,6 +77,10 @@ export class Attempt {
   reason: string | null = null;
   /** The breaker was open and the call went anyway (every target was open). */
   forced = false;
+  /** The second attempt of a hedge (src/worker/proxy/resilient.ts). */
+  hedge = false;
+  /** Its first-token deadline and where it came from (derived from the target's tail, or fixed), set by the loop. */
+  firstToken: Deadline | null = null;
   givenUp: GiveUp | null = null;
   readonly result: Promise<AttemptResult>;
   private readonly aborter = new AbortController();

@@ -35,8 +35,8 @@ export interface ProxyDeps {
   readonly keys: () => Promise<GatewayKeys | null>;
   /** The routes' policies in force (`POLICIES`), or null when there are none: then no route is looked up. */
   readonly policies?: PolicyTable | null;
-  /** What a policy's calls need of the isolate (its breakers, the backoff jitter); asked only for those calls. */
-  readonly resilience?: () => Pick<PolicyDeps, 'health' | 'random'>;
+  /** What a policy's calls need of the isolate (its breakers, tails and hedge budgets, the jitter); asked only for those calls. */
+  readonly resilience?: () => Pick<PolicyDeps, 'health' | 'tails' | 'random'>;
 }
 
 const OPEN: Access = Object.freeze({ team: null, addHeaders: [] });

@@ -51,6 +51,12 @@ export const ATTR = {
   /** Attempt spans: the attempt's target, and why the call moved on after it (`status_503`, `first_token_timeout`...). */
   SLA_ATTEMPT_TARGET: 'llm_sla.attempt.target',
   SLA_ATTEMPT_REASON: 'llm_sla.attempt.reason',
+  /** The second attempt of a hedge (attempt spans), and on the call's span whether the hedge won or lost. */
+  SLA_ATTEMPT_HEDGE: 'llm_sla.attempt.hedge',
+  SLA_HEDGE_RESULT: 'llm_sla.hedge.result',
+  /** Attempt spans: the first-token deadline the attempt had (seconds), and whether it was `derived` or `fixed`. */
+  SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT: 'llm_sla.attempt.first_token_timeout',
+  SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT_SOURCE: 'llm_sla.attempt.first_token_timeout.source',
   /**
    * Streams: seconds from the request's arrival to the first content token (text, tool-call or refusal delta), what
    * the SLAs' TTFT judges. `gen_ai.response.time_to_first_chunk` is the first chunk of any kind.
@@ -80,6 +86,7 @@ export const DOUBLE_KEYS: ReadonlySet<string> = new Set([
   'llm_sla.time_to_first_byte',
   'llm_sla.time_to_first_token',
   'llm_sla.sampling.probability',
+  'llm_sla.attempt.first_token_timeout',
 ]);
 
 /** `gen_ai.provider.name` well-known values where ours differ from the conventions'. */

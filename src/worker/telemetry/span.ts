@@ -80,6 +80,7 @@ export function spanAttributes(record: CallRecord, limits: SpanLimits, secrets: 
   if (record.resilience) {
     put(ATTR.SLA_SERVED_BY, record.resilience.servedBy);
     put(ATTR.SLA_ATTEMPTS, record.resilience.attempts.length);
+    if (record.resilience.hedge) put(ATTR.SLA_HEDGE_RESULT, record.resilience.hedge.result);
   }
   if (record.ttftMs !== null) put(ATTR.SLA_TIME_TO_FIRST_TOKEN, record.ttftMs / 1000);
   if (record.gatewayMs !== undefined && record.gatewayMs !== null) put(ATTR.SLA_GATEWAY_OVERHEAD, record.gatewayMs / 1000);
@@ -158,6 +159,11 @@ export function attemptAttributes(record: CallRecord, attempt: AttemptRecord, in
   put(ATTR.SLA_OUTCOME, attempt.outcome);
   put(ATTR.SLA_ATTEMPT_TARGET, attempt.target);
   put(ATTR.SLA_ATTEMPT_REASON, attempt.reason);
+  if (attempt.hedge) put(ATTR.SLA_ATTEMPT_HEDGE, true);
+  if (attempt.firstTokenTimeout) {
+    put(ATTR.SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT, attempt.firstTokenTimeout.ms / 1000);
+    put(ATTR.SLA_ATTEMPT_FIRST_TOKEN_TIMEOUT_SOURCE, attempt.firstTokenTimeout.source);
+  }
   put(ATTR.SLA_USAGE_SOURCE, attempt.usageSource);
   put(ATTR.SLA_COST_USD, attempt.costUsd);
   return a;

@@ -98,4 +98,71 @@ describe('POLICIES', () => {
       expect.stringMatching(/^routes\["b"\]\.targets: mixes wire formats \(openai: backup; anthropic: anthropic\)/),
     ]);
   });
+
+  describe('strategy, first_token_timeout and hedge (decisions from the measured tails)', () => {
+    const tails = {
+      strategy: 'lowest_ttft_p95',
+      first_token_timeout: { percentile: 95, factor: 2, min_ms: 300, max_ms: 10000, min_samples: 50 },
+      hedge: { after: { percentile: 95 }, max_ratio: 0.05 },
+    };
+
+    it("accepts the issue's example and resolves it", () => {
+      const r = checkPolicies(JSON.stringify({ routes: { 'rag.generation': { targets: [{ provider: 'openai' }, { provider: 'backup' }], ...tails } } }), providers, keys);
+      if (!r.ok) throw new Error(r.problems.join('; '));
+      expect(resolvePolicy(r.policies, 'rag.generation')).toMatchObject({
+        strategy: 'lowest_ttft_p95',
+        derivedFirstToken: { percentile: 95, factor: 2, minMs: 300, maxMs: 10_000, minSamples: 50 },
+        hedge: { after: { percentile: 95 }, maxRatio: 0.05, minSamples: 50 },
+        minSamples: 50,
+        firstTokenTimeoutMs: null,
+      });
+    });
+
+    it('fills the defaults in; min_samples is the one every decision by percentile uses', () => {
+      const parsed = parsePolicies(JSON.stringify({ routes: { a: { first_token_timeout: { min_samples: 20 }, hedge: {} }, b: { hedge: { after: { ms: 250 } } }, c: { strategy: 'lowest_latency_p95' } } }));
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      expect(resolvePolicy(parsed.policies, 'a')).toMatchObject({
+        strategy: 'ordered',
+        derivedFirstToken: { percentile: 95, factor: 2, minMs: 300, maxMs: 10_000, minSamples: 20 },
+        hedge: { after: { percentile: 95 }, maxRatio: 0.05, minSamples: 20 },
+        minSamples: 20,
+      });
+      expect(resolvePolicy(parsed.policies, 'b')).toMatchObject({ derivedFirstToken: null, hedge: { after: { ms: 250 }, maxRatio: 0.05, minSamples: 50 } });
+      // A strategy alone is a policy (the call is ordered by the tails, on the policy's path).
+      expect(resolvePolicy(parsed.policies, 'c')).toMatchObject({ strategy: 'lowest_latency_p95', hedge: null, derivedFirstToken: null, minSamples: 50 });
+    });
+
+    it('null switches a default hedge or derived deadline off', () => {
+      const parsed = parsePolicies(JSON.stringify({ default: { hedge: { max_ratio: 0.1 }, first_token_timeout: {} }, routes: { quiet: { hedge: null, first_token_timeout: null } } }));
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      expect(resolvePolicy(parsed.policies, 'x')).toMatchObject({ hedge: { maxRatio: 0.1 } });
+      expect(resolvePolicy(parsed.policies, 'quiet')).toBeNull();
+    });
+
+    it('refuses bad values, naming the field', () => {
+      const bad = parsePolicies(
+        JSON.stringify({
+          routes: {
+            a: { strategy: 'fastest', first_token_timeout: { percentile: 100, factor: 0.5, min_ms: 5000, max_ms: 1000, min_samples: 0, window: 5 } },
+            b: { hedge: { after: { percentile: 95, ms: 200 }, max_ratio: 0 } },
+            c: { hedge: { after: {}, max_ratio: 1.5 } },
+          },
+        }),
+      );
+      expect(bad.ok).toBe(false);
+      if (bad.ok) return;
+      const text = bad.problems.join('\n');
+      expect(text).toMatch(/routes\.a\.strategy: .*ordered.*lowest_ttft_p95.*lowest_latency_p95/);
+      expect(text).toMatch(/routes\.a\.first_token_timeout\.percentile: a percentile below 100/);
+      expect(text).toMatch(/routes\.a\.first_token_timeout\.factor: a factor of at least 1/);
+      expect(text).toMatch(/routes\.a\.first_token_timeout\.min_samples/);
+      expect(text).toMatch(/routes\.a\.first_token_timeout\.window: unknown key/);
+      expect(text).toMatch(/routes\.b\.hedge\.after: give either percentile or ms/);
+      expect(text).toMatch(/routes\.b\.hedge\.max_ratio: a share of the calls above 0/);
+      expect(text).toMatch(/routes\.c\.hedge\.after: give either percentile or ms/);
+      expect(text).toMatch(/routes\.c\.hedge\.max_ratio: a share of the calls, at most 1/);
+      const order = parsePolicies(JSON.stringify({ routes: { a: { first_token_timeout: { min_ms: 5000, max_ms: 1000 } } } }));
+      expect(order).toEqual({ ok: false, problems: ['routes.a.first_token_timeout.max_ms: max_ms (1000) is below min_ms (5000)'] });
+    });
+  });
 });

@@ -83,6 +83,32 @@ describe('the series budget and the zero start', () => {
     expect(lines('duration')).toBeGreaterThan(lines('calls'));
   });
 
+  it("a route's hedges start at 0 like any counter; its derived deadlines are gauges, shown as they are, within the budget", () => {
+    const refresh = ledger({ budget: 2_000_000, routeSlots: 10, modelsPerRoute: 5 });
+    const withPolicy = (won: number, lost: number, ms: number): MetricsSnapshot => ({
+      routes: [
+        {
+          route: 'a',
+          counters: counters(3, []),
+          resilience: { attempts: [{ target: 'primary', outcome: 'success', count: 3 }], fallbacks: [], hedges: [{ result: 'won', count: won }, { result: 'lost', count: lost }] },
+          firstTokenTimeouts: [{ target: 'primary', ms }],
+        },
+      ],
+      droppedRecords: 0,
+      droppedSamples: 0,
+    });
+    const first = refresh(withPolicy(2, 1, 380));
+    expect(first.admit.map((g) => g.group)).toEqual(expect.arrayContaining(['hedges', 'deadline:primary']));
+    expect(first.exposition.routes[0]).toMatchObject({ hedges: { won: 0, lost: 0 }, firstTokenTimeouts: [{ target: 'primary', ms: 380 }] });
+    const second = refresh(withPolicy(3, 4, 420));
+    expect(second.exposition.routes[0]).toMatchObject({ hedges: { won: 3, lost: 4 }, firstTokenTimeouts: [{ target: 'primary', ms: 420 }] });
+    expect(groupBytes('a', 'hedges')).toBeGreaterThan(2 * 'llm_sla_hedges_total{route="a",result="lost"} '.length);
+    // No room: neither is exported, and the series refused say so.
+    const tight = planExposition(withPolicy(1, 1, 380), new Map(), { budget: groupBytes('a', 'calls') + groupBytes('a', 'duration'), routeSlots: 1, modelsPerRoute: 5 });
+    expect(tight.exposition.routes[0]).toMatchObject({ hedges: null, firstTokenTimeouts: [] });
+    expect(tight.exposition.series.refused).toBeGreaterThanOrEqual(3);
+  });
+
   it("exposes a policy route's attempts per target and its fallbacks from 0, its breakers as they are, all within the budget", () => {
     const refresh = ledger({ budget: 2_000_000, routeSlots: 10, modelsPerRoute: 5 });
     const resilience = (n: number) => ({

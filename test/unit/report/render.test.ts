@@ -88,6 +88,8 @@ describe('Prometheus exposition', () => {
           attempts: [],
           fallbacks: [],
           breakers: [],
+          hedges: { won: 2, lost: 5 },
+          firstTokenTimeouts: [{ target: weird, ms: 380 }],
         },
       ],
       droppedRecords: 3,
@@ -113,5 +115,10 @@ describe('Prometheus exposition', () => {
     expect(samples.find((s) => s.name === 'llm_sla_dropped_records_total')?.value).toBe(5);
     expect(samples.find((s) => s.name === 'llm_sla_tokens_total' && s.labels['type'] === 'input')).toMatchObject({ labels: { route: weird, model: weird }, value: 60 });
     expect(samples.find((s) => s.name === 'llm_sla_metrics_series')?.value).toBe(27);
+    expect(samples.filter((s) => s.name === 'llm_sla_hedges_total').map((s) => [s.labels['result'], s.value])).toEqual([
+      ['won', 2],
+      ['lost', 5],
+    ]);
+    expect(samples.find((s) => s.name === 'llm_sla_first_token_timeout_ms')).toMatchObject({ labels: { route: weird, target: weird }, value: 380 });
   });
 });

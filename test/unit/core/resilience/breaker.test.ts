@@ -82,3 +82,19 @@ describe('circuit breaker, driven by now', () => {
     expect(b.state).toBe('closed');
   });
 });
+
+describe('peek', () => {
+  it('says what allow would, without taking the probe', () => {
+    const b = new Breaker({ failureRate: 0.5, minCalls: 2, windowMs: 60_000, cooldownMs: 30_000 });
+    expect(b.peek(0)).toBe('closed');
+    b.record(false, 1);
+    b.record(false, 2);
+    expect(b.peek(3)).toBe('open');
+    expect(b.peek(30_002)).toBe('probe');
+    expect(b.peek(30_002)).toBe('probe');
+    expect(b.state).toBe('open');
+    expect(b.allow(30_002)).toBe(true);
+    expect(b.peek(30_003)).toBe('open');
+    expect(b.peek(60_003)).toBe('probe');
+  });
+});

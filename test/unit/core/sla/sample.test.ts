@@ -46,6 +46,7 @@ const sampleLike = fc.record(
     costUsd: near(fc.option(fc.double({ min: 0, max: 10, noNaN: true }), { nil: null })),
     attempts: nearRarely(fc.array(attemptLike, { maxLength: 3 })),
     servedBy: fc.oneof({ arbitrary: fc.constantFrom<unknown>('openai', 'backup:gpt-4o-mini'), weight: 40 }, { arbitrary: near(fc.constantFrom<unknown>('', 'x'.repeat(201))), weight: 1 }),
+    hedge: fc.oneof({ arbitrary: fc.constantFrom<unknown>('won', 'lost'), weight: 40 }, { arbitrary: near(fc.constantFrom<unknown>('WON', '')), weight: 1 }),
     extra: fc.string(),
   },
   { requiredKeys: ['ts', 'outcome', 'totalMs', 'ttftMs', 'inputTokens', 'outputTokens', 'costUsd'] },
@@ -107,6 +108,25 @@ describe('checkSample against sampleSchema', () => {
       ['backup', null],
     ]);
     expect(sampleOf(base)).toStrictEqual({ ts: 5, outcome: 'success', totalMs: 10, ttftMs: null, inputTokens: 0, outputTokens: 0, costUsd: null });
+  });
+
+  it('a call that sent a hedge carries its result, with its attempts; the hand-checked path takes it', () => {
+    const attempt = { target: 'backup', provider: 'backup', model: null, outcome: 'success', status: 200, errorType: null, atMs: 100, totalMs: 9, ttftMs: 5, usage: null, usageSource: 'none', costUsd: null, reason: null, server: { address: 'x', port: 443 }, hedge: true } as const;
+    const base = { ts: 5, outcome: 'success', totalMs: 110, ttftMs: 105, usage: null, costUsd: null } as unknown as CallRecord;
+    const hedged = sampleOf({
+      ...base,
+      resilience: { servedBy: 'backup', attempts: [{ ...attempt, target: 'primary', atMs: 0, reason: 'hedge_lost', hedge: undefined }, attempt], skipped: [], hedge: { target: 'backup', afterMs: 100, result: 'won' } },
+    });
+    expect(hedged.hedge).toBe('won');
+    expect(hedged.attempts?.map((a) => [a.target, a.reason])).toEqual([
+      ['primary', 'hedge_lost'],
+      ['backup', null],
+    ]);
+    const checked = checkSample(hedged);
+    expect(checked).toStrictEqual(hedged);
+    expect(checked).not.toBe(hedged);
+    expect(checkSample({ ts: 1, outcome: 'success', totalMs: 1, ttftMs: null, inputTokens: 0, outputTokens: 0, costUsd: null, hedge: 'lost' }).hedge).toBe('lost');
+    expect(() => checkSample({ ...hedged, hedge: 'maybe' })).toThrow(/hedge/);
   });
 
   it('refuses an attempt with a key the schema does not know', () => {
