@@ -364,6 +364,26 @@ describe('deadlines and the client', () => {
     expect(await mockRequests(id)).toHaveLength(requests);
   });
 
+  it('a client that leaves a stream it was answered with cancels it upstream; the call is recorded as aborted, not retried', async () => {
+    const gw = policyGateway(BACKUP_MINI);
+    const id = mockId('leave');
+    const res = await gw.fetch(`${GW}/primary/v1/chat/completions`, jsonPost(stream, headers(id, { 'x-mock-chunk-delay-ms': '100', 'x-mock-chunks': '20' })));
+    expect(res.headers.get('x-sla-served-by')).toBe('primary');
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const r = only(await gw.settle());
+    expect(r.outcome).toBe('aborted');
+    expect(r.resilience?.attempts.map((a) => [a.target, a.outcome])).toEqual([['primary', 'aborted']]);
+    let state = await mockState(id);
+    for (let i = 0; i < 50 && !state.aborted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      state = await mockState(id);
+    }
+    expect(state).toMatchObject({ aborted: true, finished: false });
+    expect(await at('/p2/', id)).toEqual([]);
+  });
+
   it('a client that leaves while a stream is held cancels the attempt; the call is recorded as aborted', async () => {
     const gw = policyGateway({ ...BACKUP_MINI, first_token_timeout_ms: 5000 });
     const id = mockId('abort');

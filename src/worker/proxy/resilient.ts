@@ -90,6 +90,8 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
   const { call, ctx } = c;
   const loop = new AttemptLoop(c, policy, deps);
   const end = await loop.run();
+  // Decided: a client that leaves now cancels the answer's body (its stream), as on the plain path.
+  loop.detach();
   const { delivered, attempts } = end;
   call.timing.fetchAt = attempts[0]?.startedAt ?? null;
   call.timing.upstreamDoneAt = attempts.length > 0 ? end.decidedAt : null;
@@ -97,7 +99,6 @@ export async function keepSla(c: PolicyCall, policy: ResolvedPolicy, deps: Polic
   ctx.waitUntil(
     ((delivered ?? attempts.at(-1))?.ended() ?? Promise.resolve(null))
       .then(async (deliveredEnd) => {
-        loop.detach();
         await afterResponse();
         const record = await callRecord(c, policy, end, delivered ? deliveredEnd : null, deps);
         if (c.ticket === null) return safeRecord(deps.recorder, record);
@@ -186,7 +187,7 @@ class AttemptLoop implements StepContext {
     c.req.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Stops listening for the client's abort (once the call's record is being built). */
+  /** Stops listening for the client's abort (once the loop has its answer). */
   detach(): void {
     this.c.req.signal.removeEventListener('abort', this.onAbort);
   }
